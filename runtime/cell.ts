@@ -1,0 +1,432 @@
+/**
+ * The parent-side home of one actor. It outlives restarts: refs point at the cell, the
+ * cell points at the current incarnation. It owns the mailbox accounting (so a full mailbox
+ * is refused synchronously at the sender), pending asks, heartbeat watching and the exit
+ * reason.
+ */
+import type { Transferable } from 'node:worker_threads'
+import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
+import type { ActorDefinition, Placement } from './actor.ts'
+import { channels } from './channels.ts'
+import type { Clock } from './clock.ts'
+import {
+  ActorExitedError,
+  ActorInitError,
+  ActorStoppedError,
+  AskAbortedError,
+  AskTimeoutError,
+  deserializeError,
+  InvalidMessageError,
+  MailboxFullError,
+  serializeError,
+  UncloneableMessageError,
+  UnknownMessageError,
+} from './errors.ts'
+import type { ExitReason } from './exit.ts'
+import { type Incarnation, type PlacementExit, type PlacementOptions, startIncarnation } from './incarnation.ts'
+import type { AskOptions, RefTarget, TellOptions } from './ref.ts'
+import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
+
+export interface CellOptions extends PlacementOptions {
+  readonly id: string
+  readonly path: string
+  readonly definition: ActorDefinition
+  readonly placement: Placement
+  readonly args: unknown
+  readonly restart: RestartType
+  readonly shutdownTimeout: number
+  readonly mailbox: number
+  readonly askTimeout: number
+  readonly heartbeatInterval: number
+  readonly heartbeatTimeout: number
+  readonly clock: Clock
+  readonly onExit: ExitListener
+}
+
+interface PendingAsk {
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: Error) => void
+  readonly cleanup: () => void
+}
+
+type Decoder = (payload: unknown) => unknown
+
+let schemaModule: Promise<typeof import('effect/Schema')> | undefined
+
+export class ActorCell implements Child, RefTarget {
+  readonly id: string
+  readonly path: string
+  readonly restart: RestartType
+  restartCount = 0
+  startedAtMono = 0
+
+  readonly #options: CellOptions
+  readonly #handlers: ReadonlySet<string>
+  #decoders: Map<string, Decoder> | undefined
+  #state: NodeState = 'stopped'
+  #incarnation: Incarnation | undefined
+  #startedAt: number | null = null
+  #spawnMono = 0
+  #lastExit: ExitReason | null = null
+  #hostReason: ExitReason | undefined
+  #initError: Error | undefined
+  /** Why we ended the incarnation ourselves, if we did: overrides what the placement reports. */
+  #killedFor: ExitReason | undefined
+  #ready: { resolve: () => void; reject: (e: Error) => void } | undefined
+  #stopped: (() => void) | undefined
+  #stopTimer: unknown
+  // Messages posted to the current incarnation minus those it reported processed.
+  #posted = 0
+  #processed = 0
+  readonly #backlog: Array<{ message: ToHost; transfer: readonly Transferable[] | undefined }> = []
+  readonly #pending = new Map<number, PendingAsk>()
+  #nextAskId = 1
+  #lastBeat = 0
+  #beatTimer: unknown
+  #memory: { rss: number; heapUsed: number } | null = null
+
+  constructor(options: CellOptions) {
+    this.#options = options
+    this.id = options.id
+    this.path = options.path
+    this.restart = options.restart
+    this.#handlers = new Set(options.definition.handlerNames)
+  }
+
+  get state(): NodeState {
+    return this.#state
+  }
+
+  async start(): Promise<void> {
+    if (this.#options.definition.schema && !this.#decoders) await this.#loadDecoders()
+    this.#hostReason = undefined
+    this.#killedFor = undefined
+    this.#initError = undefined
+    this.#posted = 0
+    this.#processed = 0
+    this.#memory = null
+    this.#state = 'starting'
+    this.#startedAt = Date.now()
+    this.#spawnMono = this.#options.clock.now()
+    this.startedAtMono = this.#spawnMono
+    const { definition, placement } = this.#options
+    channels.spawn.publish({ path: this.path, kind: 'actor', placement })
+    const start: StartMessage = {
+      t: 'start',
+      module: definition.module,
+      name: definition.name,
+      path: this.path,
+      args: this.#options.args,
+      heartbeatMs: placement === 'local' ? 0 : this.#options.heartbeatInterval,
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#ready = { resolve, reject }
+    })
+    try {
+      const incarnation = startIncarnation(placement, definition, start, this.#options, {
+        message: (message) => this.#onMessage(incarnation, message),
+        exit: (exit) => this.#onPlacementExit(incarnation, exit),
+      })
+      this.#incarnation = incarnation
+    } catch (error) {
+      this.#ready = undefined
+      this.#state = 'failed'
+      throw new ActorInitError(`actor ${this.path} could not be placed: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    if (start.heartbeatMs > 0) this.#watchHeartbeats()
+    return ready
+  }
+
+  async #loadDecoders(): Promise<void> {
+    // Effect is the control plane's library: loaded only when some actor declares a schema.
+    schemaModule ??= import('effect/Schema')
+    const Schema = await schemaModule
+    const decoders = new Map<string, Decoder>()
+    for (const [type, schema] of Object.entries(this.#options.definition.schema ?? {})) {
+      if (schema === undefined) continue
+      decoders.set(type, Schema.decodeUnknownSync(schema as Parameters<typeof Schema.decodeUnknownSync>[0]))
+    }
+    this.#decoders = decoders
+  }
+
+  #watchHeartbeats(): void {
+    const { clock, heartbeatInterval, heartbeatTimeout } = this.#options
+    this.#lastBeat = clock.now()
+    const check = () => {
+      const silent = clock.now() - this.#lastBeat
+      if (silent > heartbeatTimeout && this.#incarnation && !this.#killedFor) {
+        this.#killedFor = { kind: 'timeout', silentMs: Math.round(silent) }
+        this.#incarnation.kill()
+        return
+      }
+      this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
+    }
+    this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
+  }
+
+  #onMessage(from: Incarnation, message: FromHost): void {
+    if (from !== this.#incarnation) return
+    switch (message.t) {
+      case 'ready': {
+        this.#state = 'ready'
+        const pid = from.pid
+        channels.ready.publish({
+          path: this.path,
+          pid,
+          threadId: from.threadId,
+          spawnMs: this.#options.clock.now() - this.#spawnMono,
+        })
+        for (const { message: queued, transfer } of this.#backlog.splice(0)) this.#post(queued, transfer)
+        this.#ready?.resolve()
+        this.#ready = undefined
+        return
+      }
+      case 'reply': {
+        if (message.processed > this.#processed) this.#processed = message.processed
+        const pending = this.#pending.get(message.id)
+        if (!pending) return
+        this.#pending.delete(message.id)
+        pending.cleanup()
+        if (message.ok) pending.resolve(message.value)
+        else pending.reject(deserializeError(message.error!))
+        return
+      }
+      case 'ack':
+        if (message.processed > this.#processed) this.#processed = message.processed
+        return
+      case 'heartbeat':
+        this.#lastBeat = this.#options.clock.now()
+        this.#memory = message.memory
+        return
+      case 'init-failed':
+        this.#initError = deserializeError(message.error)
+        return
+      case 'exit':
+        this.#hostReason = message.reason
+        return
+    }
+  }
+
+  #onPlacementExit(from: Incarnation, exit: PlacementExit): void {
+    if (from !== this.#incarnation) return
+    this.#incarnation = undefined
+    this.#options.clock.clearTimeout(this.#beatTimer)
+    this.#options.clock.clearTimeout(this.#stopTimer)
+    const reason = this.#killedFor ?? this.#hostReason ?? reasonFromPlacement(exit)
+    this.#lastExit = reason
+    const stopping = this.#state === 'stopping'
+    this.#state = stopping ? 'stopped' : 'failed'
+    channels.exit.publish({ path: this.path, reason })
+    // Whatever was posted to this incarnation and not answered is lost with it; say so.
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id)
+      pending.cleanup()
+      pending.reject(new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`))
+    }
+    if (this.#ready) {
+      const error =
+        this.#initError ?? new ActorInitError(`actor ${this.path} exited (${describe(reason)}) before it was ready`)
+      this.#ready.reject(error)
+      this.#ready = undefined
+    }
+    if (this.#stopped) {
+      const done = this.#stopped
+      this.#stopped = undefined
+      this.markStopped()
+      done()
+      return
+    }
+    this.#options.onExit(this, reason)
+  }
+
+  markRestarting(): void {
+    this.#state = 'restarting'
+  }
+
+  markStopped(): void {
+    this.#state = 'stopped'
+    for (const { message } of this.#backlog.splice(0)) {
+      if (message.t === 'ask') this.#pending.get(message.id)?.reject(new ActorStoppedError(`actor ${this.path} is stopped`))
+      if (message.t === 'ask') this.#pending.delete(message.id)
+    }
+  }
+
+  stop(): Promise<void> {
+    const incarnation = this.#incarnation
+    if (!incarnation) {
+      this.markStopped()
+      return Promise.resolve()
+    }
+    if (this.#stopped) return new Promise((resolve) => {
+      const previous = this.#stopped!
+      this.#stopped = () => {
+        previous()
+        resolve()
+      }
+    })
+    this.#state = 'stopping'
+    return new Promise<void>((resolve) => {
+      this.#stopped = resolve
+      try {
+        incarnation.post({ t: 'stop' })
+      } catch {
+        // A channel already closing: the forced path below finishes the job.
+      }
+      this.#stopTimer = this.#options.clock.setTimeout(() => {
+        if (this.#incarnation !== incarnation) return
+        this.#killedFor = { kind: 'shutdown', forced: true }
+        incarnation.kill()
+      }, this.#options.shutdownTimeout)
+    })
+  }
+
+  // ---- the sender's side -------------------------------------------------------------
+
+  #check(type: string, payload: unknown): unknown {
+    if (this.#state === 'stopped' || this.#state === 'stopping')
+      throw new ActorStoppedError(`actor ${this.path} is ${this.#state}`)
+    if (!this.#handlers.has(type))
+      throw new UnknownMessageError(`actor ${this.path} has no handler "${type}"`)
+    const decode = this.#decoders?.get(type)
+    if (decode) {
+      try {
+        payload = decode(payload)
+      } catch (error) {
+        throw new InvalidMessageError(
+          `actor ${this.path} refused "${type}": ${(error as Error).message}`,
+          { cause: error },
+        )
+      }
+    }
+    const depth = this.mailboxDepth
+    if (depth >= this.#options.mailbox)
+      throw new MailboxFullError(`actor ${this.path} has ${depth} messages waiting (capacity ${this.#options.mailbox})`)
+    return payload
+  }
+
+  get mailboxDepth(): number {
+    return this.#backlog.length + (this.#posted - this.#processed)
+  }
+
+  #post(message: ToHost, transfer: readonly Transferable[] | undefined): void {
+    const incarnation = this.#incarnation
+    if (this.#state !== 'ready' || !incarnation) {
+      this.#backlog.push({ message, transfer })
+      return
+    }
+    try {
+      incarnation.post(message, transfer)
+    } catch (error) {
+      throw new UncloneableMessageError(
+        `actor ${this.path}: the message cannot cross the ${this.#options.placement} boundary: ${(error as Error).message}`,
+        { cause: error },
+      )
+    }
+    if (transfer && transfer.length > 0 && this.#options.placement === 'process') detach(transfer)
+    this.#posted++
+  }
+
+  tell(type: string, payload: unknown, options: TellOptions | undefined): void {
+    const checked = this.#check(type, payload)
+    this.#post({ t: 'tell', type, payload: checked }, options?.transfer)
+  }
+
+  ask(type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    let checked: unknown
+    try {
+      checked = this.#check(type, payload)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`))
+    const id = this.#nextAskId++
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options?.timeout ?? this.#options.askTimeout
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        cleanup()
+        reject(new AskTimeoutError(`no reply to "${type}" from ${this.path} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const onAbort = () => {
+        this.#pending.delete(id)
+        cleanup()
+        reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`, { cause: signal?.reason }))
+      }
+      const cleanup = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#pending.set(id, { resolve, reject, cleanup })
+      try {
+        this.#post({ t: 'ask', id, type, payload: checked }, options?.transfer)
+      } catch (error) {
+        this.#pending.delete(id)
+        cleanup()
+        reject(error)
+      }
+    })
+  }
+
+  tree(): TreeNode {
+    const incarnation = this.#incarnation
+    return {
+      path: this.path,
+      name: this.id,
+      kind: 'actor',
+      state: this.#state,
+      startedAt: this.#startedAt,
+      restarts: this.restartCount,
+      lastExit: this.#lastExit,
+      placement: this.#options.placement,
+      pid: incarnation?.pid ?? null,
+      threadId: incarnation?.threadId ?? null,
+      mailbox: this.mailboxDepth,
+      mailboxCapacity: this.#options.mailbox,
+      memory: this.#memory,
+    }
+  }
+}
+
+const reasonFromPlacement = (exit: PlacementExit): ExitReason => {
+  const code = (exit.error as { code?: string } | undefined)?.code
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY')
+    return { kind: 'memory', detail: exit.error?.message ?? 'the thread ran out of heap' }
+  if (exit.signal) return { kind: 'killed', signal: exit.signal }
+  if (exit.error) return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
+  if (exit.code === 0) return { kind: 'normal' }
+  return {
+    kind: 'crash',
+    error: { name: 'Error', message: `exited with code ${exit.code}` },
+    ...(exit.code === null ? {} : { exitCode: exit.code }),
+  }
+}
+
+export const describe = (reason: ExitReason): string => {
+  switch (reason.kind) {
+    case 'crash':
+      return `crash: ${reason.error.message}`
+    case 'killed':
+      return `killed by ${reason.signal}`
+    case 'timeout':
+      return `no heartbeat for ${reason.silentMs} ms`
+    case 'memory':
+      return `memory: ${reason.detail}`
+    case 'recycled':
+      return `recycled: ${reason.why}`
+    case 'shutdown':
+      return reason.forced ? 'shutdown (forced)' : 'shutdown'
+    case 'normal':
+      return 'normal'
+  }
+}
+
+/** IPC copies; detaching keeps "a moved buffer is gone from the sender" true in every placement. */
+const detach = (transfer: readonly Transferable[]): void => {
+  for (const item of transfer) {
+    if (item instanceof ArrayBuffer && !item.detached) item.transfer()
+  }
+}

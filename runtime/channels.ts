@@ -1,0 +1,51 @@
+import { channel } from 'node:diagnostics_channel'
+import type { ExitReason } from './exit.ts'
+import type { Placement } from './actor.ts'
+
+/** Published when an actor or supervisor is about to start (also for each restart). */
+export interface SpawnEvent {
+  readonly path: string
+  readonly kind: 'actor' | 'supervisor'
+  readonly placement?: Placement
+}
+/** Published when an actor's init finished and it takes messages. */
+export interface ReadyEvent {
+  readonly path: string
+  readonly pid: number
+  readonly threadId: number | null
+  readonly spawnMs: number
+}
+/** Published for every exit, whatever the reason. */
+export interface ExitEvent {
+  readonly path: string
+  readonly reason: ExitReason
+}
+/** Published when a supervisor schedules a restart of a child. */
+export interface RestartEvent {
+  readonly path: string
+  readonly supervisor: string
+  readonly attempt: number
+  readonly delayMs: number
+  readonly reason: ExitReason
+}
+/** Published when a supervisor exceeds its intensity and gives up. */
+export interface EscalateEvent {
+  readonly path: string
+  readonly restarts: number
+  readonly periodMs: number
+}
+
+/**
+ * Lifecycle channels, zero cost while nobody subscribes. Names are part of the public
+ * contract: `troupe:actor:spawn`, `troupe:actor:ready`, `troupe:actor:exit`,
+ * `troupe:actor:restart`, `troupe:supervisor:escalate`.
+ */
+export const channels = {
+  spawn: channel('troupe:actor:spawn'),
+  ready: channel('troupe:actor:ready'),
+  exit: channel('troupe:actor:exit'),
+  restart: channel('troupe:actor:restart'),
+  escalate: channel('troupe:supervisor:escalate'),
+} as const
+
+export const channelNames = Object.values(channels).map((c) => c.name as string)

@@ -1,0 +1,148 @@
+/**
+ * The one catalogue of troupe's errors. Every failure a caller can branch on has a class
+ * here with a stable `code`; README.md documents each code and spec/errors.test.ts keeps
+ * the two in step.
+ */
+
+export interface SerializedError {
+  readonly name: string
+  readonly message: string
+  readonly code?: string
+  readonly stack?: string
+}
+
+/** Base class of every error troupe raises; `code` is stable across releases. */
+export class TroupeError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+const define = <C extends string>(code: C, name: string, description: string) => {
+  const Class = class extends TroupeError {
+    declare readonly code: C
+    constructor(message: string = description, options?: { cause?: unknown }) {
+      super(code, message, options)
+      this.name = name
+    }
+  }
+  Object.defineProperty(Class, 'name', { value: name })
+  catalogue.push({ code, name, description })
+  return Class as unknown as {
+    new (message?: string, options?: { cause?: unknown }): TroupeError & { readonly code: C }
+    readonly prototype: TroupeError
+  }
+}
+
+export interface CatalogueEntry {
+  readonly code: string
+  readonly name: string
+  readonly description: string
+}
+const catalogue: CatalogueEntry[] = []
+/** Every error code troupe defines, for docs and tooling. */
+export const errorCatalogue: readonly CatalogueEntry[] = catalogue
+
+// Actors and refs
+export const MailboxFullError = define(
+  'TROUPE_E_MAILBOX_FULL',
+  'MailboxFullError',
+  "the actor's mailbox is at capacity; the message was not enqueued",
+)
+export const AskTimeoutError = define(
+  'TROUPE_E_ASK_TIMEOUT',
+  'AskTimeoutError',
+  'no reply arrived within the ask timeout',
+)
+export const AskAbortedError = define(
+  'TROUPE_E_ASK_ABORTED',
+  'AskAbortedError',
+  "the ask was aborted by the caller's AbortSignal",
+)
+export const UnknownMessageError = define(
+  'TROUPE_E_UNKNOWN_MESSAGE',
+  'UnknownMessageError',
+  "the actor's protocol has no handler for this message type",
+)
+export const InvalidMessageError = define(
+  'TROUPE_E_INVALID_MESSAGE',
+  'InvalidMessageError',
+  "the message payload does not match the actor's declared schema",
+)
+export const ActorCrashedError = define(
+  'TROUPE_E_ACTOR_CRASHED',
+  'ActorCrashedError',
+  'the handler for this message threw; the actor crashed and its supervisor decides what follows',
+)
+export const ActorExitedError = define(
+  'TROUPE_E_ACTOR_EXITED',
+  'ActorExitedError',
+  'the actor exited before it replied',
+)
+export const ActorStoppedError = define(
+  'TROUPE_E_ACTOR_STOPPED',
+  'ActorStoppedError',
+  'the actor is stopped and will not be restarted',
+)
+export const ActorInitError = define(
+  'TROUPE_E_ACTOR_INIT',
+  'ActorInitError',
+  'the actor failed to start: its module could not be loaded, or init threw',
+)
+export const ActorNotFoundError = define(
+  'TROUPE_E_ACTOR_NOT_FOUND',
+  'ActorNotFoundError',
+  'no actor definition with this name was registered by its module',
+)
+export const UncloneableMessageError = define(
+  'TROUPE_E_UNCLONEABLE',
+  'UncloneableMessageError',
+  'the message or reply cannot be structured-cloned across the placement boundary',
+)
+export const InvalidOptionError = define(
+  'TROUPE_E_INVALID_OPTION',
+  'InvalidOptionError',
+  'an option has an invalid value; the message names the option and what was expected',
+)
+
+// Supervision
+export const SupervisorEscalatedError = define(
+  'TROUPE_E_ESCALATED',
+  'SupervisorEscalatedError',
+  'a supervisor exceeded its restart intensity, stopped its children and escalated to its parent',
+)
+export const DuplicateChildError = define(
+  'TROUPE_E_DUPLICATE_CHILD',
+  'DuplicateChildError',
+  'a supervisor already has a child with this id',
+)
+export const SystemStoppedError = define(
+  'TROUPE_E_SYSTEM_STOPPED',
+  'SystemStoppedError',
+  'the actor system is stopped or stopping',
+)
+
+export const serializeError = (error: unknown): SerializedError => {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    }
+  }
+  return { name: 'Error', message: String(error) }
+}
+
+/** Rebuilds an error that crossed a boundary as a plain Error carrying name, code and stack. */
+export const deserializeError = (data: SerializedError): Error => {
+  const error = new Error(data.message) as Error & { code?: string }
+  error.name = data.name
+  if (data.code) error.code = data.code
+  if (data.stack) error.stack = data.stack
+  return error
+}

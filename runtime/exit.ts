@@ -1,0 +1,27 @@
+import type { SerializedError } from './errors.ts'
+
+/**
+ * Why an actor or supervisor stopped, as data. `tree()` shows the last one per node and
+ * the `troupe:actor:exit` channel publishes each one.
+ */
+export type ExitReason =
+  /** The actor stopped itself (`ctx.stop()`), or a transient child finished its work. */
+  | { readonly kind: 'normal' }
+  /** Its supervisor stopped it; `forced` when it did not finish within its shutdown timeout. */
+  | { readonly kind: 'shutdown'; readonly forced: boolean }
+  /** A handler or init threw, the thread/process died with an uncaught error or a non-zero exit code. */
+  | { readonly kind: 'crash'; readonly error: SerializedError; readonly exitCode?: number }
+  /** The process was killed by a signal nobody in troupe sent (SIGKILL from the OOM killer, an operator). */
+  | { readonly kind: 'killed'; readonly signal: string }
+  /** Missed heartbeats: its event loop stopped answering and troupe terminated it. */
+  | { readonly kind: 'timeout'; readonly silentMs: number }
+  /** It ran past its memory limit (thread `resourceLimits`, process RSS). */
+  | { readonly kind: 'memory'; readonly detail: string }
+  /** Replaced on purpose (max requests, lifetime, soft memory limit). */
+  | { readonly kind: 'recycled'; readonly why: string }
+
+export type ExitKind = ExitReason['kind']
+
+/** OTP's notion of an exit that a `transient` child is not restarted after. */
+export const isNormalExit = (reason: ExitReason): boolean =>
+  reason.kind === 'normal' || reason.kind === 'shutdown' || reason.kind === 'recycled'

@@ -1,0 +1,149 @@
+/**
+ * One life of an actor in its placement: the thread, the child process, or the in-loop
+ * host. The cell above it outlives restarts; an incarnation is thrown away when it exits.
+ */
+import type { Transferable } from 'node:worker_threads'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
+import { ActorHost } from '../transports/actor-host.ts'
+import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
+import type { ActorDefinition, Placement } from './actor.ts'
+import { actorChildEntry } from './entries.ts'
+import type { ExitReason } from './exit.ts'
+
+/** What the placement saw when its thread/process ended (the host's own reason, when it sent one, wins). */
+export interface PlacementExit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly error?: Error
+}
+
+export interface IncarnationEvents {
+  message(message: FromHost): void
+  exit(exit: PlacementExit): void
+}
+
+export interface Incarnation {
+  readonly pid: number
+  readonly threadId: number | null
+  post(message: ToHost, transfer?: readonly Transferable[]): void
+  /** Forced end: `terminate()` for a thread, SIGKILL for a process. */
+  kill(): void
+}
+
+export interface PlacementOptions {
+  /** Thread placement: V8 heap limits; past them the thread ends with exit reason `memory`. */
+  readonly resourceLimits?: ResourceLimits
+  /** Process placement: extra Node flags, e.g. `--max-old-space-size=256`. */
+  readonly execArgv?: readonly string[]
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+export const startIncarnation = (
+  placement: Placement,
+  definition: ActorDefinition,
+  start: StartMessage,
+  options: PlacementOptions,
+  events: IncarnationEvents,
+): Incarnation => {
+  switch (placement) {
+    case 'local':
+      return startLocal(definition, start, events)
+    case 'thread':
+      return startThread(start, options, events)
+    case 'process':
+      return startProcess(start, options, events)
+  }
+}
+
+const startLocal = (definition: ActorDefinition, start: StartMessage, events: IncarnationEvents): Incarnation => {
+  let alive = true
+  // Deliveries go through a microtask so that a local actor is as asynchronous as a remote one:
+  // a sender never runs the receiver's handler inside its own call stack.
+  const host = new ActorHost(
+    {
+      send: (message, transfer) => {
+        if (!alive) return
+        const copy = transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+        queueMicrotask(() => alive && events.message(copy))
+      },
+      exit: (reason: ExitReason) => {
+        if (!alive) return
+        queueMicrotask(() => {
+          if (!alive) return
+          events.message({ t: 'exit', reason })
+          alive = false
+          events.exit({ code: reason.kind === 'crash' ? 1 : 0, signal: null })
+        })
+      },
+    },
+    start.path,
+  )
+  queueMicrotask(() => void host.start(start, definition))
+  return {
+    pid: process.pid,
+    threadId: null,
+    post: (message, transfer) => {
+      if (!alive) return
+      // Moving buffers detaches them on the sender's side exactly as a thread would.
+      const copy = transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+      queueMicrotask(() => host.deliver(copy))
+    },
+    kill: () => {
+      if (!alive) return
+      alive = false
+      queueMicrotask(() => events.exit({ code: null, signal: 'SIGKILL' }))
+    },
+  }
+}
+
+const startThread = (start: StartMessage, options: PlacementOptions, events: IncarnationEvents): Incarnation => {
+  const worker = new Worker(actorChildEntry, {
+    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    execArgv: [],
+    name: `troupe ${start.path}`,
+  })
+  let error: Error | undefined
+  worker.on('message', (message: FromHost) => events.message(message))
+  worker.on('error', (err: Error) => {
+    error = err
+  })
+  worker.on('exit', (code) => events.exit({ code, signal: null, ...(error ? { error } : {}) }))
+  worker.postMessage(start)
+  return {
+    pid: process.pid,
+    threadId: worker.threadId,
+    post: (message, transfer) => worker.postMessage(message, transfer as Transferable[] | undefined),
+    kill: () => void worker.terminate(),
+  }
+}
+
+const startProcess = (start: StartMessage, options: PlacementOptions, events: IncarnationEvents): Incarnation => {
+  const child = fork(fileURLToPath(actorChildEntry), [], {
+    serialization: 'advanced',
+    execArgv: [...(options.execArgv ?? [])],
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  let error: Error | undefined
+  child.on('message', (message: FromHost) => events.message(message))
+  child.on('error', (err) => {
+    error = err
+  })
+  child.on('exit', (code, signal) => events.exit({ code, signal, ...(error ? { error } : {}) }))
+  // The IPC pipe may break while the child dies; the exit event carries the story.
+  child.channel?.on?.('error', () => {})
+  child.send(start)
+  return {
+    pid: child.pid ?? -1,
+    threadId: null,
+    post: (message) => {
+      if (child.connected) child.send(message)
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    },
+  }
+}

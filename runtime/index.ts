@@ -1,0 +1,46 @@
+/**
+ * troupe's public API. Kept light on purpose: worker threads and child processes import
+ * this module (through the user's app), so nothing here may load the control plane's
+ * heavy libraries at import time.
+ */
+export {
+  type ActorContext,
+  type ActorDefinition,
+  type ArgsOfDefinition,
+  defineActor,
+  type MessageSpec,
+  type Placement,
+  type ProtocolOf,
+  type ProtocolOfDefinition,
+  type Transfer,
+  transfer,
+} from './actor.ts'
+export { type BackoffOptions, backoffDefaults, backoffDelay } from './backoff.ts'
+export {
+  channelNames,
+  channels,
+  type EscalateEvent,
+  type ExitEvent,
+  type ReadyEvent,
+  type RestartEvent,
+  type SpawnEvent,
+} from './channels.ts'
+export type { Clock } from './clock.ts'
+export * from './errors.ts'
+export type { ExitKind, ExitReason } from './exit.ts'
+export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
+export type { Strategy, SupervisorOptions } from './supervisor.ts'
+export {
+  type ActorOptions,
+  type ActorSystem,
+  actor,
+  actorDefaults,
+  type ChildSpec,
+  createSystem,
+  Pool,
+  type PoolOptions,
+  type SupervisorSpecOptions,
+  type SystemOptions,
+  supervisor,
+} from './system.ts'
+export type { NodeState, RestartType, TreeNode } from './tree.ts'

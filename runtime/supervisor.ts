@@ -1,0 +1,316 @@
+/**
+ * OTP supervision: one_for_one, one_for_all, rest_for_one, and a pool of identical
+ * children. Restarts are delayed by exponential backoff with jitter; more than `intensity`
+ * restarts within `period` stops every child and escalates to the parent.
+ */
+import { type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.ts'
+import { channels } from './channels.ts'
+import type { Clock } from './clock.ts'
+import { DuplicateChildError, SupervisorEscalatedError, serializeError } from './errors.ts'
+import { type ExitReason, isNormalExit } from './exit.ts'
+import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
+
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one'
+
+export interface SupervisorOptions {
+  readonly strategy?: Strategy
+  /** At most this many restarts within `period`; one more stops the supervisor and escalates. */
+  readonly intensity?: number
+  /** The window for `intensity`, ms. */
+  readonly period?: number
+  readonly backoff?: BackoffOptions
+  readonly restart?: RestartType
+  /** How long the whole subtree may take to stop before its children are forced, ms. */
+  readonly shutdownTimeout?: number
+}
+
+export const supervisorDefaults = {
+  strategy: 'one_for_one',
+  intensity: 5,
+  period: 10_000, // 10 s
+  restart: 'permanent',
+  shutdownTimeout: 30_000, // 30 s: children have their own timeouts; this is the bound above them
+} as const
+
+/** Builds a child once the supervisor knows where it goes. */
+export type ChildFactory = (parentPath: string, onExit: ExitListener, clock: Clock) => Child
+
+interface Entry {
+  readonly child: Child
+  attempt: number
+  timer: unknown
+}
+
+export class Supervisor implements Child {
+  readonly id: string
+  readonly path: string
+  readonly restart: RestartType
+  restartCount = 0
+  startedAtMono = 0
+
+  readonly strategy: Strategy
+  readonly kind: 'supervisor' | 'pool'
+  readonly intensity: number
+  readonly period: number
+  readonly #backoff: Required<BackoffOptions>
+  readonly #clock: Clock
+  readonly #onExit: ExitListener
+  readonly #entries: Entry[] = []
+  #restarts: number[] = []
+  #state: NodeState = 'stopped'
+  #startedAt: number | null = null
+  #lastExit: ExitReason | null = null
+  /** Children we are stopping on purpose (a group restart): their exits are expected. */
+  readonly #expected = new Set<Child>()
+  #groupRestart = false
+
+  constructor(
+    id: string,
+    parentPath: string,
+    options: SupervisorOptions,
+    clock: Clock,
+    onExit: ExitListener,
+    kind: 'supervisor' | 'pool' = 'supervisor',
+  ) {
+    this.kind = kind
+    this.id = id
+    this.path = `${parentPath}/${id}`
+    this.strategy = options.strategy ?? supervisorDefaults.strategy
+    this.intensity = options.intensity ?? supervisorDefaults.intensity
+    this.period = options.period ?? supervisorDefaults.period
+    this.restart = options.restart ?? supervisorDefaults.restart
+    this.#backoff = resolveBackoff(options.backoff, `${this.path}.backoff`)
+    this.#clock = clock
+    this.#onExit = onExit
+  }
+
+  get state(): NodeState {
+    return this.#state
+  }
+
+  get children(): readonly Child[] {
+    return this.#entries.map((e) => e.child)
+  }
+
+  /** Adds a child without starting it: the initial children of a supervisor not yet started. */
+  seed(factory: ChildFactory): Entry {
+    const child = factory(this.path, (c, reason) => this.#childExited(c, reason), this.#clock)
+    if (this.#entries.some((e) => e.child.id === child.id))
+      throw new DuplicateChildError(`${this.path} already has a child "${child.id}"`)
+    const entry: Entry = { child, attempt: 0, timer: undefined }
+    this.#entries.push(entry)
+    return entry
+  }
+
+  /** Adds a child (and starts it if the supervisor is running). Order of addition is start order. */
+  async add(factory: ChildFactory): Promise<Child> {
+    const entry = this.seed(factory)
+    const child = entry.child
+    if (this.#state === 'ready' || this.#state === 'starting') {
+      try {
+        await this.#firstStart(child)
+      } catch (error) {
+        // A child that cannot start when added is not kept: the caller hears why.
+        this.#remove(entry)
+        throw error
+      }
+    }
+    return child
+  }
+
+  /** Stops one child for good (pool scale-down, removal). */
+  async removeChild(child: Child): Promise<void> {
+    const entry = this.#entries.find((e) => e.child === child)
+    if (!entry) return
+    this.#clock.clearTimeout(entry.timer)
+    this.#expected.add(child)
+    await child.stop()
+    this.#expected.delete(child)
+    this.#remove(entry)
+  }
+
+  #remove(entry: Entry): void {
+    const index = this.#entries.indexOf(entry)
+    if (index >= 0) this.#entries.splice(index, 1)
+  }
+
+  async start(): Promise<void> {
+    this.#state = 'starting'
+    this.#startedAt = Date.now()
+    this.startedAtMono = this.#clock.now()
+    this.#restarts = []
+    channels.spawn.publish({ path: this.path, kind: 'supervisor' })
+    const started: Child[] = []
+    for (const entry of this.#entries) {
+      try {
+        entry.attempt = 0
+        await this.#firstStart(entry.child)
+        started.push(entry.child)
+      } catch (error) {
+        // OTP: a child that fails its first start fails the supervisor's start; undo what began.
+        for (const child of started.reverse()) await this.#stopExpected(child)
+        this.#state = 'failed'
+        throw error
+      }
+    }
+    this.#state = 'ready'
+  }
+
+  /** A first start that fails is the caller's error, not a crash to restart. */
+  async #firstStart(child: Child): Promise<void> {
+    this.#expected.add(child)
+    try {
+      await child.start()
+    } finally {
+      this.#expected.delete(child)
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    await this.#stopAll(this.#entries.map((e) => e.child))
+    this.#state = 'stopped'
+    this.#lastExit = { kind: 'shutdown', forced: false }
+  }
+
+  /** Reverse start order, one at a time, each with its own shutdown timeout. */
+  async #stopAll(children: readonly Child[]): Promise<void> {
+    for (const child of [...children].reverse()) await this.#stopExpected(child)
+  }
+
+  async #stopExpected(child: Child): Promise<void> {
+    const entry = this.#entries.find((e) => e.child === child)
+    if (entry) this.#clock.clearTimeout(entry.timer)
+    this.#expected.add(child)
+    try {
+      await child.stop()
+    } finally {
+      this.#expected.delete(child)
+    }
+  }
+
+  markRestarting(): void {
+    this.#state = 'restarting'
+  }
+
+  markStopped(): void {
+    this.#state = 'stopped'
+  }
+
+  #childExited(child: Child, reason: ExitReason): void {
+    if (this.#expected.has(child)) return
+    if (this.#state !== 'ready') return
+    const entry = this.#entries.find((e) => e.child === child)
+    if (!entry) return
+    const restart =
+      child.restart === 'permanent' || (child.restart === 'transient' && !isNormalExit(reason))
+    if (!restart) {
+      child.markStopped()
+      this.#remove(entry)
+      return
+    }
+    if (this.#exceedsIntensity()) {
+      void this.#escalate()
+      return
+    }
+    // A child that stayed up long enough is stable again: its backoff starts over.
+    const uptime = this.#clock.now() - child.startedAtMono
+    if (uptime >= this.#backoff.resetAfter) entry.attempt = 0
+    const delay = backoffDelay(this.#backoff, entry.attempt, this.#clock.random())
+    entry.attempt++
+    channels.restart.publish({
+      path: child.path,
+      supervisor: this.path,
+      attempt: entry.attempt,
+      delayMs: delay,
+      reason,
+    })
+    switch (this.strategy) {
+      case 'one_for_one':
+        this.#restartLater(entry, [entry], delay)
+        return
+      case 'one_for_all':
+        void this.#restartGroup(entry, this.#entries.slice(), delay)
+        return
+      case 'rest_for_one':
+        void this.#restartGroup(entry, this.#entries.slice(this.#entries.indexOf(entry)), delay)
+        return
+    }
+  }
+
+  #exceedsIntensity(): boolean {
+    const now = this.#clock.now()
+    this.#restarts = this.#restarts.filter((t) => now - t < this.period)
+    this.#restarts.push(now)
+    return this.#restarts.length > this.intensity
+  }
+
+  /** Stop the rest of the group (reverse order), then restart the whole group in start order. */
+  async #restartGroup(failed: Entry, group: Entry[], delay: number): Promise<void> {
+    if (this.#groupRestart) return
+    this.#groupRestart = true
+    try {
+      const others = group.filter((e) => e !== failed).map((e) => e.child)
+      await this.#stopAll(others)
+      if (this.#state !== 'ready') return
+      this.#restartLater(failed, group, delay)
+    } finally {
+      this.#groupRestart = false
+    }
+  }
+
+  #restartLater(trigger: Entry, group: Entry[], delay: number): void {
+    for (const entry of group) entry.child.markRestarting()
+    this.#clock.clearTimeout(trigger.timer)
+    trigger.timer = this.#clock.setTimeout(() => {
+      trigger.timer = undefined
+      void this.#restartNow(group)
+    }, delay)
+  }
+
+  async #restartNow(group: Entry[]): Promise<void> {
+    for (const entry of group) {
+      if (this.#state !== 'ready') return
+      if (!this.#entries.includes(entry)) continue
+      entry.child.restartCount++
+      try {
+        await entry.child.start()
+      } catch {
+        // Its exit was reported and handled like any other (another restart, or escalation).
+        return
+      }
+    }
+  }
+
+  async #escalate(): Promise<void> {
+    this.#state = 'failed'
+    const restarts = this.#restarts.length - 1
+    channels.escalate.publish({ path: this.path, restarts, periodMs: this.period })
+    for (const entry of this.#entries) this.#clock.clearTimeout(entry.timer)
+    await this.#stopAll(this.#entries.map((e) => e.child))
+    const error = new SupervisorEscalatedError(
+      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms`,
+    )
+    const reason: ExitReason = { kind: 'crash', error: serializeError(error) }
+    this.#lastExit = reason
+    channels.exit.publish({ path: this.path, reason })
+    this.#onExit(this, reason)
+  }
+
+  tree(): TreeNode {
+    return {
+      path: this.path,
+      name: this.id,
+      kind: 'supervisor',
+      state: this.#state,
+      startedAt: this.#startedAt,
+      restarts: this.restartCount,
+      lastExit: this.#lastExit,
+      strategy: this.kind === 'pool' ? 'pool' : this.strategy,
+      intensity: this.intensity,
+      periodMs: this.period,
+      children: this.#entries.map((e) => e.child.tree()),
+    }
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The actor system: a root supervisor, the calls that put actors, supervisors and pools
+ * under it, and the live tree.
+ */
+import type { ActorDefinition, ArgsOfDefinition, Placement, ProtocolOfDefinition } from './actor.ts'
+import { ActorCell } from './cell.ts'
+import { type Clock, systemClock } from './clock.ts'
+import { InvalidOptionError, SystemStoppedError } from './errors.ts'
+import type { ExitReason } from './exit.ts'
+import type { PlacementOptions } from './incarnation.ts'
+import { type ActorRef, makeRef } from './ref.ts'
+import { type ChildFactory, Supervisor, type SupervisorOptions } from './supervisor.ts'
+import type { Child, RestartType, TreeNode } from './tree.ts'
+
+export const actorDefaults = {
+  placement: 'local',
+  restart: 'permanent',
+  shutdownTimeout: 5_000, // 5 s, then terminate() / SIGKILL
+  mailbox: 1_000, // messages
+  askTimeout: 5_000, // 5 s
+  heartbeatInterval: 1_000, // 1 s
+  heartbeatTimeout: 5_000, // 5 s without a heartbeat = a stuck event loop
+} as const
+
+export interface ActorOptions<A> extends PlacementOptions {
+  /** Id under its supervisor, and the last segment of its path. Defaults to the definition's name. */
+  readonly id?: string
+  readonly placement?: Placement
+  readonly args?: A
+  readonly restart?: RestartType
+  /** ms to finish gracefully before being forced. */
+  readonly shutdownTimeout?: number
+  /** Mailbox capacity; past it, senders get TROUPE_E_MAILBOX_FULL. */
+  readonly mailbox?: number
+  /** Default ask timeout, ms. */
+  readonly askTimeout?: number
+  /** ms between heartbeats of a thread/process actor. */
+  readonly heartbeatInterval?: number
+  /** ms of silence after which the actor is terminated with exit reason `timeout`. */
+  readonly heartbeatTimeout?: number
+}
+
+/** A child spec: what a supervisor starts, restarts and stops. Made by `actor()`, `supervisor()`, `pool()`. */
+export interface ChildSpec {
+  readonly id: string
+  /** @internal */
+  readonly build: (parentPath: string, onExit: Parameters<ChildFactory>[1], clock: Clock) => Child
+}
+
+const positive = (value: unknown, path: string): number => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new InvalidOptionError(`${path} must be a positive number`)
+  return value
+}
+
+const validId = (id: unknown, path: string): string => {
+  if (typeof id !== 'string' || id.length === 0 || id.includes('/'))
+    throw new InvalidOptionError(`${path} must be a non-empty string without "/"`)
+  return id
+}
+
+/** A child spec for one actor. */
+export const actor = <D extends ActorDefinition>(definition: D, options: ActorOptions<ArgsOfDefinition<D>> = {}) => {
+  const id = validId(options.id ?? definition.name, 'actor options.id')
+  const placement = options.placement ?? actorDefaults.placement
+  if (!['local', 'thread', 'process'].includes(placement))
+    throw new InvalidOptionError(`${id}: options.placement must be one of local, thread, process`)
+  if (placement !== 'local' && definition.module === 'troupe:anonymous')
+    throw new InvalidOptionError(`${id}: options.placement "${placement}" needs defineActor({ module: import.meta.url })`)
+  const o = {
+    restart: options.restart ?? actorDefaults.restart,
+    shutdownTimeout: positive(options.shutdownTimeout ?? actorDefaults.shutdownTimeout, `${id}: options.shutdownTimeout`),
+    mailbox: positive(options.mailbox ?? actorDefaults.mailbox, `${id}: options.mailbox`),
+    askTimeout: positive(options.askTimeout ?? actorDefaults.askTimeout, `${id}: options.askTimeout`),
+    heartbeatInterval: positive(
+      options.heartbeatInterval ?? actorDefaults.heartbeatInterval,
+      `${id}: options.heartbeatInterval`,
+    ),
+    heartbeatTimeout: positive(options.heartbeatTimeout ?? actorDefaults.heartbeatTimeout, `${id}: options.heartbeatTimeout`),
+  }
+  if (!['permanent', 'transient', 'temporary'].includes(o.restart))
+    throw new InvalidOptionError(`${id}: options.restart must be one of permanent, transient, temporary`)
+  const spec: ChildSpec & { readonly definition: D } = {
+    id,
+    definition,
+    build: (parentPath, onExit, clock) =>
+      new ActorCell({
+        ...o,
+        ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+        ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        id,
+        path: `${parentPath}/${id}`,
+        definition,
+        placement,
+        args: options.args,
+        clock,
+        onExit,
+      }),
+  }
+  return spec
+}
+
+export interface SupervisorSpecOptions extends SupervisorOptions {
+  readonly id: string
+  readonly children: readonly ChildSpec[]
+}
+
+/** A child spec for a supervisor of a fixed list of children. */
+export const supervisor = (options: SupervisorSpecOptions): ChildSpec => {
+  const id = validId(options.id, 'supervisor options.id')
+  if (options.strategy && !['one_for_one', 'one_for_all', 'rest_for_one'].includes(options.strategy))
+    throw new InvalidOptionError(`${id}: options.strategy must be one of one_for_one, one_for_all, rest_for_one`)
+  return {
+    id,
+    build: (parentPath, onExit, clock) => {
+      const sup = new Supervisor(id, parentPath, options, clock, onExit)
+      for (const spec of options.children) sup.seed(spec.build)
+      return sup
+    },
+  }
+}
+
+export interface PoolOptions<D extends ActorDefinition> extends Omit<SupervisorOptions, 'strategy'> {
+  readonly id: string
+  readonly size: number
+  readonly actor: D
+  readonly options?: Omit<ActorOptions<ArgsOfDefinition<D>>, 'id'>
+}
+
+/** A pool of identical children (OTP's simple_one_for_one): each restarted alone, resizable live. */
+export class Pool<D extends ActorDefinition> {
+  readonly #supervisor: Supervisor
+  readonly #template: PoolOptions<D>
+  #next = 1
+
+  constructor(supervisor: Supervisor, template: PoolOptions<D>) {
+    this.#supervisor = supervisor
+    this.#template = template
+  }
+
+  get path(): string {
+    return this.#supervisor.path
+  }
+
+  get size(): number {
+    return this.#supervisor.children.length
+  }
+
+  /** Refs to the current members, in start order. */
+  refs(): ActorRef<ProtocolOfDefinition<D>>[] {
+    return this.#supervisor.children.map((c) => makeRef<ProtocolOfDefinition<D>>(c as ActorCell))
+  }
+
+  /** Adds or removes members (the newest stop first) until there are `n`. */
+  async scaleTo(n: number): Promise<void> {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidOptionError(`${this.path}: pool size must be an integer >= 0`)
+    while (this.size < n) await this.#supervisor.add(this.#member())
+    while (this.size > n) await this.#supervisor.removeChild(this.#supervisor.children.at(-1)!)
+  }
+
+  /** @internal */
+  member(): ChildFactory {
+    return this.#member()
+  }
+
+  #member(): ChildFactory {
+    const id = `${this.#template.actor.name}-${this.#next++}`
+    return actor(this.#template.actor, { ...this.#template.options, id } as ActorOptions<ArgsOfDefinition<D>>).build
+  }
+}
+
+export interface SystemOptions extends SupervisorOptions {
+  /** The root's name: the first segment of every path. */
+  readonly name?: string
+  readonly clock?: Clock
+  /**
+   * Called when the root supervisor escalates: past this point nothing is supervised. The
+   * default logs one line and exits the process with status 1, so systemd or Kubernetes sees it.
+   */
+  readonly onFailure?: (reason: ExitReason) => void
+}
+
+export interface ActorSystem {
+  readonly name: string
+  /** Starts an actor under the root supervisor and returns its typed ref. */
+  spawn<D extends ActorDefinition>(
+    definition: D,
+    options?: ActorOptions<ArgsOfDefinition<D>>,
+  ): Promise<ActorRef<ProtocolOfDefinition<D>>>
+  /** Starts a child spec (e.g. `supervisor({...})`) under the root. */
+  start(spec: ChildSpec): Promise<void>
+  /** Starts a pool of identical actors under the root. */
+  pool<D extends ActorDefinition>(options: PoolOptions<D>): Promise<Pool<D>>
+  /** A typed ref to any actor in the tree, by path. */
+  ref<D extends ActorDefinition>(definition: D, path: string): ActorRef<ProtocolOfDefinition<D>>
+  /** The live supervision tree as plain JSON. */
+  tree(): TreeNode
+  /** Stops every child in reverse start order (each with its shutdown timeout). */
+  stop(): Promise<void>
+}
+
+const defaultFailure = (reason: ExitReason) => {
+  const message = reason.kind === 'crash' ? reason.error.message : reason.kind
+  process.stderr.write(`troupe: the root supervisor gave up (${message}); exiting\n`)
+  process.exit(1)
+}
+
+/** Creates an actor system with a running root supervisor. */
+export const createSystem = async (options: SystemOptions = {}): Promise<ActorSystem> => {
+  const name = validId(options.name ?? 'troupe', 'options.name')
+  const clock = options.clock ?? systemClock
+  const onFailure = options.onFailure ?? defaultFailure
+  let stopped = false
+  const root = new Supervisor(name, '', options, clock, (_child, reason) => {
+    stopped = true
+    onFailure(reason)
+  })
+  await root.start()
+
+  const find = (path: string): Child | undefined => {
+    const parts = path.split('/').filter(Boolean)
+    if (parts[0] !== name) return undefined
+    let node: Child = root
+    for (const part of parts.slice(1)) {
+      if (!(node instanceof Supervisor)) return undefined
+      const next: Child | undefined = node.children.find((c) => c.id === part)
+      if (!next) return undefined
+      node = next
+    }
+    return node
+  }
+
+  const guard = () => {
+    if (stopped) throw new SystemStoppedError(`actor system ${name} is stopped`)
+  }
+
+  return {
+    name,
+    async spawn(definition, actorOptions) {
+      guard()
+      const child = await root.add(actor(definition, actorOptions).build)
+      return makeRef(child as ActorCell)
+    },
+    async start(spec) {
+      guard()
+      await root.add(spec.build)
+    },
+    async pool(poolOptions) {
+      guard()
+      positive(poolOptions.size, `${poolOptions.id}: options.size`)
+      const id = validId(poolOptions.id, 'pool options.id')
+      let pool: Pool<any> | undefined
+      await root.add((parentPath, onExit, c) => {
+        const sup = new Supervisor(id, parentPath, { ...poolOptions, strategy: 'one_for_one' }, c, onExit, 'pool')
+        pool = new Pool(sup, poolOptions)
+        for (let i = 0; i < poolOptions.size; i++) sup.seed(pool.member())
+        return sup
+      })
+      return pool!
+    },
+    ref(_definition, path) {
+      const node = find(path)
+      if (!(node instanceof ActorCell)) throw new InvalidOptionError(`no actor at ${path}`)
+      return makeRef(node)
+    },
+    tree: () => root.tree(),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await root.stop()
+    },
+  }
+}

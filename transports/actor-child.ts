@@ -1,0 +1,63 @@
+/**
+ * Entry of a thread or process that hosts one actor. Deliberately light: it loads the
+ * actor host and the user's module, never the control plane (no Effect), so spawn-to-ready
+ * stays short.
+ */
+import type { Transferable } from 'node:worker_threads'
+import { isMainThread, parentPort } from 'node:worker_threads'
+import type { ExitReason } from '../runtime/exit.ts'
+import { ActorHost, type HostPort } from './actor-host.ts'
+import type { FromHost, ToHost } from './actor-protocol.ts'
+
+const exitCodeFor = (reason: ExitReason): number => (reason.kind === 'crash' ? 1 : 0)
+
+let host: ActorHost | undefined
+let heartbeat: NodeJS.Timeout | undefined
+
+const onMessage = (message: ToHost): void => {
+  if (message.t === 'start') {
+    if (host) return
+    host = new ActorHost(port, message.path)
+    if (message.heartbeatMs > 0) {
+      const beat = () => {
+        const usage = process.memoryUsage()
+        port.send({ t: 'heartbeat', memory: { rss: usage.rss, heapUsed: usage.heapUsed } })
+      }
+      heartbeat = setInterval(beat, message.heartbeatMs)
+      beat()
+    }
+    void host.start(message)
+    return
+  }
+  host?.deliver(message)
+}
+
+const port: HostPort = isMainThread
+  ? {
+      send: (message: FromHost) => {
+        // Transfer lists cannot cross IPC: the value is copied (documented in the README).
+        process.send!(message)
+      },
+      exit: (reason) => {
+        clearInterval(heartbeat)
+        // Exit only once the IPC queue has flushed, or the parent never hears the reason.
+        process.send!({ t: 'exit', reason } satisfies FromHost, () => process.exit(exitCodeFor(reason)))
+      },
+    }
+  : {
+      send: (message: FromHost, transfer?: readonly Transferable[]) =>
+        parentPort!.postMessage(message, transfer ? [...transfer] : []),
+      exit: (reason) => {
+        clearInterval(heartbeat)
+        parentPort!.postMessage({ t: 'exit', reason } satisfies FromHost)
+        process.exit(exitCodeFor(reason))
+      },
+    }
+
+if (isMainThread) {
+  process.on('message', onMessage)
+  // No orphans: when the parent dies, the IPC channel closes and this process goes with it.
+  process.on('disconnect', () => process.exit(0))
+} else {
+  parentPort!.on('message', onMessage)
+}

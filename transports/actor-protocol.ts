@@ -1,0 +1,46 @@
+/**
+ * The messages between an actor's cell (in the parent) and its host (in a thread, a child
+ * process, or the same loop for `local`). Both sides import these types; nothing else
+ * crosses the boundary.
+ */
+import type { SerializedError } from '../runtime/errors.ts'
+import type { ExitReason } from '../runtime/exit.ts'
+
+export interface StartMessage {
+  readonly t: 'start'
+  readonly module: string
+  readonly name: string
+  readonly path: string
+  readonly args: unknown
+  /** ms between heartbeats; 0 disables them. */
+  readonly heartbeatMs: number
+}
+
+export type ToHost =
+  | StartMessage
+  | { readonly t: 'tell'; readonly type: string; readonly payload: unknown }
+  | { readonly t: 'ask'; readonly id: number; readonly type: string; readonly payload: unknown }
+  /** Graceful stop: finish the current message, run `terminate`, exit with reason shutdown. */
+  | { readonly t: 'stop' }
+
+export interface MemoryReport {
+  readonly rss: number
+  readonly heapUsed: number
+}
+
+export type FromHost =
+  | { readonly t: 'ready' }
+  | { readonly t: 'init-failed'; readonly error: SerializedError }
+  | {
+      readonly t: 'reply'
+      readonly id: number
+      readonly ok: boolean
+      readonly value?: unknown
+      readonly error?: SerializedError
+      /** Messages processed so far; lets the cell keep its mailbox count without per-message acks. */
+      readonly processed: number
+    }
+  | { readonly t: 'ack'; readonly processed: number }
+  | { readonly t: 'heartbeat'; readonly memory: MemoryReport }
+  /** The host is about to end; the reason is more precise than an exit code. */
+  | { readonly t: 'exit'; readonly reason: ExitReason }
