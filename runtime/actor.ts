@@ -1,5 +1,5 @@
-import type { Transferable } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
+import type { Transferable } from 'node:worker_threads'
 import { InvalidOptionError } from './errors.ts'
 
 export type Placement = 'local' | 'thread' | 'process'

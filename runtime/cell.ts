@@ -23,7 +23,12 @@ import {
   UnknownMessageError,
 } from './errors.ts'
 import type { ExitReason } from './exit.ts'
-import { type Incarnation, type PlacementExit, type PlacementOptions, startIncarnation } from './incarnation.ts'
+import {
+  type Incarnation,
+  type PlacementExit,
+  type PlacementOptions,
+  startIncarnation,
+} from './incarnation.ts'
 import type { AskOptions, RefTarget, TellOptions } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
 
@@ -51,6 +56,11 @@ interface PendingAsk {
 
 type Decoder = (payload: unknown) => unknown
 
+interface Queued {
+  readonly message: ToHost
+  readonly transfer: readonly Transferable[] | undefined
+}
+
 let schemaModule: Promise<typeof import('effect/Schema')> | undefined
 
 export class ActorCell implements Child, RefTarget {
@@ -75,12 +85,21 @@ export class ActorCell implements Child, RefTarget {
   #ready: { resolve: () => void; reject: (e: Error) => void } | undefined
   #stopped: (() => void) | undefined
   #stopTimer: unknown
-  // Messages posted to the current incarnation minus those it reported processed.
-  #posted = 0
+  /**
+   * Messages posted to the current incarnation that it has not reported processed, oldest
+   * first (a host handles in order, so a processed count says exactly which). Kept so that
+   * when an incarnation ends with an exact count, what it never started goes to the next one.
+   */
+  #inflight: Queued[] = []
+  #inflightHead = 0
   #processed = 0
-  readonly #backlog: Array<{ message: ToHost; transfer: readonly Transferable[] | undefined }> = []
+  /** Messages waiting for an incarnation that is ready (at start, during restarts). */
+  #backlog: Queued[] = []
+  /** Tells lost with an incarnation that died without saying how far it got (kill, OOM, timeout). */
+  #lost = 0
   readonly #pending = new Map<number, PendingAsk>()
   #nextAskId = 1
+  #exactCount = false
   #lastBeat = 0
   #beatTimer: unknown
   #memory: { rss: number; heapUsed: number } | null = null
@@ -100,9 +119,11 @@ export class ActorCell implements Child, RefTarget {
   async start(): Promise<void> {
     if (this.#options.definition.schema && !this.#decoders) await this.#loadDecoders()
     this.#hostReason = undefined
+    this.#exactCount = false
     this.#killedFor = undefined
     this.#initError = undefined
-    this.#posted = 0
+    this.#inflight = []
+    this.#inflightHead = 0
     this.#processed = 0
     this.#memory = null
     this.#state = 'starting'
@@ -184,7 +205,7 @@ export class ActorCell implements Child, RefTarget {
         return
       }
       case 'reply': {
-        if (message.processed > this.#processed) this.#processed = message.processed
+        this.#advance(message.processed)
         const pending = this.#pending.get(message.id)
         if (!pending) return
         this.#pending.delete(message.id)
@@ -194,7 +215,7 @@ export class ActorCell implements Child, RefTarget {
         return
       }
       case 'ack':
-        if (message.processed > this.#processed) this.#processed = message.processed
+        this.#advance(message.processed)
         return
       case 'heartbeat':
         this.#lastBeat = this.#options.clock.now()
@@ -205,6 +226,10 @@ export class ActorCell implements Child, RefTarget {
         return
       case 'exit':
         this.#hostReason = message.reason
+        this.#advance(message.processed)
+        this.#exactCount = true
+        // From here on, new messages wait for the next incarnation instead of joining a dying one.
+        if (this.#state === 'ready') this.#state = 'failed'
         return
     }
   }
@@ -219,15 +244,11 @@ export class ActorCell implements Child, RefTarget {
     const stopping = this.#state === 'stopping'
     this.#state = stopping ? 'stopped' : 'failed'
     channels.exit.publish({ path: this.path, reason })
-    // Whatever was posted to this incarnation and not answered is lost with it; say so.
-    for (const [id, pending] of this.#pending) {
-      this.#pending.delete(id)
-      pending.cleanup()
-      pending.reject(new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`))
-    }
+    this.#salvage(reason)
     if (this.#ready) {
       const error =
-        this.#initError ?? new ActorInitError(`actor ${this.path} exited (${describe(reason)}) before it was ready`)
+        this.#initError ??
+        new ActorInitError(`actor ${this.path} exited (${describe(reason)}) before it was ready`)
       this.#ready.reject(error)
       this.#ready = undefined
     }
@@ -241,6 +262,45 @@ export class ActorCell implements Child, RefTarget {
     this.#options.onExit(this, reason)
   }
 
+  #advance(processed: number): void {
+    if (processed <= this.#processed) return
+    this.#inflightHead += processed - this.#processed
+    this.#processed = processed
+    // Compact now and then rather than shift() per message.
+    if (this.#inflightHead > 1024 && this.#inflightHead * 2 > this.#inflight.length) {
+      this.#inflight = this.#inflight.slice(this.#inflightHead)
+      this.#inflightHead = 0
+    }
+  }
+
+  /**
+   * After an incarnation ends: what it never started goes first in line for the next one
+   * (when its count is exact and the payload was not moved away). Asks whose fate is
+   * unknown — the actor died mid-message or was killed — are rejected with the reason; tells
+   * are counted as lost. Redelivering those could run a poison message forever.
+   */
+  #salvage(reason: ExitReason): void {
+    const unstarted = this.#inflight.slice(this.#inflightHead)
+    this.#inflight = []
+    this.#inflightHead = 0
+    const keep: Queued[] = []
+    for (const queued of unstarted) {
+      const movable = !queued.transfer || queued.transfer.length === 0
+      if (this.#exactCount && movable) keep.push(queued)
+      else if (queued.message.t === 'tell') this.#lost++
+    }
+    this.#backlog = [...keep, ...this.#backlog]
+    const waiting = new Set(this.#backlog.map((q) => (q.message.t === 'ask' ? q.message.id : -1)))
+    for (const [id, pending] of this.#pending) {
+      if (waiting.has(id)) continue
+      this.#pending.delete(id)
+      pending.cleanup()
+      pending.reject(
+        new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`),
+      )
+    }
+  }
+
   markRestarting(): void {
     this.#state = 'restarting'
   }
@@ -248,8 +308,11 @@ export class ActorCell implements Child, RefTarget {
   markStopped(): void {
     this.#state = 'stopped'
     for (const { message } of this.#backlog.splice(0)) {
-      if (message.t === 'ask') this.#pending.get(message.id)?.reject(new ActorStoppedError(`actor ${this.path} is stopped`))
-      if (message.t === 'ask') this.#pending.delete(message.id)
+      if (message.t !== 'ask') continue
+      const pending = this.#pending.get(message.id)
+      this.#pending.delete(message.id)
+      pending?.cleanup()
+      pending?.reject(new ActorStoppedError(`actor ${this.path} stopped before handling "${message.type}"`))
     }
   }
 
@@ -259,13 +322,14 @@ export class ActorCell implements Child, RefTarget {
       this.markStopped()
       return Promise.resolve()
     }
-    if (this.#stopped) return new Promise((resolve) => {
-      const previous = this.#stopped!
-      this.#stopped = () => {
-        previous()
-        resolve()
-      }
-    })
+    if (this.#stopped)
+      return new Promise((resolve) => {
+        const previous = this.#stopped!
+        this.#stopped = () => {
+          previous()
+          resolve()
+        }
+      })
     this.#state = 'stopping'
     return new Promise<void>((resolve) => {
       this.#stopped = resolve
@@ -294,20 +358,21 @@ export class ActorCell implements Child, RefTarget {
       try {
         payload = decode(payload)
       } catch (error) {
-        throw new InvalidMessageError(
-          `actor ${this.path} refused "${type}": ${(error as Error).message}`,
-          { cause: error },
-        )
+        throw new InvalidMessageError(`actor ${this.path} refused "${type}": ${(error as Error).message}`, {
+          cause: error,
+        })
       }
     }
     const depth = this.mailboxDepth
     if (depth >= this.#options.mailbox)
-      throw new MailboxFullError(`actor ${this.path} has ${depth} messages waiting (capacity ${this.#options.mailbox})`)
+      throw new MailboxFullError(
+        `actor ${this.path} has ${depth} messages waiting (capacity ${this.#options.mailbox})`,
+      )
     return payload
   }
 
   get mailboxDepth(): number {
-    return this.#backlog.length + (this.#posted - this.#processed)
+    return this.#backlog.length + (this.#inflight.length - this.#inflightHead)
   }
 
   #post(message: ToHost, transfer: readonly Transferable[] | undefined): void {
@@ -325,7 +390,7 @@ export class ActorCell implements Child, RefTarget {
       )
     }
     if (transfer && transfer.length > 0 && this.#options.placement === 'process') detach(transfer)
-    this.#posted++
+    this.#inflight.push({ message, transfer })
   }
 
   tell(type: string, payload: unknown, options: TellOptions | undefined): void {
@@ -341,7 +406,8 @@ export class ActorCell implements Child, RefTarget {
       return Promise.reject(error)
     }
     const signal = options?.signal
-    if (signal?.aborted) return Promise.reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`))
+    if (signal?.aborted)
+      return Promise.reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`))
     const id = this.#nextAskId++
     return new Promise((resolve, reject) => {
       const timeoutMs = options?.timeout ?? this.#options.askTimeout
@@ -386,6 +452,7 @@ export class ActorCell implements Child, RefTarget {
       threadId: incarnation?.threadId ?? null,
       mailbox: this.mailboxDepth,
       mailboxCapacity: this.#options.mailbox,
+      lost: this.#lost,
       memory: this.#memory,
     }
   }
@@ -396,7 +463,8 @@ const reasonFromPlacement = (exit: PlacementExit): ExitReason => {
   if (code === 'ERR_WORKER_OUT_OF_MEMORY')
     return { kind: 'memory', detail: exit.error?.message ?? 'the thread ran out of heap' }
   if (exit.signal) return { kind: 'killed', signal: exit.signal }
-  if (exit.error) return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
+  if (exit.error)
+    return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
   if (exit.code === 0) return { kind: 'normal' }
   return {
     kind: 'crash',

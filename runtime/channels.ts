@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel'
-import type { ExitReason } from './exit.ts'
 import type { Placement } from './actor.ts'
+import type { ExitReason } from './exit.ts'
 
 /** Published when an actor or supervisor is about to start (also for each restart). */
 export interface SpawnEvent {

@@ -2,10 +2,11 @@
  * One life of an actor in its placement: the thread, the child process, or the in-loop
  * host. The cell above it outlives restarts; an incarnation is thrown away when it exits.
  */
-import type { Transferable } from 'node:worker_threads'
+
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Worker, type ResourceLimits } from 'node:worker_threads'
+import type { Transferable } from 'node:worker_threads'
+import { type ResourceLimits, Worker } from 'node:worker_threads'
 import { ActorHost } from '../transports/actor-host.ts'
 import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
 import type { ActorDefinition, Placement } from './actor.ts'
@@ -57,7 +58,11 @@ export const startIncarnation = (
   }
 }
 
-const startLocal = (definition: ActorDefinition, start: StartMessage, events: IncarnationEvents): Incarnation => {
+const startLocal = (
+  definition: ActorDefinition,
+  start: StartMessage,
+  events: IncarnationEvents,
+): Incarnation => {
   let alive = true
   // Deliveries go through a microtask so that a local actor is as asynchronous as a remote one:
   // a sender never runs the receiver's handler inside its own call stack.
@@ -65,14 +70,15 @@ const startLocal = (definition: ActorDefinition, start: StartMessage, events: In
     {
       send: (message, transfer) => {
         if (!alive) return
-        const copy = transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+        const copy =
+          transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
         queueMicrotask(() => alive && events.message(copy))
       },
-      exit: (reason: ExitReason) => {
+      exit: (reason: ExitReason, processed: number) => {
         if (!alive) return
         queueMicrotask(() => {
           if (!alive) return
-          events.message({ t: 'exit', reason })
+          events.message({ t: 'exit', reason, processed })
           alive = false
           events.exit({ code: reason.kind === 'crash' ? 1 : 0, signal: null })
         })
@@ -87,7 +93,8 @@ const startLocal = (definition: ActorDefinition, start: StartMessage, events: In
     post: (message, transfer) => {
       if (!alive) return
       // Moving buffers detaches them on the sender's side exactly as a thread would.
-      const copy = transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+      const copy =
+        transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
       queueMicrotask(() => host.deliver(copy))
     },
     kill: () => {
@@ -98,7 +105,11 @@ const startLocal = (definition: ActorDefinition, start: StartMessage, events: In
   }
 }
 
-const startThread = (start: StartMessage, options: PlacementOptions, events: IncarnationEvents): Incarnation => {
+const startThread = (
+  start: StartMessage,
+  options: PlacementOptions,
+  events: IncarnationEvents,
+): Incarnation => {
   const worker = new Worker(actorChildEntry, {
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
@@ -120,7 +131,11 @@ const startThread = (start: StartMessage, options: PlacementOptions, events: Inc
   }
 }
 
-const startProcess = (start: StartMessage, options: PlacementOptions, events: IncarnationEvents): Incarnation => {
+const startProcess = (
+  start: StartMessage,
+  options: PlacementOptions,
+  events: IncarnationEvents,
+): Incarnation => {
   const child = fork(fileURLToPath(actorChildEntry), [], {
     serialization: 'advanced',
     execArgv: [...(options.execArgv ?? [])],

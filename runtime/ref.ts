@@ -17,9 +17,10 @@ type PayloadOf<M> = M extends MessageSpec<infer P, any> ? P : never
 type ReplyOf<M> = M extends MessageSpec<any, infer R> ? R : never
 
 /** A payload is optional exactly when the handler does not take one (or accepts undefined). */
-export type MessageArgs<M, O> = undefined extends PayloadOf<M>
-  ? [payload?: PayloadOf<M>, options?: O]
-  : [payload: PayloadOf<M>, options?: O]
+export type MessageArgs<M, O> =
+  undefined extends PayloadOf<M>
+    ? [payload?: PayloadOf<M>, options?: O]
+    : [payload: PayloadOf<M>, options?: O]
 
 /**
  * The only way to reach an actor. Typed by its protocol: a message type the actor does not

@@ -203,8 +203,7 @@ export class Supervisor implements Child {
     if (this.#state !== 'ready') return
     const entry = this.#entries.find((e) => e.child === child)
     if (!entry) return
-    const restart =
-      child.restart === 'permanent' || (child.restart === 'transient' && !isNormalExit(reason))
+    const restart = child.restart === 'permanent' || (child.restart === 'transient' && !isNormalExit(reason))
     if (!restart) {
       child.markStopped()
       this.#remove(entry)

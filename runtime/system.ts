@@ -60,23 +60,34 @@ const validId = (id: unknown, path: string): string => {
 }
 
 /** A child spec for one actor. */
-export const actor = <D extends ActorDefinition>(definition: D, options: ActorOptions<ArgsOfDefinition<D>> = {}) => {
+export const actor = <D extends ActorDefinition>(
+  definition: D,
+  options: ActorOptions<ArgsOfDefinition<D>> = {},
+) => {
   const id = validId(options.id ?? definition.name, 'actor options.id')
   const placement = options.placement ?? actorDefaults.placement
   if (!['local', 'thread', 'process'].includes(placement))
     throw new InvalidOptionError(`${id}: options.placement must be one of local, thread, process`)
   if (placement !== 'local' && definition.module === 'troupe:anonymous')
-    throw new InvalidOptionError(`${id}: options.placement "${placement}" needs defineActor({ module: import.meta.url })`)
+    throw new InvalidOptionError(
+      `${id}: options.placement "${placement}" needs defineActor({ module: import.meta.url })`,
+    )
   const o = {
     restart: options.restart ?? actorDefaults.restart,
-    shutdownTimeout: positive(options.shutdownTimeout ?? actorDefaults.shutdownTimeout, `${id}: options.shutdownTimeout`),
+    shutdownTimeout: positive(
+      options.shutdownTimeout ?? actorDefaults.shutdownTimeout,
+      `${id}: options.shutdownTimeout`,
+    ),
     mailbox: positive(options.mailbox ?? actorDefaults.mailbox, `${id}: options.mailbox`),
     askTimeout: positive(options.askTimeout ?? actorDefaults.askTimeout, `${id}: options.askTimeout`),
     heartbeatInterval: positive(
       options.heartbeatInterval ?? actorDefaults.heartbeatInterval,
       `${id}: options.heartbeatInterval`,
     ),
-    heartbeatTimeout: positive(options.heartbeatTimeout ?? actorDefaults.heartbeatTimeout, `${id}: options.heartbeatTimeout`),
+    heartbeatTimeout: positive(
+      options.heartbeatTimeout ?? actorDefaults.heartbeatTimeout,
+      `${id}: options.heartbeatTimeout`,
+    ),
   }
   if (!['permanent', 'transient', 'temporary'].includes(o.restart))
     throw new InvalidOptionError(`${id}: options.restart must be one of permanent, transient, temporary`)
@@ -110,7 +121,9 @@ export interface SupervisorSpecOptions extends SupervisorOptions {
 export const supervisor = (options: SupervisorSpecOptions): ChildSpec => {
   const id = validId(options.id, 'supervisor options.id')
   if (options.strategy && !['one_for_one', 'one_for_all', 'rest_for_one'].includes(options.strategy))
-    throw new InvalidOptionError(`${id}: options.strategy must be one of one_for_one, one_for_all, rest_for_one`)
+    throw new InvalidOptionError(
+      `${id}: options.strategy must be one of one_for_one, one_for_all, rest_for_one`,
+    )
   return {
     id,
     build: (parentPath, onExit, clock) => {
@@ -154,7 +167,8 @@ export class Pool<D extends ActorDefinition> {
 
   /** Adds or removes members (the newest stop first) until there are `n`. */
   async scaleTo(n: number): Promise<void> {
-    if (!Number.isInteger(n) || n < 0) throw new InvalidOptionError(`${this.path}: pool size must be an integer >= 0`)
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidOptionError(`${this.path}: pool size must be an integer >= 0`)
     while (this.size < n) await this.#supervisor.add(this.#member())
     while (this.size > n) await this.#supervisor.removeChild(this.#supervisor.children.at(-1)!)
   }
@@ -166,7 +180,8 @@ export class Pool<D extends ActorDefinition> {
 
   #member(): ChildFactory {
     const id = `${this.#template.actor.name}-${this.#next++}`
-    return actor(this.#template.actor, { ...this.#template.options, id } as ActorOptions<ArgsOfDefinition<D>>).build
+    return actor(this.#template.actor, { ...this.#template.options, id } as ActorOptions<ArgsOfDefinition<D>>)
+      .build
   }
 }
 
@@ -252,7 +267,14 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
       const id = validId(poolOptions.id, 'pool options.id')
       let pool: Pool<any> | undefined
       await root.add((parentPath, onExit, c) => {
-        const sup = new Supervisor(id, parentPath, { ...poolOptions, strategy: 'one_for_one' }, c, onExit, 'pool')
+        const sup = new Supervisor(
+          id,
+          parentPath,
+          { ...poolOptions, strategy: 'one_for_one' },
+          c,
+          onExit,
+          'pool',
+        )
         pool = new Pool(sup, poolOptions)
         for (let i = 0; i < poolOptions.size; i++) sup.seed(pool.member())
         return sup

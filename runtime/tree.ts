@@ -20,6 +20,8 @@ export interface TreeNode {
   /** Messages accepted but not yet handled (including those waiting for a restart). */
   readonly mailbox?: number
   readonly mailboxCapacity?: number
+  /** Tells that died with an incarnation killed mid-way (their asks were rejected, not lost). */
+  readonly lost?: number
   /** From the last heartbeat, bytes (thread: the whole process's RSS; heapUsed is the thread's own). */
   readonly memory?: { readonly rss: number; readonly heapUsed: number } | null
   // supervisors

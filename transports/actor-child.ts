@@ -38,18 +38,20 @@ const port: HostPort = isMainThread
         // Transfer lists cannot cross IPC: the value is copied (documented in the README).
         process.send!(message)
       },
-      exit: (reason) => {
+      exit: (reason, processed) => {
         clearInterval(heartbeat)
         // Exit only once the IPC queue has flushed, or the parent never hears the reason.
-        process.send!({ t: 'exit', reason } satisfies FromHost, () => process.exit(exitCodeFor(reason)))
+        process.send!({ t: 'exit', reason, processed } satisfies FromHost, () =>
+          process.exit(exitCodeFor(reason)),
+        )
       },
     }
   : {
       send: (message: FromHost, transfer?: readonly Transferable[]) =>
         parentPort!.postMessage(message, transfer ? [...transfer] : []),
-      exit: (reason) => {
+      exit: (reason, processed) => {
         clearInterval(heartbeat)
-        parentPort!.postMessage({ t: 'exit', reason } satisfies FromHost)
+        parentPort!.postMessage({ t: 'exit', reason, processed } satisfies FromHost)
         process.exit(exitCodeFor(reason))
       },
     }

@@ -18,8 +18,8 @@ import type { FromHost, StartMessage, ToHost } from './actor-protocol.ts'
 
 export interface HostPort {
   send(message: FromHost, transfer?: readonly Transferable[]): void
-  /** Called once: deliver `{ t: 'exit', reason }` as the final message, then end the placement. */
-  exit(reason: ExitReason): void
+  /** Called once: deliver `{ t: 'exit', reason, processed }` as the final message, then end the placement. */
+  exit(reason: ExitReason, processed: number): void
 }
 
 type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
@@ -179,8 +179,16 @@ export class ActorHost {
     for (const work of this.#queue.splice(0)) {
       this.#processed++
       if (work.t === 'ask') {
-        const error = new ActorStoppedError(`actor ${this.#context.path} stopped before handling "${work.type}"`)
-        this.#port.send({ t: 'reply', id: work.id, ok: false, error: serializeError(error), processed: this.#processed })
+        const error = new ActorStoppedError(
+          `actor ${this.#context.path} stopped before handling "${work.type}"`,
+        )
+        this.#port.send({
+          t: 'reply',
+          id: work.id,
+          ok: false,
+          error: serializeError(error),
+          processed: this.#processed,
+        })
       }
     }
     let reason: ExitReason = why === 'normal' ? { kind: 'normal' } : { kind: 'shutdown', forced: false }
@@ -196,6 +204,6 @@ export class ActorHost {
     if (this.#ended) return
     this.#ended = true
     this.#queue.length = 0
-    this.#port.exit(reason)
+    this.#port.exit(reason, this.#processed)
   }
 }

@@ -42,5 +42,8 @@ export type FromHost =
     }
   | { readonly t: 'ack'; readonly processed: number }
   | { readonly t: 'heartbeat'; readonly memory: MemoryReport }
-  /** The host is about to end; the reason is more precise than an exit code. */
-  | { readonly t: 'exit'; readonly reason: ExitReason }
+  /**
+   * The host is about to end; the reason is more precise than an exit code, and `processed`
+   * is exact, so the cell can hand messages that were never started to the next incarnation.
+   */
+  | { readonly t: 'exit'; readonly reason: ExitReason; readonly processed: number }
