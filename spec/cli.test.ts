@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const cli = fileURLToPath(new URL('../runtime/cli.ts', import.meta.url))
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string
-}
+const manifest = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+const { version } = JSON.parse(manifest) as { version: string }
 
 // From source, with the project's node: inside vitest, process.execPath is the Node 26 devDependency.
 const troupe = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' })
