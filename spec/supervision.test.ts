@@ -1,0 +1,257 @@
+/**
+ * Supervision semantics, counted on an injected clock: strategies, restart types,
+ * intensity and escalation, backoff with reset, shutdown order, pools.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { afterEach, describe, expect, it } from 'vitest'
+import { actor, supervisor } from '../runtime/index.ts'
+import { brokenInit, counter, flakyInit } from './fixtures/actors.ts'
+import { ManualClock, settle } from './support/manual-clock.ts'
+import { nodeAt, testSystem } from './support/system.ts'
+
+const subscriptions: Array<[string, (m: unknown) => void]> = []
+const record = (name: string): unknown[] => {
+  const seen: unknown[] = []
+  const fn = (message: unknown) => seen.push(message)
+  subscribe(name, fn)
+  subscriptions.push([name, fn])
+  return seen
+}
+afterEach(() => {
+  for (const [name, fn] of subscriptions.splice(0)) unsubscribe(name, fn)
+})
+
+const noJitter = { min: 100, max: 1_000, factor: 2, jitter: 0, resetAfter: 5_000 }
+
+/** Crash a local child and let the supervisor react; returns after the restart ran. */
+const crash = async (clock: ManualClock, ref: { ask(type: 'boom', p: string): Promise<unknown> }) => {
+  await ref.ask('boom', 'crash').catch(() => {})
+  await settle()
+  clock.advance(1_000)
+  await settle()
+}
+
+describe('restart strategies', () => {
+  const start = async (strategy: 'one_for_one' | 'one_for_all' | 'rest_for_one') => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock })
+    await system.start(
+      supervisor({
+        id: 'sup',
+        strategy,
+        backoff: noJitter,
+        children: ['a', 'b', 'c'].map((id) => actor(counter, { id, args: 0 })),
+      }),
+    )
+    const refs = ['a', 'b', 'c'].map((id) => system.ref(counter, `/troupe/sup/${id}`))
+    for (const ref of refs) await ref.ask('add', 10)
+    return { system, clock, refs }
+  }
+  const values = (refs: Array<{ ask(t: 'get'): Promise<number> }>) => Promise.all(refs.map((r) => r.ask('get')))
+
+  it('one_for_one restarts only the child that crashed', async () => {
+    const { clock, refs } = await start('one_for_one')
+    await crash(clock, refs[1]!)
+    expect(await values(refs)).toEqual([10, 0, 10])
+  })
+
+  it('one_for_all restarts every child', async () => {
+    const { clock, refs, system } = await start('one_for_all')
+    await crash(clock, refs[1]!)
+    expect(await values(refs)).toEqual([0, 0, 0])
+    expect(nodeAt(system.tree(), '/troupe/sup/a')!.restarts).toBe(1)
+  })
+
+  it('rest_for_one restarts the child and those started after it', async () => {
+    const { clock, refs } = await start('rest_for_one')
+    await crash(clock, refs[1]!)
+    expect(await values(refs)).toEqual([10, 0, 0])
+  })
+})
+
+describe('restart types', () => {
+  it.each([
+    ['permanent', 'crash', true],
+    ['permanent', 'normal', true],
+    ['transient', 'crash', true],
+    ['transient', 'normal', false],
+    ['temporary', 'crash', false],
+    ['temporary', 'normal', false],
+  ] as const)('%s child after a %s exit: restarted = %s', async (restart, how, restarted) => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock })
+    const ref = await system.spawn(counter, { restart, args: 1 })
+    if (how === 'crash') await ref.ask('boom', 'x').catch(() => {})
+    else await ref.ask('stopSelf')
+    await settle()
+    clock.advance(1_000)
+    await settle()
+    const node = nodeAt(system.tree(), ref.path)
+    if (restarted) {
+      expect(node).toMatchObject({ state: 'ready', restarts: 1 })
+      expect(await ref.ask('get')).toBe(1)
+    } else {
+      expect(node).toBeUndefined()
+      await expect(ref.ask('get')).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    }
+  })
+})
+
+describe('backoff', () => {
+  it('doubles the delay per consecutive restart up to max, and starts over after a stable uptime', async () => {
+    const clock = new ManualClock()
+    const restarts = record('troupe:actor:restart') as Array<{ delayMs: number; attempt: number }>
+    const system = await testSystem({ clock, intensity: 100, period: 1_000_000, backoff: noJitter })
+    const ref = await system.spawn(counter)
+    for (let i = 0; i < 6; i++) await crash(clock, ref)
+    expect(restarts.map((r) => r.delayMs)).toEqual([100, 200, 400, 800, 1_000, 1_000])
+    clock.advance(5_000) // stable for resetAfter
+    await crash(clock, ref)
+    expect(restarts.at(-1)).toMatchObject({ delayMs: 100, attempt: 1 })
+  })
+
+  it('spreads delays with jitter within ±jitter of the base', async () => {
+    const clock = new ManualClock()
+    const restarts = record('troupe:actor:restart') as Array<{ delayMs: number }>
+    const system = await testSystem({ clock, backoff: { ...noJitter, jitter: 0.5 } })
+    const ref = await system.spawn(counter)
+    clock.randomValue = 0
+    await crash(clock, ref)
+    clock.randomValue = 0.999
+    await crash(clock, ref)
+    expect(restarts.map((r) => r.delayMs)).toEqual([50, 300])
+  })
+})
+
+describe('intensity and escalation', () => {
+  it('past intensity within the period, a supervisor stops its children and escalates; the parent restarts it', async () => {
+    const clock = new ManualClock()
+    const escalations = record('troupe:supervisor:escalate')
+    const system = await testSystem({ clock, backoff: noJitter })
+    await system.start(
+      supervisor({
+        id: 'inner',
+        intensity: 2,
+        period: 10_000,
+        backoff: noJitter,
+        children: [actor(counter, { id: 'flaky' }), actor(counter, { id: 'steady', args: 5 })],
+      }),
+    )
+    const flaky = system.ref(counter, '/troupe/inner/flaky')
+    const steady = system.ref(counter, '/troupe/inner/steady')
+    await steady.ask('add', 1)
+    await crash(clock, flaky)
+    await crash(clock, flaky)
+    expect(escalations).toHaveLength(0)
+    await crash(clock, flaky) // the third within the period: one too many
+    await settle(20)
+    clock.advance(1_000)
+    await settle(20)
+    expect(escalations).toEqual([{ path: '/troupe/inner', restarts: 2, periodMs: 10_000 }])
+    const inner = nodeAt(system.tree(), '/troupe/inner')!
+    expect(inner).toMatchObject({ state: 'ready', restarts: 1 })
+    expect(await steady.ask('get')).toBe(5) // restarted with its supervisor: fresh state
+    expect(system.failures).toEqual([])
+  })
+
+  it('at the root, escalation stops the system and reports the failure', async () => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock, intensity: 1, period: 10_000, backoff: noJitter })
+    const ref = await system.spawn(counter)
+    await crash(clock, ref)
+    await crash(clock, ref)
+    await settle(20)
+    expect(system.failures).toHaveLength(1)
+    expect(system.failures[0]).toMatchObject({ kind: 'crash', error: { code: 'TROUPE_E_ESCALATED' } })
+    await expect(system.spawn(counter, { id: 'late' })).rejects.toMatchObject({ code: 'TROUPE_E_SYSTEM_STOPPED' })
+  })
+
+  it('a first start that fails is the caller\'s error: refused with a coded error, nothing left behind', async () => {
+    const system = await testSystem()
+    await expect(system.spawn(brokenInit)).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_INIT' })
+    expect(nodeAt(system.tree(), '/troupe/brokenInit')).toBeUndefined()
+    expect(system.failures).toEqual([])
+  })
+
+  it('a child whose restarts keep failing in init is retried with growing delays, then escalates', async () => {
+    const clock = new ManualClock()
+    const restarts = record('troupe:actor:restart') as Array<{ delayMs: number }>
+    const system = await testSystem({ clock, intensity: 3, period: 60_000, backoff: noJitter })
+    const ref = await system.spawn(flakyInit)
+    const flag = globalThis as { troupeFailInit?: boolean }
+    flag.troupeFailInit = true
+    try {
+      await ref.ask('boom', 'x').catch(() => {})
+      for (let i = 0; i < 5; i++) {
+        await settle()
+        clock.advance(1_000)
+      }
+      await settle(20)
+    } finally {
+      flag.troupeFailInit = false
+    }
+    expect(restarts.map((r) => r.delayMs)).toEqual([100, 200, 400])
+    expect(system.failures).toEqual([expect.objectContaining({ kind: 'crash' })])
+  })
+})
+
+describe('shutdown', () => {
+  it('stops children in reverse start order', async () => {
+    const exits = record('troupe:actor:exit') as Array<{ path: string }>
+    const system = await testSystem()
+    await system.start(
+      supervisor({ id: 'sup', children: ['first', 'second', 'third'].map((id) => actor(counter, { id })) }),
+    )
+    await system.stop()
+    expect(exits.map((e) => e.path).filter((p) => p.startsWith('/troupe/sup/'))).toEqual([
+      '/troupe/sup/third',
+      '/troupe/sup/second',
+      '/troupe/sup/first',
+    ])
+  })
+})
+
+describe('pool', () => {
+  it('starts identical members, restarts one alone, scales live', async () => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock })
+    const pool = await system.pool({ id: 'workers', actor: counter, size: 3, backoff: noJitter })
+    const [a, b, c] = pool.refs()
+    for (const ref of [a, b, c]) await ref!.ask('add', 1)
+    await crash(clock, b!)
+    expect(await Promise.all([a, b, c].map((r) => r!.ask('get')))).toEqual([1, 0, 1])
+    await pool.scaleTo(5)
+    expect(pool.size).toBe(5)
+    expect(nodeAt(system.tree(), '/troupe/workers')!.children!.map((n) => n.name)).toEqual([
+      'counter-1',
+      'counter-2',
+      'counter-3',
+      'counter-4',
+      'counter-5',
+    ])
+    await pool.scaleTo(2)
+    expect(pool.refs().map((r) => r.path)).toEqual(['/troupe/workers/counter-1', '/troupe/workers/counter-2'])
+    expect(nodeAt(system.tree(), '/troupe/workers')).toMatchObject({ kind: 'supervisor', strategy: 'pool' })
+  })
+})
+
+describe('lifecycle channels', () => {
+  it('publishes spawn, ready, exit and restart with the documented names', async () => {
+    const clock = new ManualClock()
+    const spawns = record('troupe:actor:spawn')
+    const readies = record('troupe:actor:ready')
+    const exits = record('troupe:actor:exit')
+    const restarts = record('troupe:actor:restart')
+    const system = await testSystem({ clock, backoff: noJitter })
+    const ref = await system.spawn(counter, { placement: 'thread' })
+    await ref.ask('boom', 'x').catch(() => {})
+    for (let i = 0; i < 100 && restarts.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    clock.advance(100)
+    await ref.ask('get')
+    expect(spawns).toContainEqual({ path: ref.path, kind: 'actor', placement: 'thread' })
+    expect(readies.filter((r) => (r as { path: string }).path === ref.path)).toHaveLength(2)
+    expect(readies[0]).toMatchObject({ path: ref.path, pid: process.pid, threadId: expect.any(Number) })
+    expect(exits).toContainEqual({ path: ref.path, reason: expect.objectContaining({ kind: 'crash' }) })
+    expect(restarts).toContainEqual(expect.objectContaining({ path: ref.path, supervisor: '/troupe', attempt: 1 }))
+  })
+})
