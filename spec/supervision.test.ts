@@ -47,7 +47,8 @@ describe('restart strategies', () => {
     for (const ref of refs) await ref.ask('add', 10)
     return { system, clock, refs }
   }
-  const values = (refs: Array<{ ask(t: 'get'): Promise<number> }>) => Promise.all(refs.map((r) => r.ask('get')))
+  const values = (refs: Array<{ ask(t: 'get'): Promise<number> }>) =>
+    Promise.all(refs.map((r) => r.ask('get')))
 
   it('one_for_one restarts only the child that crashed', async () => {
     const { clock, refs } = await start('one_for_one')
@@ -163,10 +164,12 @@ describe('intensity and escalation', () => {
     await settle(20)
     expect(system.failures).toHaveLength(1)
     expect(system.failures[0]).toMatchObject({ kind: 'crash', error: { code: 'TROUPE_E_ESCALATED' } })
-    await expect(system.spawn(counter, { id: 'late' })).rejects.toMatchObject({ code: 'TROUPE_E_SYSTEM_STOPPED' })
+    await expect(system.spawn(counter, { id: 'late' })).rejects.toMatchObject({
+      code: 'TROUPE_E_SYSTEM_STOPPED',
+    })
   })
 
-  it('a first start that fails is the caller\'s error: refused with a coded error, nothing left behind', async () => {
+  it("a first start that fails is the caller's error: refused with a coded error, nothing left behind", async () => {
     const system = await testSystem()
     await expect(system.spawn(brokenInit)).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_INIT' })
     expect(nodeAt(system.tree(), '/troupe/brokenInit')).toBeUndefined()
@@ -252,6 +255,8 @@ describe('lifecycle channels', () => {
     expect(readies.filter((r) => (r as { path: string }).path === ref.path)).toHaveLength(2)
     expect(readies[0]).toMatchObject({ path: ref.path, pid: process.pid, threadId: expect.any(Number) })
     expect(exits).toContainEqual({ path: ref.path, reason: expect.objectContaining({ kind: 'crash' }) })
-    expect(restarts).toContainEqual(expect.objectContaining({ path: ref.path, supervisor: '/troupe', attempt: 1 }))
+    expect(restarts).toContainEqual(
+      expect.objectContaining({ path: ref.path, supervisor: '/troupe', attempt: 1 }),
+    )
   })
 })
