@@ -72,7 +72,10 @@ export type ArgsOfDefinition<D> = D extends ActorDefinition<any, infer A> ? A : 
 
 const REGISTRY = Symbol.for('troupe.actor-registry')
 type Registry = Map<string, ActorDefinition>
-const registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Map()) as Registry
+// One registry per isolate, even when the source and the built bundle are both loaded.
+const globals = globalThis as Record<symbol, unknown>
+if (!globals[REGISTRY]) globals[REGISTRY] = new Map()
+const registry = globals[REGISTRY] as Registry
 
 export const registryKey = (module: string, name: string) => `${module}#${name}`
 

@@ -27,9 +27,10 @@ const options = {
 const plannedCommands: ReadonlySet<string> = new Set(['serve', 'check', 'tree'])
 
 // Both runtime/cli.ts and dist/cli.js sit one directory below the package root.
-const readVersion = (): string =>
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version
+const readVersion = (): string => {
+  const manifest = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(manifest) as { version: string }).version
+}
 
 /** A mistake on the command line: one line on stderr, exit code 2. */
 const usageError = (message: string): number => {

@@ -209,6 +209,8 @@ export interface ActorSystem {
   pool<D extends ActorDefinition>(options: PoolOptions<D>): Promise<Pool<D>>
   /** A typed ref to any actor in the tree, by path. */
   ref<D extends ActorDefinition>(definition: D, path: string): ActorRef<ProtocolOfDefinition<D>>
+  /** Stops a child of the root for good (graceful, then forced after its shutdown timeout). */
+  remove(path: string): Promise<void>
   /** The live supervision tree as plain JSON. */
   tree(): TreeNode
   /** Stops every child in reverse start order (each with its shutdown timeout). */
@@ -285,6 +287,12 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
       const node = find(path)
       if (!(node instanceof ActorCell)) throw new InvalidOptionError(`no actor at ${path}`)
       return makeRef(node)
+    },
+    async remove(path) {
+      const node = find(path)
+      if (!node || !root.children.includes(node))
+        throw new InvalidOptionError(`no child of the root at ${path}`)
+      await root.removeChild(node)
     },
     tree: () => root.tree(),
     async stop() {

@@ -1,0 +1,26 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  // Every entry lands at the root of dist/: runtime/entries.ts finds `./actor-child.js` next to
+  // whichever bundle or chunk it was built into, and bin/exports point at these names.
+  entry: {
+    index: 'runtime/index.ts',
+    'actor-child': 'transports/actor-child.ts',
+    cli: 'runtime/cli.ts',
+  },
+  format: ['esm'],
+  target: 'node22',
+  platform: 'node',
+  outDir: 'dist',
+  // A thread or process loads both the user's app (through dist/index.js) and dist/actor-child.js;
+  // shared chunks give them one copy of the runtime, so error classes and registries stay single.
+  splitting: true,
+  external: ['effect', 'piscina'],
+  // Keep `node:` specifiers: some builtins (node:sqlite, node:test) exist only under that prefix.
+  removeNodeProtocol: false,
+  // Declarations come from `tsc -p tsconfig.build.json`; tsup's dts does not run on TypeScript 7.
+  dts: false,
+  // The cli's `#!/usr/bin/env node` is the first line of runtime/cli.ts: esbuild keeps an entry's
+  // hashbang and tsup marks that output executable, so only dist/cli.js carries it.
+  clean: true,
+})
