@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
 import { InvalidOptionError } from './errors.ts'
+import type { ActorRef } from './ref.ts'
 
 export type Placement = 'local' | 'thread' | 'process'
 
@@ -10,6 +11,13 @@ export interface ActorContext {
   readonly path: string
   /** Stop this actor after the current message, with exit reason `normal`. */
   stop(): void
+  /**
+   * A typed ref to another actor of the same system, by path (e.g. `/troupe/actors/visits`).
+   * Works from every placement: from a thread or process, messages go through the parent.
+   */
+  ref<D extends ActorDefinition>(definition: D, path: string): ActorRef<ProtocolOfDefinition<D>>
+  /** Publish a small status object; the tree shows the latest as `info`. */
+  report(info: Readonly<Record<string, unknown>>): void
 }
 
 /** A handler: gets the private state and one message payload, returns the reply (or a promise of it). */
@@ -37,7 +45,7 @@ export interface ActorDefinitionOptions<S, A, H extends Handlers<S>> {
   /** Unique within its module; with the module it identifies the actor in another thread or process. */
   readonly name: string
   /** Builds the private state. Runs inside the actor's placement; may be async. */
-  readonly init: (args: A) => S | Promise<S>
+  readonly init: (args: A, ctx: ActorContext) => S | Promise<S>
   readonly handle: H
   /** Runs on graceful shutdown, inside the placement, after the last message. */
   readonly terminate?: (state: S) => void | Promise<void>
@@ -60,7 +68,7 @@ export interface ActorDefinition<P = any, A = any> {
   readonly schema: Readonly<Record<string, unknown>> | undefined
   /** @internal the untyped behaviour, run by the actor host. */
   readonly behaviour: {
-    readonly init: (args: any) => unknown
+    readonly init: (args: any, ctx: ActorContext) => unknown
     readonly handle: Readonly<Record<string, Handler<any>>>
     readonly terminate: ((state: any) => void | Promise<void>) | undefined
   }
@@ -134,7 +142,7 @@ export const defineActor = <S, H extends Handlers<S>, A = void>(
     handlerNames,
     schema: options.schema as Record<string, unknown> | undefined,
     behaviour: Object.freeze({
-      init: options.init as (args: any) => unknown,
+      init: options.init as (args: any, ctx: ActorContext) => unknown,
       handle: options.handle,
       terminate: options.terminate as ((state: any) => void | Promise<void>) | undefined,
     }),

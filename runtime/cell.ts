@@ -46,6 +46,10 @@ export interface CellOptions extends PlacementOptions {
   readonly heartbeatTimeout: number
   readonly clock: Clock
   readonly onExit: ExitListener
+  /** Finds another actor of the system for messages this one sends by path (`ctx.ref`). */
+  readonly resolve: (path: string) => RefTarget | undefined
+  /** Called with each status the actor reports (`ctx.report`). */
+  readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
 }
 
 interface PendingAsk {
@@ -103,6 +107,7 @@ export class ActorCell implements Child, RefTarget {
   #lastBeat = 0
   #beatTimer: unknown
   #memory: { rss: number; heapUsed: number } | null = null
+  #info: Readonly<Record<string, unknown>> | null = null
 
   constructor(options: CellOptions) {
     this.#options = options
@@ -126,6 +131,7 @@ export class ActorCell implements Child, RefTarget {
     this.#inflightHead = 0
     this.#processed = 0
     this.#memory = null
+    this.#info = null
     this.#state = 'starting'
     this.#startedAt = Date.now()
     this.#spawnMono = this.#options.clock.now()
@@ -221,6 +227,13 @@ export class ActorCell implements Child, RefTarget {
         this.#lastBeat = this.#options.clock.now()
         this.#memory = message.memory
         return
+      case 'info':
+        this.#info = message.info
+        this.#options.onInfo?.(message.info)
+        return
+      case 'call':
+        this.#relay(from, message)
+        return
       case 'init-failed':
         this.#initError = deserializeError(message.error)
         return
@@ -260,6 +273,41 @@ export class ActorCell implements Child, RefTarget {
       return
     }
     this.#options.onExit(this, reason)
+  }
+
+  /** Carries a message from this actor to another, and the reply back. */
+  #relay(from: Incarnation, call: Extract<FromHost, { t: 'call' }>): void {
+    const answer = (ok: boolean, result: unknown) => {
+      if (call.id === 0 || from !== this.#incarnation) return
+      const reply: ToHost = ok
+        ? { t: 'call-reply', id: call.id, ok, value: result }
+        : { t: 'call-reply', id: call.id, ok, error: serializeError(result) }
+      try {
+        from.post(reply)
+      } catch (error) {
+        from.post({ t: 'call-reply', id: call.id, ok: false, error: serializeError(error) })
+      }
+    }
+    const target = this.#options.resolve(call.path)
+    if (!target) {
+      answer(false, new ActorStoppedError(`no actor at ${call.path}`))
+      return
+    }
+    if (call.id === 0) {
+      try {
+        target.tell(call.type, call.payload, undefined)
+      } catch (error) {
+        // A tell has nobody waiting for an answer; the failure must still be seen.
+        process.emitWarning(`${this.path} → ${call.path} "${call.type}": ${(error as Error).message}`, {
+          code: (error as { code?: string }).code ?? 'TROUPE_W_TELL_FAILED',
+        })
+      }
+      return
+    }
+    target.ask(call.type, call.payload, undefined).then(
+      (value) => answer(true, value),
+      (error: unknown) => answer(false, error),
+    )
   }
 
   #advance(processed: number): void {
@@ -454,6 +502,7 @@ export class ActorCell implements Child, RefTarget {
       mailboxCapacity: this.#options.mailbox,
       lost: this.#lost,
       memory: this.#memory,
+      info: this.#info,
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 
 import { fork } from 'node:child_process'
+import { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
 import { type ResourceLimits, Worker } from 'node:worker_threads'
@@ -70,8 +71,7 @@ const startLocal = (
     {
       send: (message, transfer) => {
         if (!alive) return
-        const copy =
-          transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+        const copy = moveLocally(message, transfer)
         queueMicrotask(() => alive && events.message(copy))
       },
       exit: (reason: ExitReason, processed: number) => {
@@ -93,8 +93,7 @@ const startLocal = (
     post: (message, transfer) => {
       if (!alive) return
       // Moving buffers detaches them on the sender's side exactly as a thread would.
-      const copy =
-        transfer && transfer.length > 0 ? structuredClone(message, { transfer: [...transfer] }) : message
+      const copy = moveLocally(message, transfer)
       queueMicrotask(() => host.deliver(copy))
     },
     kill: () => {
@@ -154,11 +153,41 @@ const startProcess = (
   return {
     pid: child.pid ?? -1,
     threadId: null,
-    post: (message) => {
-      if (child.connected) child.send(message)
+    post: (message, transfer) => {
+      if (!child.connected) return
+      const handle = transfer?.find((t) => t instanceof Socket || t instanceof Server) as
+        | Socket
+        | Server
+        | undefined
+      if (handle && (message.t === 'tell' || message.t === 'ask')) {
+        child.send(withoutHandle(message, handle), handle)
+        return
+      }
+      child.send(message)
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     },
   }
+}
+
+/** IPC carries one handle beside the message; take it out of the payload and say where it was. */
+const withoutHandle = (message: Extract<ToHost, { t: 'tell' | 'ask' }>, handle: unknown): ToHost => {
+  if (message.payload === handle) return { ...message, payload: null, handleKey: '' }
+  const payload = { ...(message.payload as Record<string, unknown>) }
+  const key = Object.keys(payload).find((k) => payload[k] === handle)
+  if (key === undefined) return message
+  delete payload[key]
+  return { ...message, payload, handleKey: key }
+}
+
+/**
+ * In the same isolate nothing needs copying, but moved buffers are detached exactly as a
+ * thread would see them. Sockets are simply handed over.
+ */
+const moveLocally = <M>(message: M, transfer: readonly Transferable[] | undefined): M => {
+  if (!transfer || transfer.length === 0) return message
+  const movable = transfer.filter((t) => !(t instanceof Socket || t instanceof Server))
+  if (movable.length === 0) return message
+  return structuredClone(message, { transfer: movable as never })
 }

@@ -8,6 +8,7 @@ import { channels } from './channels.ts'
 import type { Clock } from './clock.ts'
 import { DuplicateChildError, SupervisorEscalatedError, serializeError } from './errors.ts'
 import { type ExitReason, isNormalExit } from './exit.ts'
+import type { RefTarget } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one'
@@ -32,8 +33,17 @@ export const supervisorDefaults = {
   shutdownTimeout: 30_000, // 30 s: children have their own timeouts; this is the bound above them
 } as const
 
+/** What a child learns from the supervisor that builds it. */
+export interface SpawnContext {
+  readonly parentPath: string
+  readonly onExit: ExitListener
+  readonly clock: Clock
+  /** Finds any actor of the system by path, for actors that message each other. */
+  readonly resolve: (path: string) => RefTarget | undefined
+}
+
 /** Builds a child once the supervisor knows where it goes. */
-export type ChildFactory = (parentPath: string, onExit: ExitListener, clock: Clock) => Child
+export type ChildFactory = (context: SpawnContext) => Child
 
 interface Entry {
   readonly child: Child
@@ -64,14 +74,16 @@ export class Supervisor implements Child {
   readonly #expected = new Set<Child>()
   #groupRestart = false
 
+  readonly #resolve: SpawnContext['resolve']
+
   constructor(
     id: string,
-    parentPath: string,
     options: SupervisorOptions,
-    clock: Clock,
-    onExit: ExitListener,
+    context: SpawnContext,
     kind: 'supervisor' | 'pool' = 'supervisor',
   ) {
+    const { parentPath, clock, onExit } = context
+    this.#resolve = context.resolve
     this.kind = kind
     this.id = id
     this.path = `${parentPath}/${id}`
@@ -94,7 +106,12 @@ export class Supervisor implements Child {
 
   /** Adds a child without starting it: the initial children of a supervisor not yet started. */
   seed(factory: ChildFactory): Entry {
-    const child = factory(this.path, (c, reason) => this.#childExited(c, reason), this.#clock)
+    const child = factory({
+      parentPath: this.path,
+      onExit: (c, reason) => this.#childExited(c, reason),
+      clock: this.#clock,
+      resolve: this.#resolve,
+    })
     if (this.#entries.some((e) => e.child.id === child.id))
       throw new DuplicateChildError(`${this.path} already has a child "${child.id}"`)
     const entry: Entry = { child, attempt: 0, timer: undefined }

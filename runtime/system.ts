@@ -9,7 +9,7 @@ import { InvalidOptionError, SystemStoppedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import type { PlacementOptions } from './incarnation.ts'
 import { type ActorRef, makeRef } from './ref.ts'
-import { type ChildFactory, Supervisor, type SupervisorOptions } from './supervisor.ts'
+import { type ChildFactory, type SpawnContext, Supervisor, type SupervisorOptions } from './supervisor.ts'
 import type { Child, RestartType, TreeNode } from './tree.ts'
 
 export const actorDefaults = {
@@ -44,7 +44,7 @@ export interface ActorOptions<A> extends PlacementOptions {
 export interface ChildSpec {
   readonly id: string
   /** @internal */
-  readonly build: (parentPath: string, onExit: Parameters<ChildFactory>[1], clock: Clock) => Child
+  readonly build: (context: SpawnContext) => Child
 }
 
 const positive = (value: unknown, path: string): number => {
@@ -94,8 +94,9 @@ export const actor = <D extends ActorDefinition>(
   const spec: ChildSpec & { readonly definition: D } = {
     id,
     definition,
-    build: (parentPath, onExit, clock) =>
+    build: ({ parentPath, onExit, clock, resolve }) =>
       new ActorCell({
+        resolve,
         ...o,
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
         ...(options.execArgv ? { execArgv: options.execArgv } : {}),
@@ -126,8 +127,8 @@ export const supervisor = (options: SupervisorSpecOptions): ChildSpec => {
     )
   return {
     id,
-    build: (parentPath, onExit, clock) => {
-      const sup = new Supervisor(id, parentPath, options, clock, onExit)
+    build: (context) => {
+      const sup = new Supervisor(id, options, context)
       for (const spec of options.children) sup.seed(spec.build)
       return sup
     },
@@ -229,13 +230,21 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
   const clock = options.clock ?? systemClock
   const onFailure = options.onFailure ?? defaultFailure
   let stopped = false
-  const root = new Supervisor(name, '', options, clock, (_child, reason) => {
-    stopped = true
-    onFailure(reason)
+  const root = new Supervisor(name, options, {
+    parentPath: '',
+    clock,
+    onExit: (_child, reason) => {
+      stopped = true
+      onFailure(reason)
+    },
+    resolve: (path) => {
+      const node = find(path)
+      return node instanceof ActorCell ? node : undefined
+    },
   })
   await root.start()
 
-  const find = (path: string): Child | undefined => {
+  function find(path: string): Child | undefined {
     const parts = path.split('/').filter(Boolean)
     if (parts[0] !== name) return undefined
     let node: Child = root
@@ -268,15 +277,8 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
       positive(poolOptions.size, `${poolOptions.id}: options.size`)
       const id = validId(poolOptions.id, 'pool options.id')
       let pool: Pool<any> | undefined
-      await root.add((parentPath, onExit, c) => {
-        const sup = new Supervisor(
-          id,
-          parentPath,
-          { ...poolOptions, strategy: 'one_for_one' },
-          c,
-          onExit,
-          'pool',
-        )
+      await root.add((context) => {
+        const sup = new Supervisor(id, { ...poolOptions, strategy: 'one_for_one' }, context, 'pool')
         pool = new Pool(sup, poolOptions)
         for (let i = 0; i < poolOptions.size; i++) sup.seed(pool.member())
         return sup

@@ -24,6 +24,8 @@ export interface TreeNode {
   readonly lost?: number
   /** From the last heartbeat, bytes (thread: the whole process's RSS; heapUsed is the thread's own). */
   readonly memory?: { readonly rss: number; readonly heapUsed: number } | null
+  /** The latest status the actor reported (`ctx.report`): a worker's requests, connections… */
+  readonly info?: Readonly<Record<string, unknown>> | null
   // supervisors
   readonly strategy?: string
   readonly intensity?: number

@@ -24,7 +24,7 @@ it('exports a class per code whose instances carry that code', () => {
   for (const { code, name } of troupe.errorCatalogue) {
     const Class = (troupe as unknown as Record<string, new () => Error & { code: string }>)[name]
     expect(Class, name).toBeTypeOf('function')
-    const error = new Class()
+    const error = new Class!()
     expect(error).toBeInstanceOf(troupe.TroupeError)
     expect(error.code).toBe(code)
     expect(error.name).toBe(name)

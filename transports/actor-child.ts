@@ -57,7 +57,18 @@ const port: HostPort = isMainThread
     }
 
 if (isMainThread) {
-  process.on('message', onMessage)
+  // A socket sent as the IPC handle goes back where the sender took it from.
+  process.on('message', (message: ToHost, handle?: unknown) => {
+    if (handle && (message.t === 'tell' || message.t === 'ask') && message.handleKey !== undefined) {
+      const payload =
+        message.handleKey === ''
+          ? handle
+          : { ...(message.payload as Record<string, unknown>), [message.handleKey]: handle }
+      onMessage({ ...message, payload })
+      return
+    }
+    onMessage(message)
+  })
   // No orphans: when the parent dies, the IPC channel closes and this process goes with it.
   process.on('disconnect', () => process.exit(0))
 } else {

@@ -10,10 +10,14 @@ import {
   ActorInitError,
   ActorNotFoundError,
   ActorStoppedError,
+  AskAbortedError,
+  AskTimeoutError,
+  deserializeError,
   serializeError,
   UnknownMessageError,
 } from '../runtime/errors.ts'
 import type { ExitReason } from '../runtime/exit.ts'
+import { makeRef } from '../runtime/ref.ts'
 import type { FromHost, StartMessage, ToHost } from './actor-protocol.ts'
 
 export interface HostPort {
@@ -23,6 +27,15 @@ export interface HostPort {
 }
 
 type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
+
+/** Default for asks an actor makes to other actors (ms). */
+const CALL_TIMEOUT = 5_000
+
+interface PendingCall {
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: Error) => void
+  readonly cleanup: () => void
+}
 
 export class ActorHost {
   readonly #port: HostPort
@@ -36,6 +49,8 @@ export class ActorHost {
   #processed = 0
   #ackScheduled = false
   #context: ActorContext
+  readonly #calls = new Map<number, PendingCall>()
+  #nextCall = 1
 
   constructor(port: HostPort, path: string) {
     this.#port = port
@@ -44,6 +59,47 @@ export class ActorHost {
       stop: () => {
         this.#stopRequested ??= 'normal'
       },
+      ref: (_definition: ActorDefinition, target: string) =>
+        makeRef({
+          path: target,
+          tell: (type, payload, options) =>
+            this.#port.send({ t: 'call', id: 0, path: target, type, payload }, options?.transfer),
+          ask: (type, payload, options) => this.#call(target, type, payload, options ?? {}),
+        }),
+      report: (info: Readonly<Record<string, unknown>>) => {
+        if (!this.#ended) this.#port.send({ t: 'info', info })
+      },
+    }) as ActorContext
+  }
+
+  #call(
+    path: string,
+    type: string,
+    payload: unknown,
+    options: { timeout?: number; signal?: AbortSignal; transfer?: readonly Transferable[] },
+  ): Promise<unknown> {
+    const { signal } = options
+    if (signal?.aborted) return Promise.reject(new AskAbortedError(`ask "${type}" to ${path} was aborted`))
+    const id = this.#nextCall++
+    return new Promise((resolve, reject) => {
+      const timeout = options.timeout ?? CALL_TIMEOUT
+      const timer = setTimeout(() => {
+        this.#calls.delete(id)
+        cleanup()
+        reject(new AskTimeoutError(`no reply to "${type}" from ${path} within ${timeout} ms`))
+      }, timeout)
+      const onAbort = () => {
+        this.#calls.delete(id)
+        cleanup()
+        reject(new AskAbortedError(`ask "${type}" to ${path} was aborted`, { cause: signal?.reason }))
+      }
+      const cleanup = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#calls.set(id, { resolve, reject, cleanup })
+      this.#port.send({ t: 'call', id, path, type, payload }, options.transfer)
     })
   }
 
@@ -57,7 +113,7 @@ export class ActorHost {
           throw new ActorNotFoundError(`module ${start.module} registered no actor named "${start.name}"`)
       }
       this.#definition = definition
-      this.#state = await definition.behaviour.init(start.args)
+      this.#state = await definition.behaviour.init(start.args, this.#context)
     } catch (error) {
       const wrapped =
         error instanceof ActorNotFoundError
@@ -77,6 +133,15 @@ export class ActorHost {
   deliver(message: ToHost): void {
     if (this.#ended) return
     if (message.t === 'start') return
+    if (message.t === 'call-reply') {
+      const call = this.#calls.get(message.id)
+      if (!call) return
+      this.#calls.delete(message.id)
+      call.cleanup()
+      if (message.ok) call.resolve(message.value)
+      else call.reject(deserializeError(message.error!))
+      return
+    }
     if (message.t === 'stop') {
       this.#stopRequested ??= 'shutdown'
       if (!this.#running) this.#drain()

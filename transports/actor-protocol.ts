@@ -1,4 +1,8 @@
 /**
+ * Sockets (net.Socket, net.Server) move in every placement: to a thread in the transfer
+ * list, to a process as the IPC send-handle. `handleKey` says where the handle goes back
+ * into the payload on the process side ('' for the payload itself).
+ *
  * The messages between an actor's cell (in the parent) and its host (in a thread, a child
  * process, or the same loop for `local`). Both sides import these types; nothing else
  * crosses the boundary.
@@ -18,8 +22,22 @@ export interface StartMessage {
 
 export type ToHost =
   | StartMessage
-  | { readonly t: 'tell'; readonly type: string; readonly payload: unknown }
-  | { readonly t: 'ask'; readonly id: number; readonly type: string; readonly payload: unknown }
+  | { readonly t: 'tell'; readonly type: string; readonly payload: unknown; readonly handleKey?: string }
+  | {
+      readonly t: 'ask'
+      readonly id: number
+      readonly type: string
+      readonly payload: unknown
+      readonly handleKey?: string
+    }
+  /** The answer to a `call` the actor made to another actor. Handled at once, not queued. */
+  | {
+      readonly t: 'call-reply'
+      readonly id: number
+      readonly ok: boolean
+      readonly value?: unknown
+      readonly error?: SerializedError
+    }
   /** Graceful stop: finish the current message, run `terminate`, exit with reason shutdown. */
   | { readonly t: 'stop' }
 
@@ -42,6 +60,16 @@ export type FromHost =
     }
   | { readonly t: 'ack'; readonly processed: number }
   | { readonly t: 'heartbeat'; readonly memory: MemoryReport }
+  /** A message from this actor to another actor of the system, by path; `id` 0 for a tell. */
+  | {
+      readonly t: 'call'
+      readonly id: number
+      readonly path: string
+      readonly type: string
+      readonly payload: unknown
+    }
+  /** The actor's latest status, for the tree (`ctx.report`). */
+  | { readonly t: 'info'; readonly info: Readonly<Record<string, unknown>> }
   /**
    * The host is about to end; the reason is more precise than an exit code, and `processed`
    * is exact, so the cell can hand messages that were never started to the next incarnation.

@@ -43,13 +43,13 @@ export const settle = async (rounds = 5): Promise<void> => {
 
 /** Polls until `check` holds or `ms` passes; for waiting on real threads and processes. */
 export const eventually = async <T>(
-  check: () => T | undefined | false,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 10_000,
   what = 'condition',
 ): Promise<T> => {
   const deadline = Date.now() + ms
   for (;;) {
-    const value = check()
+    const value = await check()
     if (value) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
