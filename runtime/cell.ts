@@ -104,6 +104,7 @@ export class ActorCell implements Child, RefTarget {
   readonly #pending = new Map<number, PendingAsk>()
   #nextAskId = 1
   #exactCount = false
+  #stopAs: ExitReason | undefined
   #lastBeat = 0
   #beatTimer: unknown
   #memory: { rss: number; heapUsed: number } | null = null
@@ -252,7 +253,9 @@ export class ActorCell implements Child, RefTarget {
     this.#incarnation = undefined
     this.#options.clock.clearTimeout(this.#beatTimer)
     this.#options.clock.clearTimeout(this.#stopTimer)
-    const reason = this.#killedFor ?? this.#hostReason ?? reasonFromPlacement(exit)
+    let reason = this.#killedFor ?? this.#hostReason ?? reasonFromPlacement(exit)
+    if (this.#stopAs && reason.kind === 'shutdown' && !reason.forced) reason = this.#stopAs
+    this.#stopAs = undefined
     this.#lastExit = reason
     const stopping = this.#state === 'stopping'
     this.#state = stopping ? 'stopped' : 'failed'
@@ -364,7 +367,16 @@ export class ActorCell implements Child, RefTarget {
     }
   }
 
-  stop(): Promise<void> {
+  /** Ends the current incarnation now (terminate / SIGKILL) and records `reason` as its exit. */
+  kill(reason: ExitReason): void {
+    if (!this.#incarnation || this.#killedFor) return
+    this.#killedFor = reason
+    this.#incarnation.kill()
+  }
+
+  /** Graceful stop; `as` replaces the exit reason of a stop that went well (e.g. recycled). */
+  stop(as?: ExitReason): Promise<void> {
+    if (as) this.#stopAs = as
     const incarnation = this.#incarnation
     if (!incarnation) {
       this.markStopped()

@@ -125,6 +125,33 @@ export const SystemStoppedError = define(
   'the actor system is stopped or stopping',
 )
 
+// Serving
+export const ConfigError = define(
+  'TROUPE_E_CONFIG',
+  'ConfigError',
+  'the configuration is invalid; the message names the option, its source and what was expected',
+)
+export const AppLoadError = define(
+  'TROUPE_E_APP_LOAD',
+  'AppLoadError',
+  'the app module could not be found, threw while it was imported, or exports no app',
+)
+export const AppStyleError = define(
+  'TROUPE_E_APP_STYLE',
+  'AppStyleError',
+  'the app style cannot run under the chosen worker kind (a Node (req, res) handler needs the coroutine kind)',
+)
+export const ListenError = define(
+  'TROUPE_E_LISTEN',
+  'ListenError',
+  'a listener could not be bound: address in use, permission, or a missing directory for a Unix socket',
+)
+export const PlacementUnsupportedError = define(
+  'TROUPE_E_PLACEMENT_UNSUPPORTED',
+  'PlacementUnsupportedError',
+  'this combination of strategy, placement and Node version cannot work; the message names the alternatives',
+)
+
 export const serializeError = (error: unknown): SerializedError => {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code

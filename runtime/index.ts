@@ -3,6 +3,15 @@
  * this module (through the user's app), so nothing here may load the control plane's
  * heavy libraries at import time.
  */
+
+export {
+  type AppContext,
+  type AppDefinition,
+  type AppOptions,
+  defineApp,
+  type FetchHandler,
+  type NodeHandler,
+} from '../apps/app.ts'
 export {
   type ActorContext,
   type ActorDefinition,
@@ -26,8 +35,10 @@ export {
   type SpawnEvent,
 } from './channels.ts'
 export type { Clock } from './clock.ts'
+export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './config.ts'
 export * from './errors.ts'
 export type { ExitKind, ExitReason } from './exit.ts'
+export { type ServeOptions, type Server, startServer } from './master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
 export type { Strategy, SupervisorOptions } from './supervisor.ts'
 export {

@@ -135,13 +135,13 @@ export class Supervisor implements Child {
     return child
   }
 
-  /** Stops one child for good (pool scale-down, removal). */
-  async removeChild(child: Child): Promise<void> {
+  /** Stops one child for good (pool scale-down, removal); `as` names why (e.g. recycled). */
+  async removeChild(child: Child, as?: ExitReason): Promise<void> {
     const entry = this.#entries.find((e) => e.child === child)
     if (!entry) return
     this.#clock.clearTimeout(entry.timer)
     this.#expected.add(child)
-    await child.stop()
+    await child.stop(as)
     this.#expected.delete(child)
     this.#remove(entry)
   }
@@ -191,8 +191,16 @@ export class Supervisor implements Child {
     this.#lastExit = { kind: 'shutdown', forced: false }
   }
 
-  /** Reverse start order, one at a time, each with its own shutdown timeout. */
+  /**
+   * Reverse start order, one at a time, each with its own shutdown timeout. A pool's
+   * members are independent of each other, so they drain together: one at a time would
+   * make a stop last members × graceful timeout.
+   */
   async #stopAll(children: readonly Child[]): Promise<void> {
+    if (this.kind === 'pool') {
+      await Promise.all(children.map((child) => this.#stopExpected(child)))
+      return
+    }
     for (const child of [...children].reverse()) await this.#stopExpected(child)
   }
 

@@ -38,6 +38,8 @@ export interface ActorOptions<A> extends PlacementOptions {
   readonly heartbeatInterval?: number
   /** ms of silence after which the actor is terminated with exit reason `timeout`. */
   readonly heartbeatTimeout?: number
+  /** Receives each status the actor reports with `ctx.report`. */
+  readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
 }
 
 /** A child spec: what a supervisor starts, restarts and stops. Made by `actor()`, `supervisor()`, `pool()`. */
@@ -101,6 +103,7 @@ export const actor = <D extends ActorDefinition>(
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
         ...(options.execArgv ? { execArgv: options.execArgv } : {}),
         ...(options.env ? { env: options.env } : {}),
+        ...(options.onInfo ? { onInfo: options.onInfo } : {}),
         id,
         path: `${parentPath}/${id}`,
         definition,

@@ -42,7 +42,7 @@ export interface Child {
   /** Resolves once ready; rejects if the first incarnation fails to start (its exit is reported too). */
   start(): Promise<void>
   /** Graceful stop, forced after the child's shutdown timeout; resolves once it is gone. */
-  stop(): Promise<void>
+  stop(as?: ExitReason): Promise<void>
   /** Mark as waiting for a restart (visible in the tree). */
   markRestarting(): void
   /** Not restarted again: refuse what waits for it. */

@@ -1,0 +1,145 @@
+/**
+ * The acceptor: binds the listeners in the master and hands each connection to the
+ * least-loaded ready worker of the current generation. A connection that arrives while no
+ * worker is ready waits here (bounded); past the bound it is answered 503 and closed, never
+ * dropped silently.
+ */
+import net from 'node:net'
+import { type BindAddress, formatBind, listen } from '../transports/listen.ts'
+import { type Balancer, leastLoaded } from './balance.ts'
+
+export interface WorkerSlot {
+  readonly path: string
+  readonly generation: number
+  /** The worker takes connections (ready, not draining). */
+  readonly ready: boolean
+  /** Open connections handed to it, as far as the master knows. */
+  readonly load: number
+  /** Moves the socket to the worker; throws if its mailbox refuses. */
+  hand(socket: net.Socket): void
+}
+
+export interface AcceptorOptions {
+  readonly binds: readonly BindAddress[]
+  readonly backlog: number
+  readonly socketMode?: number
+  /** How many connections may wait for a ready worker. */
+  readonly queueLimit: number
+  /** The current workers, freshly read for each decision. */
+  readonly workers: () => readonly WorkerSlot[]
+  readonly balancer?: Balancer
+}
+
+const BUSY =
+  'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 34\r\n\r\nno worker is ready; try again soon\n'
+
+export class Acceptor {
+  readonly #options: AcceptorOptions
+  readonly #balance: Balancer
+  readonly #servers: net.Server[] = []
+  readonly #queue: net.Socket[] = []
+  #bound: BindAddress[] = []
+  #accepted = 0
+  #refused = 0
+  #generation = 0
+  #closed = false
+
+  constructor(options: AcceptorOptions) {
+    this.#options = options
+    this.#balance = options.balancer ?? leastLoaded()
+  }
+
+  get addresses(): readonly BindAddress[] {
+    return this.#bound
+  }
+
+  /** Connections go to workers of this generation (and later ones) from now on. */
+  set generation(generation: number) {
+    this.#generation = generation
+    this.flush()
+  }
+
+  async listen(): Promise<void> {
+    for (const bind of this.#options.binds) {
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket))
+      try {
+        this.#bound.push(
+          await listen(server, bind, {
+            backlog: this.#options.backlog,
+            ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
+          }),
+        )
+      } catch (error) {
+        await this.close()
+        throw error
+      }
+      this.#servers.push(server)
+    }
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#accepted++
+    // A client that resets while it waits must not take the acceptor down.
+    socket.on('error', () => {})
+    if (this.#queue.length > 0 || !this.#handOff(socket)) this.#wait(socket)
+  }
+
+  #wait(socket: net.Socket): void {
+    if (this.#queue.length >= this.#options.queueLimit) {
+      this.#refused++
+      socket.end(BUSY)
+      return
+    }
+    this.#queue.push(socket)
+    socket.once('close', () => {
+      const index = this.#queue.indexOf(socket)
+      if (index >= 0) this.#queue.splice(index, 1)
+    })
+  }
+
+  #handOff(socket: net.Socket): boolean {
+    const candidates = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
+    while (candidates.length > 0) {
+      const worker = this.#balance(candidates)!
+      try {
+        worker.hand(socket)
+        return true
+      } catch {
+        // Its mailbox is full or it is going away: try the next one.
+        candidates.splice(candidates.indexOf(worker), 1)
+      }
+    }
+    return false
+  }
+
+  /** Hands waiting connections to workers that became ready. */
+  flush(): void {
+    while (this.#queue.length > 0) {
+      const socket = this.#queue[0]!
+      if (socket.destroyed) {
+        this.#queue.shift()
+        continue
+      }
+      if (!this.#handOff(socket)) return
+      this.#queue.shift()
+    }
+  }
+
+  /** Stops accepting; connections still waiting are answered 503. Unix socket files are removed. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.all(this.#servers.map((s) => new Promise((resolve) => s.close(resolve))))
+    for (const socket of this.#queue.splice(0)) socket.end(BUSY)
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      listeners: this.#bound.map(formatBind),
+      queued: this.#queue.length,
+      accepted: this.#accepted,
+      refused: this.#refused,
+      generation: this.#generation,
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Engines run the app for one request. `coroutine`: on the worker's own event loop.
+ * `threads`: on a piscina pool, one request per pool thread at a time.
+ */
+import type { AppContext, ResolvedApp } from '../apps/app.ts'
+import { toRequest, writeResponse } from '../transports/http-fetch.ts'
+import type { WorkerArgs } from './worker-protocol.ts'
+import type { Engine } from './worker-server.ts'
+
+export interface EngineHandle {
+  readonly run: Engine
+  close(): Promise<void>
+}
+
+export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerArgs): EngineHandle => {
+  if (app.style === 'node') {
+    const handler = app.handler!
+    return {
+      run: (req, res) =>
+        new Promise<void>((resolve, reject) => {
+          res.once('close', () => resolve())
+          try {
+            const result = handler(req, res) as unknown
+            if (result instanceof Promise) result.catch(reject)
+          } catch (error) {
+            reject(error)
+          }
+        }),
+      close: async () => {},
+    }
+  }
+  const fetch = app.fetch!
+  return {
+    run: async (req, res, signal) => {
+      const response = await fetch(toRequest(req, signal, args.maxBodySize), ctx)
+      await writeResponse(response, res)
+    },
+    close: async () => {},
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The HTTP worker actor: loads the user's app in its own thread or process, serves the
+ * connections the acceptor hands it (or binds its own SO_REUSEPORT listeners), reports its
+ * counters, and drains on shutdown. Supervised like any actor: heartbeats, restarts, tree.
+ */
+import net from 'node:net'
+import { threadId } from 'node:worker_threads'
+import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
+import { type ActorContext, defineActor } from '../runtime/actor.ts'
+import { AppStyleError } from '../runtime/errors.ts'
+import { listen } from '../transports/listen.ts'
+import { coroutineEngine, type EngineHandle } from './engines.ts'
+import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
+import { WorkerServer } from './worker-server.ts'
+
+interface WorkerState {
+  readonly args: WorkerArgs
+  readonly app: ResolvedApp
+  readonly engine: EngineHandle
+  readonly server: WorkerServer
+  readonly listeners: net.Server[]
+  readonly graceMs: number
+}
+
+export interface HttpWorkerArgs extends WorkerArgs {
+  /** How long a drain may take before connections are cut, ms. */
+  readonly gracefulMs: number
+}
+
+export const httpWorker = defineActor({
+  name: 'http-worker',
+  module: import.meta.url,
+  init: async (args: HttpWorkerArgs, ctx: ActorContext): Promise<WorkerState> => {
+    const app = await loadApp(args.app)
+    if (app.style === 'node' && args.kind === 'threads')
+      throw new AppStyleError(
+        `${app.name} is a Node-style (req, res) handler, which needs the live socket: use kind "coroutine", or export { fetch } to run under "threads"`,
+      )
+    const id = ctx.path.split('/').pop()!
+    const appContext: AppContext = {
+      actor: (definition) => ctx.ref(definition, `${args.actorsPath}/${definition.name}`),
+      worker: Object.freeze({ id, generation: args.generation, pid: process.pid, threadId }),
+    }
+    await app.setup?.(appContext)
+    const engine =
+      args.kind === 'threads'
+        ? await (await import('./threads-engine.ts')).threadsEngine(args, appContext)
+        : coroutineEngine(app, appContext, args)
+    const server = new WorkerServer(args, engine.run, (info: WorkerInfo) => ctx.report({ ...info }))
+    const listeners: net.Server[] = []
+    for (const bind of args.reuseport?.binds ?? []) {
+      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
+      await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
+      listeners.push(listener)
+    }
+    ctx.report({ ...server.info() })
+    return { args, app, engine, server, listeners, graceMs: args.gracefulMs }
+  },
+  handle: {
+    /** A connection the acceptor accepted; the socket moves here. */
+    connection: (state, payload: { socket: net.Socket }) => state.server.accept(payload.socket),
+    stats: (state) => state.server.info(),
+  },
+  terminate: async (state) => {
+    // Stop taking new connections first (reuseport), then let the ones we have finish.
+    await Promise.all(state.listeners.map((l) => new Promise((resolve) => l.close(resolve))))
+    await state.server.drain(state.graceMs)
+    await state.engine.close()
+    await state.app.teardown?.()
+  },
+})

@@ -1,0 +1,180 @@
+/**
+ * The HTTP side of a worker: node:http parses (llhttp; troupe has no parser of its own),
+ * this wraps each request with what an application server owes its users — concurrency
+ * shedding (503), body and header-count limits (413/431), a per-request timeout (504 and an
+ * aborted signal), `Connection: close` while draining — and counts everything.
+ */
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
+
+/** Runs the app for one request; resolves when the response is written (or given up). */
+export type Engine = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  signal: AbortSignal,
+) => Promise<void>
+
+const plain = (
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+) => {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...extra,
+  })
+  res.end(body)
+}
+
+export class WorkerServer {
+  readonly http: http.Server
+  readonly #args: WorkerArgs
+  readonly #engine: Engine
+  readonly #onChange: (info: WorkerInfo) => void
+  readonly #sockets = new Map<Socket, { active: number; idleSince: number }>()
+  #requests = 0
+  #inflight = 0
+  #closed = 0
+  #shed = 0
+  #timeouts = 0
+  #draining = false
+  #recycle: string | undefined
+  #reportScheduled = false
+
+  constructor(args: WorkerArgs, engine: Engine, onChange: (info: WorkerInfo) => void) {
+    this.#args = args
+    this.#engine = engine
+    this.#onChange = onChange
+    this.http = http.createServer(
+      {
+        keepAliveTimeout: args.keepAliveMs,
+        headersTimeout: args.headersTimeoutMs,
+        // Our own per-request timeout answers 504; node's would only close the socket.
+        requestTimeout: 0,
+        maxHeaderSize: args.maxHeaderSize,
+      },
+      (req, res) => this.#onRequest(req, res),
+    )
+    // One more than the limit, so that a request over it is seen and refused rather than truncated.
+    this.http.maxHeadersCount = args.maxHeaders + 1
+  }
+
+  /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */
+  accept(socket: Socket): void {
+    this.#sockets.set(socket, { active: 0, idleSince: performance.now() })
+    socket.once('close', () => {
+      this.#sockets.delete(socket)
+      this.#closed++
+      this.#scheduleReport()
+    })
+    this.http.emit('connection', socket)
+    // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
+    socket.resume()
+  }
+
+  info(): WorkerInfo {
+    return {
+      generation: this.#args.generation,
+      requests: this.#requests,
+      inflight: this.#inflight,
+      connections: this.#sockets.size,
+      closed: this.#closed,
+      shed: this.#shed,
+      timeouts: this.#timeouts,
+      draining: this.#draining,
+      ...(this.#recycle ? { recycle: this.#recycle } : {}),
+    }
+  }
+
+  #scheduleReport(): void {
+    if (this.#reportScheduled) return
+    this.#reportScheduled = true
+    setImmediate(() => {
+      this.#reportScheduled = false
+      this.#onChange(this.info())
+    })
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#requests++
+    this.#inflight++
+    const socket = req.socket
+    const tracked = this.#sockets.get(socket)
+    if (tracked) tracked.active++
+    const controller = new AbortController()
+    let timer: NodeJS.Timeout | undefined
+    res.once('close', () => {
+      this.#inflight--
+      clearTimeout(timer)
+      if (!res.writableFinished) controller.abort(new Error('the client went away'))
+      if (tracked) {
+        tracked.active--
+        tracked.idleSince = performance.now()
+      }
+      if (this.#args.maxRequests > 0 && this.#requests >= this.#args.maxRequests && !this.#recycle) {
+        this.#recycle = 'max-requests'
+        this.#scheduleReport()
+      }
+    })
+    if (this.#draining) res.shouldKeepAlive = false
+
+    if (this.#inflight > this.#args.connections) {
+      this.#shed++
+      plain(res, 503, 'Service Unavailable: this worker is at its concurrency limit\n', {
+        'retry-after': '1',
+      })
+      return
+    }
+    if (req.rawHeaders.length / 2 > this.#args.maxHeaders) {
+      res.shouldKeepAlive = false
+      plain(res, 431, 'Request Header Fields Too Large\n')
+      return
+    }
+    const length = Number(req.headers['content-length'])
+    if (length > this.#args.maxBodySize) {
+      // The body is not read: the connection cannot be reused.
+      res.shouldKeepAlive = false
+      plain(res, 413, 'Content Too Large\n')
+      return
+    }
+    timer = setTimeout(() => {
+      this.#timeouts++
+      controller.abort(new Error(`request exceeded the ${this.#args.timeoutMs} ms timeout`))
+      res.shouldKeepAlive = false
+      plain(res, 504, 'Gateway Timeout: the request ran past its timeout\n')
+    }, this.#args.timeoutMs)
+    this.#engine(req, res, controller.signal).catch((error: unknown) => {
+      const status = (error as { status?: number }).status === 413 ? 413 : 500
+      if (status === 500 && !controller.signal.aborted) process.emitWarning(error as Error)
+      if (res.writableEnded) return
+      res.shouldKeepAlive = false
+      plain(res, status, status === 413 ? 'Content Too Large\n' : 'Internal Server Error\n')
+    })
+  }
+
+  /**
+   * Graceful drain: every response from now on says `Connection: close`; connections idle
+   * for `drainIdleMs` are closed (a keep-alive client mid-way to its next request gets that
+   * request answered first); at `graceMs` whatever is left is destroyed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true
+    this.#scheduleReport()
+    const deadline = performance.now() + graceMs
+    while (this.#sockets.size > 0 && performance.now() < deadline) {
+      const now = performance.now()
+      for (const [socket, state] of this.#sockets) {
+        if (state.active === 0 && now - state.idleSince >= this.#args.drainIdleMs) socket.end()
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    for (const socket of this.#sockets.keys()) socket.destroy()
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * App styles troupe serves, and `defineApp`. An app module's default export is one of:
+ * - an object with `fetch(request) => Response` (web-standard; Hono's app is one),
+ * - a function `(req, res)` (Node style; an Express app is one),
+ * - `defineApp({...})`, which adds a name, per-worker `setup`/`teardown` and app actors.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
+import { AppLoadError } from '../runtime/errors.ts'
+import type { ActorRef } from '../runtime/ref.ts'
+import type { ActorOptions } from '../runtime/system.ts'
+
+/** What a request handler gets besides the request. */
+export interface AppContext {
+  /** A typed ref to one of the app's actors (declared in `defineApp({ actors })`). */
+  actor<D extends ActorDefinition>(definition: D): ActorRef<ProtocolOfDefinition<D>>
+  /** Which worker serves this request. */
+  readonly worker: {
+    readonly id: string
+    readonly generation: number
+    readonly pid: number
+    readonly threadId: number
+  }
+}
+
+export type FetchHandler = (request: Request, ctx: AppContext) => Response | Promise<Response>
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
+
+/** An actor the app registers: a definition (placed in a thread), or one with options. */
+export type AppActor =
+  | ActorDefinition
+  | { readonly actor: ActorDefinition; readonly options?: AppActorOptions }
+export type AppActorOptions = Omit<ActorOptions<unknown>, 'id' | 'args'> & { readonly args?: unknown }
+
+interface AppHooks {
+  readonly name?: string
+  /** Runs once per worker before it takes connections (open a pool…). */
+  readonly setup?: (ctx: AppContext) => void | Promise<void>
+  /** Runs once per worker after it drained (close the pool…). */
+  readonly teardown?: () => void | Promise<void>
+  /** Long-lived actors shared by every worker, supervised by the master. */
+  readonly actors?: readonly AppActor[]
+}
+
+export type AppOptions = AppHooks &
+  (
+    | { readonly fetch: FetchHandler; readonly handler?: never }
+    | { readonly handler: NodeHandler; readonly fetch?: never }
+  )
+
+const APP = Symbol.for('troupe.app')
+
+export interface AppDefinition extends AppHooks {
+  readonly [APP]: true
+  readonly fetch?: FetchHandler
+  readonly handler?: NodeHandler
+}
+
+/** Defines an app with a name, per-worker hooks and app actors. */
+export const defineApp = (options: AppOptions): AppDefinition =>
+  Object.freeze({ ...options, [APP]: true as const })
+
+/** The app as troupe runs it, whatever style it was written in. */
+export interface ResolvedApp {
+  readonly name: string
+  readonly style: 'fetch' | 'node'
+  readonly fetch?: FetchHandler
+  readonly handler?: NodeHandler
+  readonly setup?: (ctx: AppContext) => void | Promise<void>
+  readonly teardown?: () => void | Promise<void>
+  readonly actors: ReadonlyArray<{ readonly definition: ActorDefinition; readonly options: AppActorOptions }>
+}
+
+const nameOf = (url: string) =>
+  url
+    .split('/')
+    .pop()!
+    .replace(/\.[cm]?[jt]s$/, '')
+
+/** Classifies a module's default export; throws TROUPE_E_APP_LOAD naming what was found. */
+export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
+  const app = exported as Partial<AppDefinition> | NodeHandler | undefined
+  if (typeof app === 'function')
+    return { name: app.name || nameOf(url), style: 'node', handler: app, actors: [] }
+  if (app && typeof app === 'object') {
+    const fetch = typeof app.fetch === 'function' ? app.fetch.bind(app) : undefined
+    const handler = typeof app.handler === 'function' ? app.handler : undefined
+    if (fetch || handler) {
+      const actors = (app.actors ?? []).map((entry) =>
+        'actor' in entry
+          ? { definition: entry.actor, options: entry.options ?? {} }
+          : { definition: entry, options: {} },
+      )
+      return {
+        name: app.name ?? nameOf(url),
+        style: fetch ? 'fetch' : 'node',
+        ...(fetch ? { fetch } : {}),
+        ...(handler ? { handler } : {}),
+        ...(app.setup ? { setup: app.setup } : {}),
+        ...(app.teardown ? { teardown: app.teardown } : {}),
+        actors,
+      }
+    }
+  }
+  const found = app === undefined ? 'no default export' : `a default export of type ${typeof app}`
+  throw new AppLoadError(
+    `${url} has ${found}; expected an object with fetch(request), a (req, res) function, or defineApp({...})`,
+  )
+}
+
+/** Imports an app module and resolves its style; every failure is a TROUPE_E_APP_LOAD naming the file. */
+export const loadApp = async (url: string): Promise<ResolvedApp> => {
+  let module: { default?: unknown }
+  try {
+    module = await import(url)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(url.replace(/^file:\/\//, '')))
+      throw new AppLoadError(`app module not found: ${url.replace(/^file:\/\//, '')}`, { cause: error })
+    throw new AppLoadError(
+      `app module ${url.replace(/^file:\/\//, '')} threw while loading: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
+  }
+  return resolveApp(module.default, url)
+}

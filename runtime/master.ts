@@ -1,0 +1,381 @@
+/**
+ * The master: serves nothing itself. It checks the app, starts the actor system with the
+ * app's actors, the acceptor and a pool of HTTP workers, and steers them: reload (a new
+ * generation ready before the old one drains), scale, recycle, stop.
+ */
+import { availableParallelism } from 'node:os'
+import { pathToFileURL } from 'node:url'
+import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
+import { type HttpWorkerArgs, httpWorker } from '../actors/http-worker.ts'
+import type { WorkerInfo } from '../actors/worker-protocol.ts'
+import { loadApp, type ResolvedApp } from '../apps/app.ts'
+import { formatBind, parseBind } from '../transports/listen.ts'
+import type { ActorCell } from './cell.ts'
+import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
+import type { ResolvedConfig } from './config.ts'
+import { AppStyleError, PlacementUnsupportedError } from './errors.ts'
+import type { ExitReason } from './exit.ts'
+import { Supervisor } from './supervisor.ts'
+import { type ActorSystem, actor, createSystem, supervisor } from './system.ts'
+import type { TreeNode } from './tree.ts'
+
+export interface ServeOptions {
+  /** Directory the app path is relative to. */
+  readonly cwd?: string
+  /** Called when the root supervisor gives up (default: exit 1). */
+  readonly onFailure?: (reason: ExitReason) => void
+  /** Receives one line per notable event (worker up, reload done…). */
+  readonly log?: (line: string) => void
+}
+
+export interface Server {
+  readonly addresses: readonly string[]
+  readonly system: ActorSystem
+  readonly config: ResolvedConfig
+  readonly generation: number
+  /** Starts a new generation (new code; new config if given), routes to it once ready, drains the old. */
+  reload(config?: ResolvedConfig): Promise<void>
+  /** Changes the number of workers live. */
+  scale(workers: number): Promise<void>
+  /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
+  stop(options?: { readonly graceful?: boolean }): Promise<void>
+  tree(): TreeNode
+}
+
+/** Socket transfer to worker threads arrived in Node 26.6. */
+export const threadHandoffSupported = (version = process.versions.node): boolean => {
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  return major > 26 || (major === 26 && minor >= 6)
+}
+
+const check = (config: ResolvedConfig, app: ResolvedApp) => {
+  if (config.kind === 'threads' && app.style === 'node')
+    throw new AppStyleError(
+      `${app.name} is a Node-style (req, res) handler, which needs the live socket: use --kind coroutine, or export { fetch } to run under threads`,
+    )
+  if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
+    throw new PlacementUnsupportedError(
+      `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
+    )
+  if (config.strategy === 'reuseport') {
+    if (process.platform !== 'linux')
+      throw new PlacementUnsupportedError(`--strategy reuseport needs Linux; use --strategy handoff`)
+    const unix = config.bind.find((b) => b.startsWith('unix:'))
+    if (unix)
+      throw new PlacementUnsupportedError(
+        `--strategy reuseport cannot share ${unix} (SO_REUSEPORT is for TCP); use --strategy handoff for Unix sockets`,
+      )
+  }
+}
+
+const ms = (seconds: number) => Math.round(seconds * 1000)
+
+interface Slot extends WorkerSlot {
+  readonly cell: ActorCell
+  readonly startedAt: number
+  ready: boolean
+  handed: number
+  closed: number
+  retiring: boolean
+}
+
+export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
+  const log = options.log ?? (() => {})
+  const appUrl = (app: string) =>
+    pathToFileURL(new URL(app, pathToFileURL(`${options.cwd ?? process.cwd()}/`)).pathname).href
+  let current = config
+  let app = await loadApp(appUrl(current.app))
+  check(current, app)
+  const binds = current.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+
+  const system = await createSystem({
+    name: 'troupe',
+    // The master's own children (acceptor side, app actors, the pool) give up only after many restarts.
+    intensity: Math.max(10, current.workers * 3),
+    period: 60_000,
+    ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+  })
+  try {
+    await system.start(
+      supervisor({
+        id: 'actors',
+        children: app.actors.map(({ definition, options: actorOptions }) =>
+          actor(definition, { placement: 'thread', ...actorOptions, id: definition.name }),
+        ),
+      }),
+    )
+  } catch (error) {
+    await system.stop()
+    throw error
+  }
+
+  const slots = new Map<string, Slot>()
+  let generation = 1
+  const acceptor =
+    current.strategy === 'handoff'
+      ? new Acceptor({
+          binds,
+          backlog: current.backlog,
+          socketMode: current.socketMode,
+          queueLimit: current.acceptQueue,
+          workers: () => [...slots.values()],
+        })
+      : undefined
+  if (acceptor) {
+    try {
+      await acceptor.listen()
+    } catch (error) {
+      await system.stop()
+      throw error
+    }
+  }
+
+  let pool: Supervisor | undefined
+  await system.start({
+    id: 'workers',
+    build: (context) => {
+      pool = new Supervisor(
+        'workers',
+        { strategy: 'one_for_one', intensity: Math.max(5, current.workers * 2), period: 30_000 },
+        context,
+        'pool',
+      )
+      return pool
+    },
+  })
+  const workers = pool!
+
+  const onReady = (event: unknown) => {
+    const slot = slots.get((event as ReadyEvent).path)
+    if (!slot) return
+    slot.ready = !slot.retiring
+    slot.handed = 0
+    slot.closed = 0
+    acceptor?.flush()
+  }
+  const onExit = (event: unknown) => {
+    const slot = slots.get((event as ExitEvent).path)
+    if (slot) slot.ready = false
+  }
+  channels.ready.subscribe(onReady)
+  channels.exit.subscribe(onExit)
+
+  let next = 1
+  const argsFor = (cfg: ResolvedConfig, gen: number): HttpWorkerArgs => ({
+    app: appUrl(cfg.app),
+    kind: cfg.kind,
+    threads: cfg.threads,
+    connections: cfg.connections,
+    timeoutMs: ms(cfg.timeout),
+    keepAliveMs: ms(cfg.keepAlive),
+    headersTimeoutMs: ms(cfg.headersTimeout),
+    maxHeaderSize: cfg.maxHeaderSize,
+    maxHeaders: cfg.maxHeaders,
+    maxBodySize: cfg.maxBodySize,
+    maxRequests:
+      cfg.maxRequests > 0 ? cfg.maxRequests + Math.floor(Math.random() * (cfg.maxRequestsJitter + 1)) : 0,
+    drainIdleMs: Math.min(1_000, ms(cfg.keepAlive)),
+    generation: gen,
+    actorsPath: `/${system.name}/actors`,
+    gracefulMs: ms(cfg.gracefulTimeout),
+    ...(cfg.strategy === 'reuseport' ? { reuseport: { binds, backlog: cfg.backlog } } : {}),
+  })
+
+  /** Adds one worker of generation `gen`; resolves when it is ready. */
+  const addWorker = async (cfg: ResolvedConfig, gen: number): Promise<Slot> => {
+    const id = `w${next++}`
+    let cell: ActorCell | undefined
+    const spec = actor(httpWorker, {
+      id,
+      placement: cfg.placement,
+      args: argsFor(cfg, gen),
+      // Drain time plus room to run teardown before the forced path.
+      shutdownTimeout: ms(cfg.gracefulTimeout) + 2_000,
+      heartbeatInterval: Math.min(1_000, ms(cfg.timeout) / 4),
+      heartbeatTimeout: ms(cfg.timeout),
+      mailbox: 100_000,
+      ...(cfg.placement === 'thread' && cfg.memory > 0
+        ? { resourceLimits: { maxOldGenerationSizeMb: cfg.memory } }
+        : {}),
+      onInfo: (info) => {
+        const slot = slots.get(`${workers.path}/${id}`)
+        if (!slot) return
+        const w = info as unknown as WorkerInfo
+        slot.closed = w.closed
+        if (w.recycle) void recycle(slot, w.recycle)
+      },
+    })
+    const slot: Slot = {
+      path: `${workers.path}/${id}`,
+      generation: gen,
+      get cell() {
+        return cell!
+      },
+      startedAt: Date.now(),
+      ready: false,
+      handed: 0,
+      closed: 0,
+      retiring: false,
+      get load() {
+        return this.handed - this.closed
+      },
+      hand(socket) {
+        this.cell.tell('connection', { socket }, { transfer: [socket] })
+        this.handed++
+      },
+    }
+    slots.set(slot.path, slot)
+    try {
+      cell = (await workers.add((context) => {
+        cell = spec.build(context) as ActorCell
+        return cell
+      })) as ActorCell
+    } catch (error) {
+      slots.delete(slot.path)
+      throw error
+    }
+    log(`worker ${id} ready (generation ${gen}, ${cfg.placement}, ${cfg.kind})`)
+    return slot
+  }
+
+  /** Takes a worker out of rotation and drains it; `why` is recorded as its exit reason. */
+  const retire = async (slot: Slot, why?: ExitReason): Promise<void> => {
+    slot.retiring = true
+    slot.ready = false
+    await workers.removeChild(slot.cell, why)
+    slots.delete(slot.path)
+  }
+
+  const recycling = new Set<Slot>()
+  const recycle = async (slot: Slot, why: string): Promise<void> => {
+    if (recycling.has(slot) || slot.retiring || stopping) return
+    const livedMs = Date.now() - slot.startedAt
+    if (livedMs < ms(current.minLifetime)) {
+      setTimeout(() => void recycle(slot, why), ms(current.minLifetime) - livedMs).unref()
+      return
+    }
+    recycling.add(slot)
+    try {
+      // The replacement is ready before the old one stops taking connections: no gap.
+      await addWorker(current, slot.generation)
+      await retire(slot, { kind: 'recycled', why })
+      log(`worker ${slot.path} recycled (${why})`)
+    } catch (error) {
+      log(`recycling ${slot.path} failed: ${(error as Error).message}`)
+    } finally {
+      recycling.delete(slot)
+    }
+  }
+
+  // Process RSS limits: soft recycles gracefully, hard kills (exit reason memory).
+  const memoryWatch = setInterval(() => {
+    if (current.placement !== 'process' || (current.memory === 0 && current.memorySoft === 0)) return
+    for (const slot of slots.values()) {
+      const rss = slot.cell.tree().memory?.rss ?? 0
+      const mb = rss / 1024 / 1024
+      if (current.memory > 0 && mb > current.memory)
+        slot.cell.kill({
+          kind: 'memory',
+          detail: `RSS ${mb.toFixed(0)} MB over the ${current.memory} MB limit`,
+        })
+      else if (current.memorySoft > 0 && mb > current.memorySoft)
+        void recycle(slot, `RSS over ${current.memorySoft} MB`)
+    }
+  }, 1_000)
+  memoryWatch.unref()
+
+  const cleanup = async () => {
+    clearInterval(memoryWatch)
+    channels.ready.unsubscribe(onReady)
+    channels.exit.unsubscribe(onExit)
+  }
+
+  try {
+    await Promise.all(Array.from({ length: current.workers }, () => addWorker(current, generation)))
+  } catch (error) {
+    await acceptor?.close()
+    await cleanup()
+    await system.stop()
+    throw error
+  }
+  if (acceptor) acceptor.generation = generation
+
+  let stopping = false
+  let reloading: Promise<void> | undefined
+
+  const server: Server = {
+    get addresses() {
+      return acceptor ? acceptor.addresses.map(formatBind) : binds.map(formatBind)
+    },
+    system,
+    get config() {
+      return current
+    },
+    get generation() {
+      return generation
+    },
+    reload(config) {
+      reloading ??= (async () => {
+        const cfg = config ?? current
+        const nextApp = await loadApp(`${appUrl(cfg.app)}?generation=${generation + 1}`)
+        check(cfg, nextApp)
+        const gen = generation + 1
+        const old = [...slots.values()].filter((s) => s.generation < gen)
+        const fresh = await Promise.allSettled(Array.from({ length: cfg.workers }, () => addWorker(cfg, gen)))
+        const failed = fresh.find((r) => r.status === 'rejected')
+        if (failed) {
+          // The old generation keeps serving; the new one is taken down again.
+          for (const r of fresh) if (r.status === 'fulfilled') await retire(r.value)
+          throw (failed as PromiseRejectedResult).reason
+        }
+        generation = gen
+        current = cfg
+        app = nextApp
+        if (acceptor) acceptor.generation = gen
+        await Promise.all(old.map((slot) => retire(slot)))
+        log(`reloaded: generation ${gen}, ${cfg.workers} workers`)
+      })().finally(() => {
+        reloading = undefined
+      })
+      return reloading
+    },
+    async scale(count) {
+      const live = () => [...slots.values()].filter((s) => !s.retiring && s.generation === generation)
+      while (live().length < count) await addWorker(current, generation)
+      while (live().length > count && live().length > 0) await retire(live().at(-1)!)
+      current = { ...current, workers: count }
+      log(`scaled to ${count} workers`)
+    },
+    async stop(stopOptions = {}) {
+      if (stopping) return
+      stopping = true
+      await acceptor?.close()
+      if (stopOptions.graceful === false) {
+        for (const slot of slots.values()) slot.cell.kill({ kind: 'shutdown', forced: true })
+      }
+      await reloading?.catch(() => {})
+      await system.stop()
+      await cleanup()
+    },
+    tree() {
+      const tree = system.tree()
+      const acceptorNode: TreeNode = {
+        path: `/${system.name}/acceptor`,
+        name: 'acceptor',
+        kind: 'actor',
+        state: stopping ? 'stopped' : 'ready',
+        startedAt: null,
+        restarts: 0,
+        lastExit: null,
+        placement: 'local',
+        pid: process.pid,
+        threadId: null,
+        info: { strategy: current.strategy, ...(acceptor?.info() ?? { listeners: binds.map(formatBind) }) },
+      }
+      return { ...tree, children: [acceptorNode, ...(tree.children ?? [])] }
+    },
+  }
+  return server
+}
+
+export const defaultWorkers = () => Math.max(1, availableParallelism())
