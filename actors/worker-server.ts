@@ -59,11 +59,16 @@ export class WorkerServer {
         // Our own per-request timeout answers 504; node's would only close the socket.
         requestTimeout: 0,
         maxHeaderSize: args.maxHeaderSize,
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, args.headersTimeoutMs / 2)),
       },
       (req, res) => this.#onRequest(req, res),
     )
-    // One more than the limit, so that a request over it is seen and refused rather than truncated.
-    this.http.maxHeadersCount = args.maxHeaders + 1
+    // This server never listens (connections arrive from the acceptor), but node:http starts
+    // its headers-timeout sweep on 'listening'; without it a slowloris client is never cut.
+    this.http.emit('listening')
+    // Node >= 26.5.1 (and the 22/24 lines since CVE-2026-58044) refuses a head over this count
+    // with its own 431; the check in #onRequest covers releases that truncated instead.
+    this.http.maxHeadersCount = args.maxHeaders
   }
 
   /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */

@@ -35,9 +35,9 @@ export type AppActorOptions = Omit<ActorOptions<unknown>, 'id' | 'args'> & { rea
 interface AppHooks {
   readonly name?: string
   /** Runs once per worker before it takes connections (open a pool…). */
-  readonly setup?: (ctx: AppContext) => void | Promise<void>
+  readonly setup?: (ctx: AppContext) => unknown
   /** Runs once per worker after it drained (close the pool…). */
-  readonly teardown?: () => void | Promise<void>
+  readonly teardown?: () => unknown
   /** Long-lived actors shared by every worker, supervised by the master. */
   readonly actors?: readonly AppActor[]
 }
@@ -66,8 +66,8 @@ export interface ResolvedApp {
   readonly style: 'fetch' | 'node'
   readonly fetch?: FetchHandler
   readonly handler?: NodeHandler
-  readonly setup?: (ctx: AppContext) => void | Promise<void>
-  readonly teardown?: () => void | Promise<void>
+  readonly setup?: (ctx: AppContext) => unknown
+  readonly teardown?: () => unknown
   readonly actors: ReadonlyArray<{ readonly definition: ActorDefinition; readonly options: AppActorOptions }>
 }
 

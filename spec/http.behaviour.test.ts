@@ -1,0 +1,160 @@
+/**
+ * One HTTP behaviour suite, run against all four worker combinations (thread/process ×
+ * coroutine/threads), on real sockets.
+ */
+import { once } from 'node:events'
+import http from 'node:http'
+import net from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { serve } from './support/serve.ts'
+
+const combos = [
+  ['thread', 'coroutine'],
+  ['process', 'coroutine'],
+  ['thread', 'threads'],
+  ['process', 'threads'],
+] as const
+
+/** Sends raw bytes, returns everything the server sends until it closes (or `idleMs` of silence). */
+const raw = (port: number, bytes: string, idleMs = 1_000): Promise<string> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let text = ''
+    let timer = setTimeout(() => socket.destroy(), idleMs)
+    socket.on('data', (chunk) => {
+      text += chunk
+      clearTimeout(timer)
+      timer = setTimeout(() => socket.destroy(), idleMs)
+    })
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(text)
+    })
+    socket.on('error', () => {})
+    socket.write(bytes)
+  })
+
+const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]))
+
+describe.each(combos)('%s placement, %s kind', (placement, kind) => {
+  const start = (flags: Record<string, unknown> = {}) =>
+    serve('behaviour-app.ts', { placement, kind, threads: 2, ...flags })
+
+  it('serves requests, and keeps the connection alive across them', async () => {
+    const { base } = await start()
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const ports = new Set<number>()
+    for (let i = 0; i < 5; i++) {
+      const res = await new Promise<http.IncomingMessage>((resolve) =>
+        http.get(`${base}/hello`, { agent }, resolve),
+      )
+      ports.add(res.socket.localPort!)
+      let body = ''
+      for await (const chunk of res) body += chunk
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toBe('text/plain')
+      expect(body).toBe('hello\n')
+    }
+    agent.destroy()
+    expect(ports.size).toBe(1)
+  })
+
+  it('answers pipelined requests in order', async () => {
+    const { port } = await start()
+    const text = await raw(
+      port,
+      'GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?ms=50 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
+    expect(statuses(text)).toEqual([200, 404, 200])
+    expect(text.indexOf('hello')).toBeLessThan(text.indexOf('not found'))
+    expect(text).toContain('slept 50')
+  })
+
+  it('echoes request bodies, and refuses one over the body limit with 413', async () => {
+    const { base } = await start({ maxBodySize: 1_000 })
+    const ok = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(1_000) })
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toBe('x'.repeat(1_000))
+    const tooBig = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(1_001) })
+    expect(tooBig.status).toBe(413)
+    // Chunked (no Content-Length): refused as it streams in.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(100)))
+        controller.close()
+      },
+    })
+    const chunked = await fetch(`${base}/echo`, {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+  })
+
+  it('refuses too many headers with 431 and an oversized head with 431', async () => {
+    const { port, base } = await start({ maxHeaders: 10, maxHeaderSize: 2_048 })
+    const many = Array.from({ length: 11 }, (_, i) => `X-H${i}: v\r\n`).join('')
+    expect(statuses(await raw(port, `GET /hello HTTP/1.1\r\nHost: x\r\n${many}\r\n`))).toEqual([431])
+    const huge = `GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(4_000)}\r\n\r\n`
+    expect(statuses(await raw(port, huge))).toEqual([431])
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+  })
+
+  it('answers 504 to a request past its timeout, and keeps serving', async () => {
+    const { base } = await start({ timeout: 1 })
+    const began = Date.now()
+    const res = await fetch(`${base}/slow?ms=3000`)
+    expect(res.status).toBe(504)
+    expect(Date.now() - began).toBeLessThan(2_900)
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+  })
+
+  it('sheds load past its concurrency limit with 503 and Retry-After', async () => {
+    const { base } = await start({ connections: 1, threads: 1 })
+    const slow = fetch(`${base}/slow?ms=800`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const shed = await fetch(`${base}/hello`)
+    expect(shed.status).toBe(503)
+    expect(shed.headers.get('retry-after')).toBe('1')
+    expect((await slow).status).toBe(200)
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+  })
+
+  it('answers 500 when the app throws, and the worker lives on', async () => {
+    const { base, server } = await start()
+    expect((await fetch(`${base}/throw`)).status).toBe(500)
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+    const workers = server.tree().children!.find((c) => c.name === 'workers')!
+    expect(workers.children!.map((w) => w.restarts)).toEqual([0])
+  })
+
+  it('passes repeated Set-Cookie headers through', async () => {
+    const { base } = await start()
+    const res = await fetch(`${base}/cookies`)
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+
+  it('closes a connection whose client is too slow to send its headers', async () => {
+    const { port } = await start({ headersTimeout: 1 })
+    const socket = net.connect(port, '127.0.0.1')
+    socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n')
+    const began = Date.now()
+    let text = ''
+    socket.on('data', (chunk) => {
+      text += chunk
+    })
+    await once(socket, 'close')
+    expect(Date.now() - began).toBeLessThan(5_000)
+    expect(text === '' || statuses(text)[0] === 408).toBe(true)
+  })
+})
+
+describe('coroutine kind', () => {
+  it("aborts the handler's AbortSignal when its request times out", async () => {
+    const { base } = await serve('behaviour-app.ts', { timeout: 1 })
+    expect((await fetch(`${base}/slow?ms=5000`)).status).toBe(504)
+    expect(await (await fetch(`${base}/aborted`)).text()).toBe('1')
+  })
+})
