@@ -431,6 +431,12 @@ export class ActorCell implements Child, RefTarget {
     return payload
   }
 
+  /** ms since the last heartbeat (0 for local actors, which have none). */
+  get silentMs(): number {
+    if (this.#options.placement === 'local' || this.#state !== 'ready') return 0
+    return this.#options.clock.now() - this.#lastBeat
+  }
+
   get mailboxDepth(): number {
     return this.#backlog.length + (this.#inflight.length - this.#inflightHead)
   }

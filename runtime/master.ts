@@ -13,7 +13,7 @@ import { formatBind, parseBind } from '../transports/listen.ts'
 import type { ActorCell } from './cell.ts'
 import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
-import { AppStyleError, PlacementUnsupportedError } from './errors.ts'
+import { AppStyleError, InvalidOptionError, PlacementUnsupportedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { Supervisor } from './supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from './system.ts'
@@ -37,6 +37,8 @@ export interface Server {
   reload(config?: ResolvedConfig): Promise<void>
   /** Changes the number of workers live. */
   scale(workers: number): Promise<void>
+  /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
+  kill(workerId: string): void
   /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
@@ -73,7 +75,7 @@ const ms = (seconds: number) => Math.round(seconds * 1000)
 interface Slot extends WorkerSlot {
   readonly cell: ActorCell
   readonly startedAt: number
-  ready: boolean
+  up: boolean
   handed: number
   closed: number
   retiring: boolean
@@ -148,14 +150,14 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   const onReady = (event: unknown) => {
     const slot = slots.get((event as ReadyEvent).path)
     if (!slot) return
-    slot.ready = !slot.retiring
+    slot.up = !slot.retiring
     slot.handed = 0
     slot.closed = 0
     acceptor?.flush()
   }
   const onExit = (event: unknown) => {
     const slot = slots.get((event as ExitEvent).path)
-    if (slot) slot.ready = false
+    if (slot) slot.up = false
   }
   channels.ready.subscribe(onReady)
   channels.exit.subscribe(onExit)
@@ -184,6 +186,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   /** Adds one worker of generation `gen`; resolves when it is ready. */
   const addWorker = async (cfg: ResolvedConfig, gen: number): Promise<Slot> => {
     const id = `w${next++}`
+    const heartbeatMs = Math.min(1_000, ms(cfg.timeout) / 4)
     let cell: ActorCell | undefined
     const spec = actor(httpWorker, {
       id,
@@ -191,7 +194,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       args: argsFor(cfg, gen),
       // Drain time plus room to run teardown before the forced path.
       shutdownTimeout: ms(cfg.gracefulTimeout) + 2_000,
-      heartbeatInterval: Math.min(1_000, ms(cfg.timeout) / 4),
+      heartbeatInterval: heartbeatMs,
       heartbeatTimeout: ms(cfg.timeout),
       mailbox: 100_000,
       ...(cfg.placement === 'thread' && cfg.memory > 0
@@ -212,7 +215,12 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         return cell!
       },
       startedAt: Date.now(),
-      ready: false,
+      up: false,
+      // A worker whose heartbeats stopped (a handler spinning) gets no new connections while
+      // its supervisor decides; they would only wait behind the blocked loop.
+      get ready() {
+        return this.up && this.cell.silentMs < heartbeatMs * 2 + 100
+      },
       handed: 0,
       closed: 0,
       retiring: false,
@@ -241,7 +249,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   /** Takes a worker out of rotation and drains it; `why` is recorded as its exit reason. */
   const retire = async (slot: Slot, why?: ExitReason): Promise<void> => {
     slot.retiring = true
-    slot.ready = false
+    slot.up = false
     await workers.removeChild(slot.cell, why)
     slots.delete(slot.path)
   }
@@ -345,6 +353,11 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       while (live().length > count && live().length > 0) await retire(live().at(-1)!)
       current = { ...current, workers: count }
       log(`scaled to ${count} workers`)
+    },
+    kill(workerId) {
+      const slot = slots.get(`${workers.path}/${workerId}`)
+      if (!slot) throw new InvalidOptionError(`no worker ${workerId}`)
+      slot.cell.kill({ kind: 'killed', signal: 'SIGKILL' })
     },
     async stop(stopOptions = {}) {
       if (stopping) return
