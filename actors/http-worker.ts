@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads'
 import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
 import { type ActorContext, defineActor } from '../runtime/actor.ts'
 import { AppStyleError } from '../runtime/errors.ts'
+import type { RefTarget } from '../runtime/ref.ts'
 import { listen } from '../transports/listen.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
@@ -44,7 +45,11 @@ export const httpWorker = defineActor({
     await app.setup?.(appContext)
     const engine =
       args.kind === 'threads'
-        ? await (await import('./threads-engine.ts')).threadsEngine(args, appContext)
+        ? await (await import('./threads-engine.ts')).threadsEngine(
+            args,
+            appContext,
+            (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,
+          )
         : coroutineEngine(app, appContext, args)
     const server = new WorkerServer(args, engine.run, (info: WorkerInfo) => ctx.report({ ...info }))
     const listeners: net.Server[] = []

@@ -1,10 +1,19 @@
 /** The `threads` engine: each request runs on a piscina pool thread; a full queue answers 503. */
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
+import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../apps/app.ts'
+import { serializeError } from '../runtime/errors.ts'
+import type { RefTarget } from '../runtime/ref.ts'
 import { BodyTooLargeError } from '../transports/http-fetch.ts'
 import type { EngineHandle } from './engines.ts'
-import { decodeAnswer, type ThreadPoolData, type ThreadTask } from './threads-protocol.ts'
+import {
+  decodeAnswer,
+  type RelayCall,
+  type RelayReply,
+  type ThreadPoolData,
+  type ThreadTask,
+} from './threads-protocol.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
 
 const taskFile = import.meta.url.endsWith('.ts')
@@ -25,10 +34,47 @@ const readBody = async (req: IncomingMessage, max: number): Promise<ArrayBuffer 
   return body.buffer.slice(body.byteOffset, body.byteOffset + size) as ArrayBuffer
 }
 
-export const threadsEngine = async (args: WorkerArgs, ctx: AppContext): Promise<EngineHandle> => {
+/** Relays pool threads' messages for app actors to the master, and the answers back. */
+const startRelay = (name: string, target: (path: string) => RefTarget): BroadcastChannel => {
+  const channel = new BroadcastChannel(name)
+  channel.unref()
+  channel.onmessage = (event) => {
+    const call = (event as unknown as { data: RelayCall | RelayReply }).data
+    if (call.t !== 'call') return
+    const ref = target(call.path)
+    if (call.id === 0) {
+      try {
+        ref.tell(call.type, call.payload, undefined)
+      } catch (error) {
+        process.emitWarning(error as Error)
+      }
+      return
+    }
+    const answer = (reply: Omit<RelayReply, 't' | 'id' | 'thread'>) =>
+      channel.postMessage({ t: 'reply', id: call.id, thread: call.thread, ...reply } satisfies RelayReply)
+    ref.ask(call.type, call.payload, undefined).then(
+      (value) => answer({ ok: true, value }),
+      (error: unknown) => answer({ ok: false, error: serializeError(error) }),
+    )
+  }
+  return channel
+}
+
+export const threadsEngine = async (
+  args: WorkerArgs,
+  ctx: AppContext,
+  target: (path: string) => RefTarget,
+): Promise<EngineHandle> => {
   // piscina is loaded only by workers of this kind.
   const { Piscina } = await import('piscina')
-  const workerData: ThreadPoolData = { app: args.app, worker: ctx.worker }
+  const relayName = `troupe:relay:${process.pid}:${ctx.worker.threadId}:${ctx.worker.id}:${args.generation}`
+  const relay = startRelay(relayName, target)
+  const workerData: ThreadPoolData = {
+    app: args.app,
+    worker: ctx.worker,
+    relay: relayName,
+    actorsPath: args.actorsPath,
+  }
   const pool = new Piscina({
     filename: taskFile.href,
     minThreads: args.threads,
@@ -77,6 +123,9 @@ export const threadsEngine = async (args: WorkerArgs, ctx: AppContext): Promise<
       if (!res.write(out)) await once(res, 'drain')
       res.end()
     },
-    close: () => pool.destroy(),
+    close: async () => {
+      await pool.destroy()
+      relay.close()
+    },
   }
 }

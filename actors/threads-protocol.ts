@@ -9,6 +9,9 @@ export interface ThreadTask {
 
 export interface ThreadPoolData {
   readonly app: string
+  /** BroadcastChannel name over which pool threads reach the app's actors through their worker. */
+  readonly relay: string
+  readonly actorsPath: string
   readonly worker: {
     readonly id: string
     readonly generation: number
@@ -40,4 +43,24 @@ export const decodeAnswer = (buffer: ArrayBuffer): { head: ThreadAnswerHead; bod
   const length = new DataView(buffer).getUint32(0)
   const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length))) as ThreadAnswerHead
   return { head, body: new Uint8Array(buffer, 4 + length) }
+}
+
+/** Pool thread → worker: a message for an app actor. `id` 0 for a tell. */
+export interface RelayCall {
+  readonly t: 'call'
+  readonly id: number
+  readonly thread: number
+  readonly path: string
+  readonly type: string
+  readonly payload: unknown
+}
+
+/** Worker → pool threads: the answer, addressed by thread and id. */
+export interface RelayReply {
+  readonly t: 'reply'
+  readonly id: number
+  readonly thread: number
+  readonly ok: boolean
+  readonly value?: unknown
+  readonly error?: { readonly name: string; readonly message: string; readonly code?: string }
 }

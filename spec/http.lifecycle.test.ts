@@ -22,19 +22,26 @@ describe.each([
   ['keep-alive', false],
   ['Connection: close', true],
 ] as const)('10 reloads under wrk (%s traffic)', (_label, close) => {
-  it.each(['thread', 'process'] as const)('%s workers: zero failed requests', async (placement) => {
-    const { server, base } = await serve('lifecycle-app.ts', { placement, workers: 2, gracefulTimeout: 10 })
-    const load = wrk(`${base}/`, { seconds: 12, connections: 16, close })
-    for (let i = 0; i < 10; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      await server.reload()
-    }
-    const result = await load
-    expect(server.generation).toBe(11)
-    expect(result.requests).toBeGreaterThan(500)
-    expect({ socketErrors: result.socketErrors, non2xx: result.non2xx }).toEqual({ socketErrors: 0, non2xx: 0 })
-    expect((await get(`${base}/`)).body.generation).toBe(11)
-  }, 60_000)
+  it.each(['thread', 'process'] as const)(
+    '%s workers: zero failed requests',
+    async (placement) => {
+      const { server, base } = await serve('lifecycle-app.ts', { placement, workers: 2, gracefulTimeout: 10 })
+      const load = wrk(`${base}/`, { seconds: 12, connections: 16, close })
+      for (let i = 0; i < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        await server.reload()
+      }
+      const result = await load
+      expect(server.generation).toBe(11)
+      expect(result.requests).toBeGreaterThan(500)
+      expect({ socketErrors: result.socketErrors, non2xx: result.non2xx }).toEqual({
+        socketErrors: 0,
+        non2xx: 0,
+      })
+      expect((await get(`${base}/`)).body.generation).toBe(11)
+    },
+    60_000,
+  )
 })
 
 describe('recycling', () => {
@@ -45,7 +52,10 @@ describe('recycling', () => {
       maxRequestsJitter: 100,
     })
     const result = await wrk(`${base}/`, { seconds: 5, connections: 8 })
-    expect({ socketErrors: result.socketErrors, non2xx: result.non2xx }).toEqual({ socketErrors: 0, non2xx: 0 })
+    expect({ socketErrors: result.socketErrors, non2xx: result.non2xx }).toEqual({
+      socketErrors: 0,
+      non2xx: 0,
+    })
     expect(result.requests).toBeGreaterThan(1_000)
     const names = workersOf(server).map((w) => w.name)
     // Replacements got new ids: w1, w2 are long gone.
@@ -87,7 +97,10 @@ describe.each(['thread', 'process'] as const)('%s workers killed or stuck', (pla
       if (status === 200) served++
     }
     expect(served).toBeGreaterThan(10)
-    const stuck = await eventually(() => workersOf(server).find((w) => w.lastExit?.kind === 'timeout'), 10_000)
+    const stuck = await eventually(
+      () => workersOf(server).find((w) => w.lastExit?.kind === 'timeout'),
+      10_000,
+    )
     expect(stuck.restarts).toBe(1)
     expect(await spinning).toBeInstanceOf(Error)
     await eventually(() => workersOf(server).every((w) => w.state === 'ready'))
@@ -98,7 +111,9 @@ describe('graceful stop', () => {
   it('finishes in-flight requests, answers keep-alive with Connection: close, then stops', async () => {
     const { server, base } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 5 })
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    const first = await new Promise<http.IncomingMessage>((resolve) => http.get(`${base}/`, { agent }, resolve))
+    const first = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${base}/`, { agent }, resolve),
+    )
     first.resume()
     expect(first.headers.connection).toBe('keep-alive')
     const slow = fetch(`${base}/slow?ms=1000`)
