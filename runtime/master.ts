@@ -3,13 +3,15 @@
  * app's actors, the acceptor and a pool of HTTP workers, and steers them: reload (a new
  * generation ready before the old one drains), scale, recycle, stop.
  */
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
 import { type HttpWorkerArgs, httpWorker } from '../actors/http-worker.ts'
 import type { WorkerInfo } from '../actors/worker-protocol.ts'
 import { loadApp, type ResolvedApp } from '../apps/app.ts'
-import { formatBind, parseBind } from '../transports/listen.ts'
+import { type BindAddress, formatBind, listen, parseBind } from '../transports/listen.ts'
 import type { ActorCell } from './cell.ts'
 import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
@@ -72,6 +74,23 @@ const check = (config: ResolvedConfig, app: ResolvedApp) => {
 
 const ms = (seconds: number) => Math.round(seconds * 1000)
 
+/** Linux >= 5.14 can move a closing listener's queued connections to its reuseport siblings. */
+const migratesQueuedConnections = (): boolean => {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1'
+  } catch {
+    return false
+  }
+}
+
+const concretePort = async (bind: BindAddress): Promise<BindAddress> => {
+  if (bind.kind !== 'tcp' || bind.port !== 0) return bind
+  const probe = net.createServer()
+  const bound = await listen(probe, bind, { backlog: 1, reusePort: true })
+  await new Promise((resolve) => probe.close(resolve))
+  return bound
+}
+
 interface Slot extends WorkerSlot {
   readonly cell: ActorCell
   readonly startedAt: number
@@ -88,7 +107,17 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   let current = config
   let app = await loadApp(appUrl(current.app))
   check(current, app)
-  const binds = current.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+  let binds = current.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+  // With reuseport every worker binds the same port itself: port 0 has to become one real
+  // port first, or each worker would get a different one.
+  if (current.strategy === 'reuseport') {
+    binds = await Promise.all(binds.map(concretePort))
+    if (!migratesQueuedConnections())
+      log(
+        'reuseport: net.ipv4.tcp_migrate_req is 0, so connections queued on a worker that stops listening ' +
+          '(reload, recycle, scale down) are reset; set it to 1 (sysctl) for reloads that drop nothing',
+      )
+  }
 
   const system = await createSystem({
     name: 'troupe',
