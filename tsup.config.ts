@@ -7,6 +7,8 @@ export default defineConfig({
     index: 'runtime/index.ts',
     'actor-child': 'transports/actor-child.ts',
     cli: 'runtime/cli.ts',
+    // piscina loads its task file by path: actors/threads-engine.ts looks for ./threads-task.js.
+    'threads-task': 'actors/threads-task.ts',
   },
   format: ['esm'],
   target: 'node22',
