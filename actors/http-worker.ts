@@ -9,6 +9,7 @@ import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
 import { type ActorContext, defineActor } from '../runtime/actor.ts'
 import { AppStyleError } from '../runtime/errors.ts'
 import type { RefTarget } from '../runtime/ref.ts'
+import { installResponseCapture } from '../transports/http-fetch.ts'
 import { listen } from '../transports/listen.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
@@ -32,6 +33,8 @@ export const httpWorker = defineActor({
   name: 'http-worker',
   module: import.meta.url,
   init: async (args: HttpWorkerArgs, ctx: ActorContext): Promise<WorkerState> => {
+    // Before the app is imported, so its Responses are the capturing kind.
+    installResponseCapture()
     const app = await loadApp(args.app)
     if (app.style === 'node' && args.kind === 'threads')
       throw new AppStyleError(

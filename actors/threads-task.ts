@@ -7,7 +7,7 @@ import { move } from 'piscina'
 import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
 import { AskTimeoutError, deserializeError } from '../runtime/errors.ts'
 import { makeRef } from '../runtime/ref.ts'
-import { toHeaders } from '../transports/http-fetch.ts'
+import { installResponseCapture, rawBody, toHeaders } from '../transports/http-fetch.ts'
 import {
   encodeAnswer,
   type RelayCall,
@@ -18,6 +18,7 @@ import {
 
 const data = workerData as ThreadPoolData
 let app: Promise<ResolvedApp> | undefined
+installResponseCapture()
 
 // App actors live under the master; a pool thread reaches them through its worker.
 const relay = new BroadcastChannel(data.relay)
@@ -73,7 +74,15 @@ export default async function run(task: ThreadTask): Promise<unknown> {
   const init: RequestInit = { method: task.method, headers: toHeaders(task.rawHeaders) }
   if (task.body) init.body = task.body
   const response = await fetch!(new Request(task.url, init), ctx)
-  const body = await response.arrayBuffer()
+  const raw = rawBody(response)
+  const body =
+    raw === undefined
+      ? await response.arrayBuffer()
+      : typeof raw === 'string'
+        ? new TextEncoder().encode(raw).buffer
+        : raw instanceof ArrayBuffer
+          ? raw
+          : (raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer)
   const head = { status: response.status, statusText: response.statusText, headers: [...response.headers] }
   return move(encodeAnswer(head, body) as never)
 }

@@ -17,7 +17,9 @@ describe('memory limits', () => {
     const exits: ExitEvent[] = []
     const onExit = (event: unknown) => exits.push(event as ExitEvent)
     subscribe('troupe:actor:exit', onExit)
-    onTestFinished(() => unsubscribe('troupe:actor:exit', onExit))
+    onTestFinished(() => {
+      unsubscribe('troupe:actor:exit', onExit)
+    })
     const { server, base } = await serve('memory-app.ts', { placement: 'process', memorySoft: 150 })
     const first = workersOf(server)[0]!
     expect((await fetch(`${base}/grow?mb=200`)).status).toBe(200)

@@ -41,36 +41,88 @@ export const toRequest = (req: IncomingMessage, signal: AbortSignal, maxBody: nu
     })
     body = Readable.toWeb(limited as Readable) as ReadableStream<Uint8Array>
   }
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: toHeaders(req.rawHeaders), signal }
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: toHeaders(req.rawHeaders) }
   if (body) {
     init.body = body
     init.duplex = 'half'
   }
+  let request: Request
   try {
-    return new Request(url, init)
+    request = new Request(url, init)
   } catch {
     // A target that WHATWG URL refuses (e.g. `//x`) still reaches the app, as a path.
-    return new Request(`http://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`, init)
+    request = new Request(`http://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`, init)
   }
+  // Passing `signal` to the constructor makes undici build a second, dependent signal per
+  // request (about a quarter of the fetch path's cost, measured with wrk); the app sees ours.
+  Object.defineProperty(request, 'signal', { value: signal, enumerable: true })
+  return request
+}
+
+const RAW = Symbol('troupe.rawBody')
+type RawBody = string | Uint8Array | ArrayBuffer
+
+const isRaw = (body: unknown): body is RawBody =>
+  typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer
+
+/**
+ * In a worker, `Response` becomes a subclass that remembers a string or bytes body as it was
+ * given, so the server writes it directly instead of reading it back through a web stream
+ * (the stream read costs more than the rest of the fetch adapter; measured with wrk).
+ * `instanceof Response` and every Response method behave as before.
+ */
+export const installResponseCapture = (): void => {
+  const Original = globalThis.Response
+  if ((Original as unknown as Record<symbol, unknown>)[RAW]) return
+  class Response extends Original {
+    constructor(body?: ConstructorParameters<typeof Original>[0], init?: ResponseInit) {
+      super(body, init)
+      if (isRaw(body)) (this as unknown as Record<symbol, unknown>)[RAW] = body
+    }
+  }
+  Object.defineProperty(Response, RAW, { value: true })
+  globalThis.Response = Response as typeof globalThis.Response
+}
+
+/** The body as given to the constructor, when it is a string or bytes and nobody read it yet. */
+export const rawBody = (response: Response): RawBody | undefined => {
+  const raw = (response as unknown as Record<symbol, RawBody | undefined>)[RAW]
+  return raw !== undefined && !response.bodyUsed ? raw : undefined
+}
+
+const copyHead = (response: Response, res: ServerResponse) => {
+  res.statusCode = response.status
+  if (response.statusText) res.statusMessage = response.statusText
+  let cookies = false
+  for (const [name, value] of response.headers) {
+    if (name === 'set-cookie') cookies = true
+    else res.setHeader(name, value)
+  }
+  if (cookies) res.setHeader('set-cookie', response.headers.getSetCookie())
 }
 
 /** Writes a web Response to a node:http response, honouring back-pressure. */
 export const writeResponse = async (response: Response, res: ServerResponse): Promise<void> => {
-  res.statusCode = response.status
-  if (response.statusText) res.statusMessage = response.statusText
-  for (const [name, value] of response.headers) {
-    if (name === 'set-cookie') continue
-    res.setHeader(name, value)
+  copyHead(response, res)
+  const raw = rawBody(response)
+  if (raw !== undefined) {
+    res.end(raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw)
+    return
   }
-  const cookies = response.headers.getSetCookie()
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
   if (!response.body) {
     res.end()
     return
   }
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (res.destroyed) return
-    if (!res.write(chunk)) await once(res, 'drain')
+  // A reader loop: about twice as fast as for-await over the stream.
+  const reader = response.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    if (res.destroyed) {
+      await reader.cancel()
+      return
+    }
+    if (!res.write(value)) await once(res, 'drain')
   }
   res.end()
 }

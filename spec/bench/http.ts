@@ -1,0 +1,765 @@
+/**
+ * HTTP figures, each a ratio to a baseline measured in the same run (see MEASURE.md):
+ *
+ * 1. Hello-world req/s with one worker, per combination (placement thread|process × kind
+ *    coroutine|threads; `--threads 1` for kind threads), as a ratio to a bare node:http
+ *    server in one process (`bare-http.ts`). One fetch-style app (`hello-fetch.ts`) for all
+ *    four, plus the Node-style `(req, res)` app (`hello-node.ts`, the bare server's very
+ *    handler) under the two coroutine combinations; keep-alive, and `Connection: close`
+ *    for the default combination. The server (all its threads and processes) is pinned to
+ *    CPU 1, wrk to CPU 0; baseline and candidate alternate, A B A B, one fresh server per
+ *    run, each warmed up before it is measured.
+ * 2. RSS of the whole server (master + every descendant process) with 4 thread workers vs
+ *    4 process workers after a warm-up load, against node:cluster with 4 workers
+ *    (`cluster-hello.ts`). Not pinned.
+ * 3. Spawn-to-ready: process start to the `serving` line with one worker (bare node:http as
+ *    the floor), and in-process `troupe:actor:ready` spawnMs of worker spawns
+ *    (`spawn-ready.ts`). Not pinned.
+ *
+ * Run: `npm run bench:http -- [--duration S] [--rounds N] [--warmup S] [--connections N]
+ *   [--spawns N] [--only rps,rss,startup,spawn]`.
+ * Every child this script starts (servers, their workers, wrk) is killed when it ends,
+ * whichever way it ends short of SIGKILL.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    spawns: { type: 'string', default: '20' },
+    only: { type: 'string', default: 'rps,rss,startup,spawn' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+if (values.help) {
+  console.log(
+    'Usage: node spec/bench/http.ts [--duration S=10] [--rounds N=3] [--warmup S=1] [--connections N=50]\n' +
+      '         [--spawns N=20] [--only rps,rss,startup,spawn]',
+  )
+  process.exit(0)
+}
+const duration = Number(values.duration)
+const rounds = Math.max(1, Number(values.rounds))
+const warmup = Number(values.warmup)
+const connections = Number(values.connections)
+const spawns = Number(values.spawns)
+const sections = new Set(values.only.split(',').map((s) => s.trim()))
+for (const [name, n] of Object.entries({ duration, rounds, warmup, connections, spawns }))
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0`)
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+// The Node 26 that runs this script (npx node); shown relative to the project when it is inside it.
+const rel = relative(root, process.execPath)
+const NODE = rel.startsWith('..') ? process.execPath : rel
+
+// ---------------------------------------------------------------------------------------
+// Processes: start, track, and kill on exit (with every descendant).
+
+interface Stat {
+  readonly ppid: number
+  readonly start: string
+}
+const statOf = (pid: number): Stat | undefined => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return { ppid: Number(rest[1]), start: rest[19]! }
+  } catch {
+    return undefined
+  }
+}
+
+/** `pid` and all its descendants (ppid links read from /proc/*\/stat). */
+const processTree = (pid: number): number[] => {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = statOf(Number(entry))
+    if (!stat) continue
+    const list = children.get(stat.ppid) ?? []
+    list.push(Number(entry))
+    children.set(stat.ppid, list)
+  }
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    const next = queue.shift()!
+    if (!statOf(next)) continue
+    out.push(next)
+    queue.push(...(children.get(next) ?? []))
+  }
+  return out
+}
+
+const live = new Set<ChildProcess>()
+/** Every process seen in a tree we started, with its start time (so a reused pid is left alone). */
+const seen = new Map<number, string>()
+const remember = (pids: readonly number[]) => {
+  for (const pid of pids) {
+    const stat = statOf(pid)
+    if (stat) seen.set(pid, stat.start)
+  }
+}
+const killPid = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(pid, signal)
+  } catch {}
+}
+const stillOurs = (pid: number) => {
+  const start = seen.get(pid)
+  return start !== undefined && statOf(pid)?.start === start
+}
+const killEverything = () => {
+  for (const child of live) {
+    if (child.pid === undefined) continue
+    const pids = processTree(child.pid)
+    remember(pids)
+    for (const pid of pids) killPid(pid, 'SIGKILL')
+  }
+  for (const pid of seen.keys()) if (stillOurs(pid)) killPid(pid, 'SIGKILL')
+}
+process.on('exit', killEverything)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    process.stderr.write(`\nhttp bench: ${signal}, killing every child\n`)
+    process.exit(130)
+  })
+
+const start = (argv: readonly string[]): ChildProcess => {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  live.add(child)
+  if (child.pid !== undefined) remember([child.pid])
+  child.on('exit', () => live.delete(child))
+  child.on('error', () => live.delete(child))
+  return child
+}
+const exited = (child: ChildProcess, ms: number): Promise<boolean> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(true)
+    : new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms)
+        child.once('exit', () => {
+          clearTimeout(timer)
+          resolve(true)
+        })
+      })
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const show = (argv: readonly string[]) =>
+  argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ')
+
+/** Anything that makes a figure unclean; printed at the end. */
+const flags: string[] = []
+const commands = new Map<string, Set<string>>()
+const used = (section: string, argv: readonly string[]) => {
+  const set = commands.get(section) ?? new Set<string>()
+  set.add(show(argv).replace(/127\.0\.0\.1:\d+\//, '127.0.0.1:PORT/'))
+  commands.set(section, set)
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers.
+
+interface Launched {
+  readonly argv: readonly string[]
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly port: number
+  /** From spawn() to the `serving` line. */
+  readonly readyMs: number
+  readonly log: () => string
+}
+
+/** Starts a server and resolves once it printed `… serving … on 127.0.0.1:PORT`. */
+const launch = (argv: readonly string[], timeoutMs = 30_000): Promise<Launched> => {
+  const began = performance.now()
+  const child = start(argv)
+  let log = ''
+  let partial = ''
+  let done = false
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (child.pid !== undefined) for (const pid of processTree(child.pid)) killPid(pid, 'SIGKILL')
+      reject(new Error(`${show(argv)}: ${why}\n${log.slice(-2_000)}`))
+    }
+    const timer = setTimeout(() => fail(`not serving after ${timeoutMs} ms`), timeoutMs)
+    const keep = (chunk: Buffer) => {
+      log += chunk
+      if (log.length > 64_000) log = log.slice(-32_000)
+    }
+    child.stdout!.on('data', keep)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      keep(chunk)
+      if (done) return
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop()!
+      for (const line of lines) {
+        const match = /serving .*?\bon 127\.0\.0\.1:(\d+)/.exec(line)
+        if (!match) continue
+        done = true
+        clearTimeout(timer)
+        resolve({
+          argv,
+          child,
+          pid: child.pid!,
+          port: Number(match[1]),
+          readyMs: performance.now() - began,
+          log: () => log,
+        })
+        return
+      }
+    })
+    child.on('error', (error) => fail(error.message))
+    child.on('exit', (code, signal) => fail(`exited (${signal ?? code}) before serving`))
+  })
+}
+
+/** SIGTERM, then SIGKILL for the whole tree if it takes over 10 s; flags stragglers and orphans. */
+const stop = async (server: Launched, label: string): Promise<void> => {
+  const before = processTree(server.pid)
+  remember(before)
+  server.child.kill('SIGTERM')
+  if (!(await exited(server.child, 10_000))) {
+    flags.push(`${label}: did not stop within 10 s of SIGTERM; killed`)
+    for (const pid of processTree(server.pid)) killPid(pid, 'SIGKILL')
+    await exited(server.child, 5_000)
+  }
+  if (server.child.exitCode !== null && server.child.exitCode !== 0)
+    flags.push(`${label}: exited ${server.child.exitCode} on SIGTERM\n${server.log().slice(-1_000)}`)
+  let orphans = before.filter((pid) => pid !== server.pid && stillOurs(pid))
+  for (let i = 0; i < 20 && orphans.length > 0; i++) {
+    await sleep(100)
+    orphans = orphans.filter(stillOurs)
+  }
+  if (orphans.length > 0) {
+    flags.push(`${label}: ${orphans.length} process(es) outlived the master by 2 s: ${orphans.join(', ')}`)
+    for (const pid of orphans) killPid(pid, 'SIGKILL')
+  }
+}
+
+/** Threads (over the whole tree) not restricted to `cpus`. */
+const unpinned = (pid: number, cpus: string): string[] => {
+  const bad: string[] = []
+  const pids = processTree(pid)
+  remember(pids)
+  for (const p of pids) {
+    let tasks: string[] = []
+    try {
+      tasks = readdirSync(`/proc/${p}/task`)
+    } catch {}
+    for (const tid of tasks) {
+      try {
+        const status = readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8')
+        const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1]?.trim()
+        if (allowed !== cpus) bad.push(`${p}/${tid}: ${allowed}`)
+      } catch {}
+    }
+  }
+  return bad
+}
+
+interface Memory {
+  readonly totalKb: number
+  readonly masterKb: number
+  readonly processes: number
+  readonly threads: number
+}
+const memoryOf = (pid: number): Memory => {
+  const pids = processTree(pid)
+  remember(pids)
+  let totalKb = 0
+  let masterKb = 0
+  let threads = 0
+  for (const p of pids) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8')
+      const kb = Number(/^VmRSS:\s*(\d+) kB/m.exec(status)?.[1] ?? 0)
+      threads += Number(/^Threads:\s*(\d+)/m.exec(status)?.[1] ?? 0)
+      totalKb += kb
+      if (p === pid) masterKb = kb
+    } catch {}
+  }
+  return { totalKb, masterKb, processes: pids.length, threads }
+}
+
+// ---------------------------------------------------------------------------------------
+// wrk.
+
+interface WrkRun {
+  readonly rps: number
+  readonly requests: number
+  readonly p50: number
+  readonly p99: number
+  readonly socketErrors: number
+  readonly non2xx: number
+  readonly output: string
+}
+
+const toMs = (value: string, unit: string) =>
+  Number(value) * ({ us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit] ?? Number.NaN)
+
+const wrkArgv = (port: number, seconds: number, options: { pin: boolean; close: boolean }): string[] => [
+  ...(options.pin ? ['taskset', '-c', '0'] : []),
+  'wrk',
+  '-t1',
+  `-c${connections}`,
+  `-d${seconds}s`,
+  '--latency',
+  ...(options.close ? ['-H', 'Connection: close'] : []),
+  `http://127.0.0.1:${port}/`,
+]
+
+const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> => {
+  const child = start(argv)
+  let output = ''
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c
+  })
+  child.stderr!.on('data', (c: Buffer) => {
+    output += c
+  })
+  if (!(await exited(child, (seconds + 30) * 1_000))) {
+    child.kill('SIGKILL')
+    throw new Error(`wrk did not finish: ${show(argv)}\n${output}`)
+  }
+  const latency = (pct: string) => {
+    const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, 'm').exec(output)
+    return m ? toMs(m[1]!, m[2]!) : Number.NaN
+  }
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
+  const run: WrkRun = {
+    rps: Number(/Requests\/sec:\s*([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN),
+    p50: latency('50'),
+    p99: latency('99'),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
+    output,
+  }
+  if (!Number.isFinite(run.rps)) throw new Error(`could not read wrk's output: ${show(argv)}\n${output}`)
+  return run
+}
+const errorsOf = (run: WrkRun) => run.socketErrors + run.non2xx
+
+// ---------------------------------------------------------------------------------------
+// Figures.
+
+const median = (xs: readonly number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length === 0) return Number.NaN
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '—')
+const whole = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '—')
+const spread = (xs: readonly number[], digits: number) =>
+  xs.length === 0 ? '—' : `${fixed(Math.min(...xs), digits)}–${fixed(Math.max(...xs), digits)}`
+
+const table = (title: string, rows: ReadonlyArray<Record<string, string>>) => {
+  console.log(`\n${title}`)
+  if (rows.length === 0) {
+    console.log('(no rows)')
+    return
+  }
+  const columns = Object.keys(rows[0]!)
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`
+  console.log(line(columns))
+  console.log(`|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const row of rows) console.log(line(columns.map((c) => row[c] ?? '')))
+}
+const printCommands = (section: string) => {
+  console.log(`commands (${section}):`)
+  for (const command of commands.get(section) ?? []) console.log(`  ${command}`)
+}
+const progress = (line: string) => process.stderr.write(`  ${line}\n`)
+
+type Placement = 'thread' | 'process'
+type Kind = 'coroutine' | 'threads'
+type App = 'hello-fetch' | 'hello-node'
+
+const troupeArgv = (app: App, workers: number, placement: Placement, kind: Kind): string[] => [
+  NODE,
+  'runtime/cli.ts',
+  'serve',
+  `spec/bench/${app}.ts`,
+  '--bind',
+  '127.0.0.1:0',
+  '--workers',
+  String(workers),
+  '--placement',
+  placement,
+  '--kind',
+  kind,
+  ...(kind === 'threads' ? ['--threads', '1'] : []),
+]
+const bareArgv = [NODE, 'spec/bench/bare-http.ts', '--bind', '127.0.0.1:0']
+const clusterArgv = (workers: number) => [
+  NODE,
+  'spec/bench/cluster-hello.ts',
+  '--workers',
+  String(workers),
+  '--bind',
+  '127.0.0.1:0',
+]
+const pin = (argv: readonly string[]) => ['taskset', '-c', '1', ...argv]
+
+// 1 ------------------------------------------------------------------------------------
+
+interface Candidate {
+  readonly placement: Placement
+  readonly kind: Kind
+  readonly app: App
+  readonly close: boolean
+}
+const candidates: Candidate[] = [
+  { placement: 'thread', kind: 'coroutine', app: 'hello-fetch', close: false },
+  { placement: 'thread', kind: 'threads', app: 'hello-fetch', close: false },
+  { placement: 'process', kind: 'coroutine', app: 'hello-fetch', close: false },
+  { placement: 'process', kind: 'threads', app: 'hello-fetch', close: false },
+  { placement: 'thread', kind: 'coroutine', app: 'hello-node', close: false },
+  { placement: 'process', kind: 'coroutine', app: 'hello-node', close: false },
+  { placement: 'thread', kind: 'coroutine', app: 'hello-fetch', close: true },
+]
+const describeCandidate = (c: Candidate) =>
+  `${c.placement}/${c.kind} ${c.app === 'hello-fetch' ? 'fetch' : 'node'} ${c.close ? 'close' : 'keep-alive'}`
+
+/** One pinned run: fresh server on CPU 1, warm-up, measured wrk on CPU 0, stop. */
+const pinnedRun = async (
+  argv: readonly string[],
+  close: boolean,
+  label: string,
+): Promise<WrkRun | undefined> => {
+  used('rps', pin(argv))
+  let server: Launched | undefined
+  try {
+    server = await launch(pin(argv))
+    if (warmup > 0) {
+      const warm = await wrk(wrkArgv(server.port, warmup, { pin: true, close }), warmup)
+      if (errorsOf(warm) > 0)
+        flags.push(`${label}: warm-up had ${warm.socketErrors} socket errors, ${warm.non2xx} non-2xx`)
+    }
+    const bad = unpinned(server.pid, '1')
+    if (bad.length > 0)
+      flags.push(`${label}: ${bad.length} server thread(s) not pinned to CPU 1: ${bad.join('; ')}`)
+    const argvWrk = wrkArgv(server.port, duration, { pin: true, close })
+    used('rps', argvWrk)
+    const run = await wrk(argvWrk, duration)
+    if (errorsOf(run) > 0)
+      flags.push(`${label}: ${run.socketErrors} socket errors, ${run.non2xx} non-2xx (of ${run.requests})`)
+    return run
+  } catch (error) {
+    flags.push(`${label}: run failed: ${(error as Error).message}`)
+    return undefined
+  } finally {
+    if (server) await stop(server, label)
+  }
+}
+
+const requestRates = async () => {
+  const runs = candidates.map(() => ({ base: [] as WrkRun[], cand: [] as WrkRun[], ratios: [] as number[] }))
+  const total = rounds * candidates.length
+  let n = 0
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, candidate] of candidates.entries()) {
+      const name = describeCandidate(candidate)
+      const base = await pinnedRun(bareArgv, candidate.close, `rps round ${round} bare (vs ${name})`)
+      const cand = await pinnedRun(
+        troupeArgv(candidate.app, 1, candidate.placement, candidate.kind),
+        candidate.close,
+        `rps round ${round} troupe ${name}`,
+      )
+      const slot = runs[i]!
+      if (base) slot.base.push(base)
+      if (cand) slot.cand.push(cand)
+      if (base && cand) slot.ratios.push(cand.rps / base.rps)
+      progress(
+        `[rps ${++n}/${total}] ${name}: troupe ${whole(cand?.rps ?? Number.NaN)} req/s, ` +
+          `bare ${whole(base?.rps ?? Number.NaN)} req/s, ratio ${fixed((cand?.rps ?? Number.NaN) / (base?.rps ?? Number.NaN), 3)}`,
+      )
+    }
+  }
+  const errs = (list: readonly WrkRun[]) =>
+    `${list.reduce((a, r) => a + r.socketErrors, 0)}/${list.reduce((a, r) => a + r.non2xx, 0)}`
+  table(
+    `1. hello world, 1 worker, req/s as a ratio to bare node:http in one process ` +
+      `(server on CPU 1, wrk -t1 -c${connections} on CPU 0, ${duration}s runs after ${warmup}s warm-up, ` +
+      `A B alternating, ${rounds} round(s))`,
+    candidates.map((c, i) => {
+      const { base, cand, ratios } = runs[i]!
+      const dirty = [...base, ...cand].some((r) => errorsOf(r) > 0)
+      const incomplete = ratios.length < rounds
+      return {
+        'placement/kind': `${c.placement}/${c.kind}`,
+        app: c.app === 'hello-fetch' ? 'fetch' : 'node (req,res)',
+        conn: c.close ? 'close' : 'keep-alive',
+        'ratio (median)': fixed(median(ratios), 3),
+        'min–max': spread(ratios, 3),
+        'troupe req/s': whole(median(cand.map((r) => r.rps))),
+        'bare req/s': whole(median(base.map((r) => r.rps))),
+        'p50 ms troupe/bare': `${fixed(median(cand.map((r) => r.p50)), 2)}/${fixed(median(base.map((r) => r.p50)), 2)}`,
+        'p99 ms troupe/bare': `${fixed(median(cand.map((r) => r.p99)), 2)}/${fixed(median(base.map((r) => r.p99)), 2)}`,
+        'errors troupe/bare (sock/non-2xx)': `${errs(cand)} | ${errs(base)}`,
+        flag: [dirty ? 'ERRORS' : '', incomplete ? `only ${ratios.length}/${rounds} pairs` : '']
+          .filter(Boolean)
+          .join(', '),
+      }
+    }),
+  )
+  console.log('medians over rounds; ratio = troupe req/s ÷ bare req/s of the run just before it')
+  printCommands('rps')
+}
+
+// 2 ------------------------------------------------------------------------------------
+
+const rssWorkers = 4
+const rssLoad = Math.max(1, Math.min(3, duration))
+interface RssConfig {
+  readonly name: string
+  readonly argv: string[]
+}
+const rssConfigs: RssConfig[] = [
+  {
+    name: `troupe thread ×${rssWorkers}, fetch app`,
+    argv: troupeArgv('hello-fetch', rssWorkers, 'thread', 'coroutine'),
+  },
+  {
+    name: `troupe process ×${rssWorkers}, fetch app`,
+    argv: troupeArgv('hello-fetch', rssWorkers, 'process', 'coroutine'),
+  },
+  {
+    name: `troupe thread ×${rssWorkers}, node app`,
+    argv: troupeArgv('hello-node', rssWorkers, 'thread', 'coroutine'),
+  },
+  {
+    name: `troupe process ×${rssWorkers}, node app`,
+    argv: troupeArgv('hello-node', rssWorkers, 'process', 'coroutine'),
+  },
+  { name: `node:cluster ×${rssWorkers} (baseline)`, argv: clusterArgv(rssWorkers) },
+]
+
+const residentMemory = async () => {
+  const results = rssConfigs.map(() => [] as Array<Memory & { rps: number; errors: number }>)
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, config] of rssConfigs.entries()) {
+      const label = `rss round ${round} ${config.name}`
+      used('rss', config.argv)
+      let server: Launched | undefined
+      try {
+        server = await launch(config.argv)
+        const argvWrk = wrkArgv(server.port, rssLoad, { pin: false, close: false })
+        used('rss', argvWrk)
+        const load = await wrk(argvWrk, rssLoad)
+        if (errorsOf(load) > 0)
+          flags.push(`${label}: warm-up load had ${load.socketErrors} socket errors, ${load.non2xx} non-2xx`)
+        await sleep(1_000)
+        const memory = memoryOf(server.pid)
+        results[i]!.push({ ...memory, rps: load.rps, errors: errorsOf(load) })
+        progress(`[rss ${round}/${rounds}] ${config.name}: ${fixed(memory.totalKb / 1024, 1)} MB`)
+      } catch (error) {
+        flags.push(`${label}: run failed: ${(error as Error).message}`)
+      } finally {
+        if (server) await stop(server, label)
+      }
+    }
+  }
+  const baseline = median(results.at(-1)!.map((m) => m.totalKb))
+  table(
+    `2. resident memory of the whole server tree (sum of VmRSS, master + descendants), ` +
+      `${rssWorkers} workers, after ${rssLoad}s of wrk -t1 -c${connections} and 1s idle (not pinned, ${rounds} round(s))`,
+    rssConfigs.map((config, i) => {
+      const list = results[i]!
+      const total = list.map((m) => m.totalKb / 1024)
+      return {
+        server: config.name,
+        'RSS MB (median)': fixed(median(total), 1),
+        'min–max': spread(total, 1),
+        'vs cluster': fixed(median(list.map((m) => m.totalKb)) / baseline, 2),
+        'master MB': fixed(median(list.map((m) => m.masterKb / 1024)), 1),
+        'descendants MB': fixed(median(list.map((m) => (m.totalKb - m.masterKb) / 1024)), 1),
+        processes: fixed(median(list.map((m) => m.processes)), 0),
+        threads: fixed(median(list.map((m) => m.threads)), 0),
+        'load req/s': whole(median(list.map((m) => m.rps))),
+        flag: list.some((m) => m.errors > 0) ? 'ERRORS in load' : list.length < rounds ? 'incomplete' : '',
+      }
+    }),
+  )
+  printCommands('rss')
+}
+
+// 3 ------------------------------------------------------------------------------------
+
+const startupConfigs: RssConfig[] = [
+  { name: 'bare node:http (floor)', argv: bareArgv },
+  { name: 'troupe thread ×1', argv: troupeArgv('hello-fetch', 1, 'thread', 'coroutine') },
+  { name: 'troupe process ×1', argv: troupeArgv('hello-fetch', 1, 'process', 'coroutine') },
+]
+const startupSamples = Math.max(5, rounds)
+
+const startupTimes = async () => {
+  const results = startupConfigs.map(() => [] as number[])
+  for (let round = 1; round <= startupSamples; round++) {
+    for (const [i, config] of startupConfigs.entries()) {
+      const label = `startup round ${round} ${config.name}`
+      used('startup', config.argv)
+      try {
+        const server = await launch(config.argv)
+        results[i]!.push(server.readyMs)
+        await stop(server, label)
+      } catch (error) {
+        flags.push(`${label}: run failed: ${(error as Error).message}`)
+      }
+    }
+    progress(
+      `[startup ${round}/${startupSamples}] ${results.map((r) => fixed(r.at(-1) ?? Number.NaN, 0)).join(' / ')} ms`,
+    )
+  }
+  const floor = median(results[0]!)
+  table(
+    `3a. process start to the 'serving' line, 1 worker, fetch app, coroutine (not pinned, ${startupSamples} alternating samples)`,
+    startupConfigs.map((config, i) => ({
+      server: config.name,
+      'ms (median)': fixed(median(results[i]!), 1),
+      'min–max': spread(results[i]!, 1),
+      'over bare (median)': i === 0 ? '' : fixed(median(results[i]!) - floor, 1),
+      samples: String(results[i]!.length),
+    })),
+  )
+  printCommands('startup')
+}
+
+interface SpawnResult {
+  readonly placement: string
+  readonly kind: string
+  readonly first: number
+  readonly spawnMs: number[]
+  readonly scaleMs: number[]
+}
+
+const spawnTimes = async () => {
+  const combos: Array<[Placement, Kind]> = [
+    ['thread', 'coroutine'],
+    ['process', 'coroutine'],
+    ['thread', 'threads'],
+    ['process', 'threads'],
+  ]
+  const rows: Array<Record<string, string>> = []
+  for (const [placement, kind] of combos) {
+    const argv = [
+      NODE,
+      'spec/bench/spawn-ready.ts',
+      '--placement',
+      placement,
+      '--kind',
+      kind,
+      '--spawns',
+      String(spawns),
+    ]
+    used('spawn', argv)
+    const child = start(argv)
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c
+    })
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c
+    })
+    // Worker processes come and go: remember each, to catch one that outlives the script.
+    const tree = new Set<number>()
+    const watch = setInterval(() => {
+      if (child.pid === undefined) return
+      const pids = processTree(child.pid)
+      remember(pids)
+      for (const pid of pids) tree.add(pid)
+    }, 50)
+    const finished = await exited(child, 120_000)
+    if (!finished && child.pid !== undefined)
+      for (const pid of processTree(child.pid)) killPid(pid, 'SIGKILL')
+    let result: SpawnResult | undefined
+    try {
+      result = JSON.parse(out.trim().split('\n').at(-1) ?? '') as SpawnResult
+    } catch {
+      flags.push(
+        `spawn ${placement}/${kind}: ${finished ? `exited ${child.exitCode}` : 'timed out'}: ${err.slice(-1_500)}`,
+      )
+    }
+    clearInterval(watch)
+    let orphans = [...tree].filter((pid) => pid !== child.pid && stillOurs(pid))
+    for (let i = 0; i < 20 && orphans.length > 0; i++) {
+      await sleep(100)
+      orphans = orphans.filter(stillOurs)
+    }
+    if (orphans.length > 0) {
+      flags.push(
+        `spawn ${placement}/${kind}: ${orphans.length} worker process(es) outlived the script: ${orphans}`,
+      )
+      for (const pid of orphans) killPid(pid, 'SIGKILL')
+    }
+    progress(`[spawn] ${placement}/${kind}: median ${fixed(median(result?.spawnMs ?? []), 1)} ms`)
+    rows.push({
+      'placement/kind': `${placement}/${kind}`,
+      'spawnMs (median)': fixed(median(result?.spawnMs ?? []), 1),
+      'min–max': spread(result?.spawnMs ?? [], 1),
+      spawns: String(result?.spawnMs.length ?? 0),
+      'first worker (at start)': fixed(result?.first ?? Number.NaN, 1),
+      'scale() step ms (median)': fixed(median(result?.scaleMs ?? []), 1),
+    })
+  }
+  table(
+    `3b. worker spawn-to-ready, in-process (troupe:actor:ready spawnMs of /troupe/workers/wN; ` +
+      `scale() up from 1 in steps, back to 1 between batches; fetch app; not pinned)`,
+    rows,
+  )
+  printCommands('spawn')
+}
+
+// ---------------------------------------------------------------------------------------
+
+const wrkVersion = spawnSync('wrk', ['-v'], { encoding: 'utf8' })
+const estimate =
+  (sections.has('rps') ? rounds * candidates.length * 2 * (warmup + duration + 1.5) : 0) +
+  (sections.has('rss') ? rounds * rssConfigs.length * (rssLoad + 3) : 0) +
+  (sections.has('startup') ? startupSamples * startupConfigs.length * 1.5 : 0) +
+  (sections.has('spawn') ? 4 * (3 + spawns * 0.3) : 0)
+console.log(
+  `troupe http bench — node ${process.version} (${NODE}), ${(wrkVersion.stdout || wrkVersion.stderr).split('\n')[0]?.split(' Copyright')[0]}, ` +
+    `${new Date().toISOString()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+)
+console.log(
+  `duration ${duration}s, warm-up ${warmup}s, rounds ${rounds}, connections ${connections}, spawns ${spawns}; ` +
+    `sections ${[...sections].join(',')}; about ${Math.ceil(estimate / 60)} min`,
+)
+
+try {
+  if (sections.has('rps')) await requestRates()
+  if (sections.has('rss')) await residentMemory()
+  if (sections.has('startup')) await startupTimes()
+  if (sections.has('spawn')) await spawnTimes()
+} catch (error) {
+  flags.push(`bench aborted: ${(error as Error).stack}`)
+  process.exitCode = 1
+}
+console.log(
+  `\nload average at the end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
+if (flags.length > 0) {
+  console.log(`\nFLAGS (${flags.length}) — figures these touch are not clean:`)
+  for (const flag of flags) console.log(`- ${flag}`)
+} else console.log('\nno errors, no stragglers, every pinned thread on CPU 1')
+killEverything()
+process.exit()
