@@ -15,8 +15,8 @@ export interface WorkerSlot {
   readonly ready: boolean
   /** Open connections handed to it, as far as the master knows. */
   readonly load: number
-  /** Moves the socket to the worker; throws if its mailbox refuses. */
-  hand(socket: net.Socket): void
+  /** Moves the socket to the worker (`unix`: it came from a Unix-domain listener); throws if refused. */
+  hand(socket: net.Socket, unix: boolean): void
 }
 
 export interface AcceptorOptions {
@@ -25,9 +25,17 @@ export interface AcceptorOptions {
   readonly socketMode?: number
   /** How many connections may wait for a ready worker. */
   readonly queueLimit: number
+  /** How long one may wait, ms; then it is answered 503. */
+  readonly queueTimeout: number
   /** The current workers, freshly read for each decision. */
   readonly workers: () => readonly WorkerSlot[]
   readonly balancer?: Balancer
+}
+
+interface Waiting {
+  readonly socket: net.Socket
+  readonly unix: boolean
+  readonly since: number
 }
 
 const BUSY =
@@ -37,7 +45,8 @@ export class Acceptor {
   readonly #options: AcceptorOptions
   readonly #balance: Balancer
   readonly #servers: net.Server[] = []
-  readonly #queue: net.Socket[] = []
+  readonly #queue: Waiting[] = []
+  #sweeper: NodeJS.Timeout | undefined
   #bound: BindAddress[] = []
   #accepted = 0
   #refused = 0
@@ -61,7 +70,8 @@ export class Acceptor {
 
   async listen(): Promise<void> {
     for (const bind of this.#options.binds) {
-      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket))
+      const unix = bind.kind === 'unix'
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket, unix))
       try {
         this.#bound.push(
           await listen(server, bind, {
@@ -77,32 +87,48 @@ export class Acceptor {
     }
   }
 
-  #onConnection(socket: net.Socket): void {
+  #onConnection(socket: net.Socket, unix: boolean): void {
     this.#accepted++
     // A client that resets while it waits must not take the acceptor down.
     socket.on('error', () => {})
-    if (this.#queue.length > 0 || !this.#handOff(socket)) this.#wait(socket)
+    const waiting = { socket, unix, since: performance.now() }
+    if (this.#closed) this.#refuse(waiting)
+    else if (this.#queue.length > 0 || !this.#handOff(waiting)) this.#wait(waiting)
   }
 
-  #wait(socket: net.Socket): void {
+  #wait(waiting: Waiting): void {
     if (this.#queue.length >= this.#options.queueLimit) {
-      this.#refused++
-      socket.end(BUSY)
+      this.#refuse(waiting)
       return
     }
-    this.#queue.push(socket)
-    socket.once('close', () => {
-      const index = this.#queue.indexOf(socket)
-      if (index >= 0) this.#queue.splice(index, 1)
-    })
+    this.#queue.push(waiting)
+    // A paused socket never notices its client left: waiting is bounded in time too.
+    this.#sweeper ??= setInterval(() => this.#sweep(), 250)
   }
 
-  #handOff(socket: net.Socket): boolean {
+  #sweep(): void {
+    const now = performance.now()
+    while (this.#queue.length > 0 && now - this.#queue[0]!.since > this.#options.queueTimeout)
+      this.#refuse(this.#queue.shift()!)
+    if (this.#queue.length === 0) {
+      clearInterval(this.#sweeper)
+      this.#sweeper = undefined
+    }
+  }
+
+  /** 503 and close: the connection is answered, never dropped in silence. */
+  #refuse({ socket }: Waiting): void {
+    this.#refused++
+    if (socket.destroyed) return
+    socket.end(BUSY, () => socket.destroy())
+  }
+
+  #handOff(waiting: Waiting): boolean {
     const candidates = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
     while (candidates.length > 0) {
       const worker = this.#balance(candidates)!
       try {
-        worker.hand(socket)
+        worker.hand(waiting.socket, waiting.unix)
         return true
       } catch {
         // Its mailbox is full or it is going away: try the next one.
@@ -115,12 +141,12 @@ export class Acceptor {
   /** Hands waiting connections to workers that became ready. */
   flush(): void {
     while (this.#queue.length > 0) {
-      const socket = this.#queue[0]!
-      if (socket.destroyed) {
+      const waiting = this.#queue[0]!
+      if (waiting.socket.destroyed) {
         this.#queue.shift()
         continue
       }
-      if (!this.#handOff(socket)) return
+      if (!this.#handOff(waiting)) return
       this.#queue.shift()
     }
   }
@@ -129,8 +155,12 @@ export class Acceptor {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.all(this.#servers.map((s) => new Promise((resolve) => s.close(resolve))))
-    for (const socket of this.#queue.splice(0)) socket.end(BUSY)
+    // server.close() resolves only once its connections are gone, and the waiting ones are
+    // ours to end: answer them first, then wait.
+    const closed = this.#servers.map((s) => new Promise((resolve) => s.close(resolve)))
+    for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
+    clearInterval(this.#sweeper)
+    await Promise.all(closed)
   }
 
   info(): Record<string, unknown> {

@@ -4,13 +4,14 @@
  * counters, and drains on shutdown. Supervised like any actor: heartbeats, restarts, tree.
  */
 import net from 'node:net'
-import { threadId } from 'node:worker_threads'
+import { type MessagePort, threadId } from 'node:worker_threads'
 import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
 import { type ActorContext, defineActor } from '../runtime/actor.ts'
 import { AppStyleError } from '../runtime/errors.ts'
 import type { RefTarget } from '../runtime/ref.ts'
 import { installResponseCapture } from '../transports/http-fetch.ts'
 import { listen } from '../transports/listen.ts'
+import { BridgedSocket } from '../transports/socket-bridge.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 import { WorkerServer } from './worker-server.ts'
@@ -67,6 +68,8 @@ export const httpWorker = defineActor({
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
     connection: (state, payload: { socket: net.Socket }) => state.server.accept(payload.socket),
+    /** A Unix-domain connection the master relays (threads cannot take such sockets). */
+    bridged: (state, payload: { port: MessagePort }) => state.server.accept(new BridgedSocket(payload.port)),
     stats: (state) => state.server.info(),
   },
   terminate: async (state) => {

@@ -6,6 +6,7 @@
  */
 import http from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 
 /** Runs the app for one request; resolves when the response is written (or given up). */
@@ -38,7 +39,7 @@ export class WorkerServer {
   readonly #args: WorkerArgs
   readonly #engine: Engine
   readonly #onChange: (info: WorkerInfo) => void
-  readonly #sockets = new Map<Socket, { active: number; idleSince: number }>()
+  readonly #sockets = new Map<Socket | Duplex, { active: number; idleSince: number }>()
   #requests = 0
   #inflight = 0
   #closed = 0
@@ -72,7 +73,7 @@ export class WorkerServer {
   }
 
   /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */
-  accept(socket: Socket): void {
+  accept(socket: Socket | Duplex): void {
     this.#sockets.set(socket, { active: 0, idleSince: performance.now() })
     socket.once('close', () => {
       this.#sockets.delete(socket)

@@ -160,43 +160,63 @@ const check = async (parsed: Parsed): Promise<number> => {
 const serve = async (parsed: Parsed): Promise<number> => {
   const { config } = await resolveAll(parsed)
   const { startServer } = await import('./master.ts')
-  const server = await startServer(config, { log: say })
+  // Signals are taken from the start: a TERM during start-up stops cleanly once started.
+  type Server = Awaited<ReturnType<typeof startServer>>
+  let server: Server | undefined
+  let stopping: Promise<void> | undefined
+  let stopRequested: boolean | undefined
+  let done: (code: number) => void = () => {}
+  const finished = new Promise<number>((resolve) => {
+    done = resolve
+  })
+  const stop = (graceful: boolean) => {
+    if (!server) {
+      stopRequested = stopRequested === undefined ? graceful : stopRequested && graceful
+      return
+    }
+    if (stopping) {
+      if (!graceful) return
+      // A second INT/TERM while draining: stop now.
+      say('stopping now')
+      void server.stop({ graceful: false })
+      return
+    }
+    say(graceful ? 'graceful stop: draining' : 'fast stop')
+    stopping = server.stop({ graceful }).then(() => done(0))
+  }
+  const withServer = (fn: (s: Server) => Promise<unknown>) => () => {
+    if (server && !stopping) void fn(server).catch((error: Error) => say(describe(error)))
+  }
+  process.on('SIGTERM', () => stop(true))
+  process.on('SIGINT', () => stop(true))
+  process.on('SIGQUIT', () => stop(false))
+  process.on(
+    'SIGHUP',
+    withServer(async (s) => {
+      say('reloading')
+      const { config: next } = await resolveAll(parsed)
+      await s.reload(next).catch((error: Error) => {
+        throw new Error(`reload failed, the old workers keep serving: ${describe(error)}`)
+      })
+    }),
+  )
+  process.on(
+    'SIGTTIN',
+    withServer((s) => s.scale(s.config.workers + 1)),
+  )
+  process.on(
+    'SIGTTOU',
+    withServer(async (s) => {
+      if (s.config.workers > 1) await s.scale(s.config.workers - 1)
+    }),
+  )
+  server = await startServer(config, { log: say })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
       `${config.kind}, ${config.strategy} (pid ${process.pid})`,
   )
-  return new Promise<number>((done) => {
-    let stopping = false
-    const stop = (graceful: boolean) => {
-      if (stopping) {
-        if (!graceful) return
-        // A second INT/TERM while draining: stop now.
-        say('stopping now')
-        void server.stop({ graceful: false }).then(() => done(0))
-        return
-      }
-      stopping = true
-      say(graceful ? 'graceful stop: draining' : 'fast stop')
-      void server.stop({ graceful }).then(() => done(0))
-    }
-    process.on('SIGTERM', () => stop(true))
-    process.on('SIGINT', () => stop(true))
-    process.on('SIGQUIT', () => stop(false))
-    process.on('SIGHUP', () => {
-      say('reloading')
-      resolveAll(parsed)
-        .then(({ config: next }) => server.reload(next))
-        .catch((error: Error) => say(`reload failed, the old workers keep serving: ${describe(error)}`))
-    })
-    process.on(
-      'SIGTTIN',
-      () => void server.scale(server.config.workers + 1).catch((e: Error) => say(describe(e))),
-    )
-    process.on('SIGTTOU', () => {
-      if (server.config.workers > 1)
-        void server.scale(server.config.workers - 1).catch((e: Error) => say(describe(e)))
-    })
-  })
+  if (stopRequested !== undefined) stop(stopRequested)
+  return finished
 }
 
 const describe = (error: Error): string => {

@@ -12,6 +12,7 @@ import { type HttpWorkerArgs, httpWorker } from '../actors/http-worker.ts'
 import type { WorkerInfo } from '../actors/worker-protocol.ts'
 import { loadApp, type ResolvedApp } from '../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../transports/listen.ts'
+import { bridge } from '../transports/socket-bridge.ts'
 import type { ActorCell } from './cell.ts'
 import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
@@ -149,6 +150,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
           backlog: current.backlog,
           socketMode: current.socketMode,
           queueLimit: current.acceptQueue,
+          queueTimeout: ms(current.timeout),
           workers: () => [...slots.values()],
         })
       : undefined
@@ -256,8 +258,17 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       get load() {
         return this.handed - this.closed
       },
-      hand(socket) {
-        this.cell.tell('connection', { socket }, { transfer: [socket] })
+      hand(socket, unix) {
+        if (unix && cfg.placement === 'thread') {
+          const relay = bridge(socket)
+          try {
+            this.cell.tell('bridged', { port: relay.port }, { transfer: [relay.port] })
+          } catch (error) {
+            relay.cancel()
+            throw error
+          }
+          relay.start()
+        } else this.cell.tell('connection', { socket }, { transfer: [socket] })
         this.handed++
       },
     }
@@ -391,12 +402,15 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     async stop(stopOptions = {}) {
       if (stopping) return
       stopping = true
-      await acceptor?.close()
+      // Listening stops now; the listeners' close completes once relayed (Unix, thread)
+      // connections are gone, which is after the workers drained them.
+      const closing = acceptor?.close()
       if (stopOptions.graceful === false) {
         for (const slot of slots.values()) slot.cell.kill({ kind: 'shutdown', forced: true })
       }
       await reloading?.catch(() => {})
       await system.stop()
+      await closing
       await cleanup()
     },
     tree() {

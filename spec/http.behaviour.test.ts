@@ -158,3 +158,32 @@ describe('coroutine kind', () => {
     expect(await (await fetch(`${base}/aborted`)).text()).toBe('1')
   })
 })
+
+describe.each(['thread', 'process'] as const)('over a Unix socket, %s placement', (placement) => {
+  it('serves keep-alive requests and bodies (threads get the bytes relayed by the master)', async () => {
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(`${tmpdir()}/troupe-`)
+    const { onTestFinished } = await import('vitest')
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const socketPath = `${dir}/app.sock`
+    await serve('behaviour-app.ts', { placement, bind: [`unix:${socketPath}`], socketMode: '600' })
+    expect(statSync(socketPath).mode & 0o777).toBe(0o600)
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const request = (path: string, body?: string) =>
+      new Promise<{ status: number; text: string; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request({ socketPath, path, method: body ? 'POST' : 'GET', agent }, async (res) => {
+          let text = ''
+          for await (const chunk of res) text += chunk
+          resolve({ status: res.statusCode!, text, connection: res.headers.connection })
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+    expect(await request('/hello')).toEqual({ status: 200, text: 'hello\n', connection: 'keep-alive' })
+    const big = 'z'.repeat(256 * 1024)
+    expect((await request('/echo', big)).text).toBe(big)
+    expect((await request('/nope')).status).toBe(404)
+    agent.destroy()
+  })
+})
