@@ -158,7 +158,7 @@ describe('reuseport strategy', () => {
       )
       expect(result.requests).toBeGreaterThan(500)
       expect(result.non2xx).toBe(0)
-      expect(result.socketErrors).toBeLessThan(result.requests / 100)
+      expect(result.socketErrors).toBeLessThan(result.requests / 20)
       expect((await get(`${base}/`)).body.generation).toBe(11)
     },
     60_000,
