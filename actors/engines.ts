@@ -12,20 +12,22 @@ export interface EngineHandle {
   close(): Promise<void>
 }
 
+const settled = Promise.resolve()
+const done = () => {}
+
 export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerArgs): EngineHandle => {
   if (app.style === 'node') {
     const handler = app.handler!
     return {
-      run: (req, res) =>
-        new Promise<void>((resolve, reject) => {
-          res.once('close', () => resolve())
-          try {
-            const result = handler(req, res) as unknown
-            if (result instanceof Promise) result.catch(reject)
-          } catch (error) {
-            reject(error)
-          }
-        }),
+      // The handler owns the response; a throw (or a rejected promise) becomes a 500.
+      run: (req, res) => {
+        try {
+          const result = handler(req, res) as unknown
+          return result instanceof Promise ? result.then(done) : settled
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      },
       close: async () => {},
     }
   }

@@ -96,7 +96,7 @@ export const threadsEngine = async (
       let answer: ArrayBuffer
       try {
         answer = (await pool.run(task, {
-          signal,
+          signal: signal(),
           transferList: (body ? [body] : []) as never,
         })) as ArrayBuffer
       } catch (error) {

@@ -9,12 +9,22 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 
-/** Runs the app for one request; resolves when the response is written (or given up). */
+/**
+ * Runs the app for one request; resolves when the response is written (or given up).
+ * `signal()` makes the request's AbortSignal on first use: most requests never need one.
+ */
 export type Engine = (
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  signal: AbortSignal,
+  signal: () => AbortSignal,
 ) => Promise<void>
+
+/** One request in flight, oldest first in `#live`, for the timeout sweep. */
+interface Live {
+  readonly res: http.ServerResponse
+  readonly start: number
+  controller: AbortController | undefined
+}
 
 const plain = (
   res: http.ServerResponse,
@@ -48,6 +58,7 @@ export class WorkerServer {
   #draining = false
   #recycle: string | undefined
   #reportScheduled = false
+  readonly #live = new Set<Live>()
 
   constructor(args: WorkerArgs, engine: Engine, onChange: (info: WorkerInfo) => void) {
     this.#args = args
@@ -64,6 +75,7 @@ export class WorkerServer {
       },
       (req, res) => this.#onRequest(req, res),
     )
+    setInterval(() => this.#sweep(), Math.max(20, Math.min(250, args.timeoutMs / 10))).unref()
     // This server never listens (connections arrive from the acceptor), but node:http starts
     // its headers-timeout sweep on 'listening'; without it a slowloris client is never cut.
     this.http.emit('listening')
@@ -108,18 +120,33 @@ export class WorkerServer {
     })
   }
 
+  /**
+   * Per-request timeouts by one sweep over the requests in flight rather than a timer each:
+   * a request is answered 504 between `timeout` and `timeout` + one sweep interval.
+   */
+  #sweep(): void {
+    const now = performance.now()
+    for (const live of this.#live) {
+      if (now - live.start < this.#args.timeoutMs) break
+      this.#live.delete(live)
+      this.#timeouts++
+      live.controller?.abort(new Error(`request exceeded the ${this.#args.timeoutMs} ms timeout`))
+      live.res.shouldKeepAlive = false
+      plain(live.res, 504, 'Gateway Timeout: the request ran past its timeout\n')
+    }
+  }
+
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++
     this.#inflight++
     const socket = req.socket
     const tracked = this.#sockets.get(socket)
     if (tracked) tracked.active++
-    const controller = new AbortController()
-    let timer: NodeJS.Timeout | undefined
+    const live: Live = { res, start: performance.now(), controller: undefined }
     res.once('close', () => {
       this.#inflight--
-      clearTimeout(timer)
-      if (!res.writableFinished) controller.abort(new Error('the client went away'))
+      this.#live.delete(live)
+      if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
       if (tracked) {
         tracked.active--
         tracked.idleSince = performance.now()
@@ -150,15 +177,11 @@ export class WorkerServer {
       plain(res, 413, 'Content Too Large\n')
       return
     }
-    timer = setTimeout(() => {
-      this.#timeouts++
-      controller.abort(new Error(`request exceeded the ${this.#args.timeoutMs} ms timeout`))
-      res.shouldKeepAlive = false
-      plain(res, 504, 'Gateway Timeout: the request ran past its timeout\n')
-    }, this.#args.timeoutMs)
-    this.#engine(req, res, controller.signal).catch((error: unknown) => {
+    this.#live.add(live)
+    const signal = () => (live.controller ??= new AbortController()).signal
+    this.#engine(req, res, signal).catch((error: unknown) => {
       const status = (error as { status?: number }).status === 413 ? 413 : 500
-      if (status === 500 && !controller.signal.aborted) process.emitWarning(error as Error)
+      if (status === 500 && !live.controller?.signal.aborted) process.emitWarning(error as Error)
       if (res.writableEnded) return
       res.shouldKeepAlive = false
       plain(res, status, status === 413 ? 'Content Too Large\n' : 'Internal Server Error\n')

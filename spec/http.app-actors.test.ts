@@ -48,3 +48,13 @@ describe.each([
     ])
   }, 30_000)
 })
+
+describe('start-up checks', () => {
+  it('knows which Node versions can move sockets to worker threads', async () => {
+    const { threadHandoffSupported } = await import('../runtime/master.ts')
+    expect(threadHandoffSupported('26.5.1')).toBe(false)
+    expect(threadHandoffSupported('22.12.0')).toBe(false)
+    expect(threadHandoffSupported('26.6.0')).toBe(true)
+    expect(threadHandoffSupported('27.0.0')).toBe(true)
+  })
+})

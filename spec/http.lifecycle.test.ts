@@ -164,3 +164,31 @@ describe('reuseport strategy', () => {
     60_000,
   )
 })
+
+describe('the acceptor while no worker can take connections', () => {
+  it('holds connections up to acceptQueue, answers 503 past it, and hands the held ones over once a worker is back', async () => {
+    const { server, base, port } = await serve('lifecycle-app.ts', { workers: 1, timeout: 2, acceptQueue: 1 })
+    // The only worker spins: past two missed heartbeats it takes no new connections.
+    const spinning = fetch(`${base}/spin?ms=3000`).catch((error: Error) => error)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const held = fetch(`${base}/`, { headers: { connection: 'close' } })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const net = await import('node:net')
+    const refused = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+      let text = ''
+      socket.on('data', (chunk) => {
+        text += chunk
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', () => {})
+    })
+    expect(refused).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/)
+    expect(refused).toContain('Retry-After: 1')
+    // The held connection is served once the stuck worker was replaced.
+    expect((await held).status).toBe(200)
+    expect(await spinning).toBeInstanceOf(Error)
+    const acceptor = server.tree().children!.find((c) => c.name === 'acceptor')!
+    expect(acceptor.info).toMatchObject({ refused: 1, queued: 0 })
+  }, 30_000)
+})

@@ -27,7 +27,7 @@ export const toHeaders = (raw: readonly string[]): Headers => {
 }
 
 /** A web Request for an incoming message; `signal` aborts when the request times out or the client goes. */
-export const toRequest = (req: IncomingMessage, signal: AbortSignal, maxBody: number): Request => {
+export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBody: number): Request => {
   const host = req.headers.host ?? 'localhost'
   const url = `http://${host}${req.url ?? '/'}`
   const method = req.method ?? 'GET'
@@ -55,7 +55,7 @@ export const toRequest = (req: IncomingMessage, signal: AbortSignal, maxBody: nu
   }
   // Passing `signal` to the constructor makes undici build a second, dependent signal per
   // request (about a quarter of the fetch path's cost, measured with wrk); the app sees ours.
-  Object.defineProperty(request, 'signal', { value: signal, enumerable: true })
+  Object.defineProperty(request, 'signal', { get: signal, enumerable: true })
   return request
 }
 
