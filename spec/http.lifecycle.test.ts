@@ -170,7 +170,8 @@ describe('the acceptor while no worker can take connections', () => {
     const { server, base, port } = await serve('lifecycle-app.ts', { workers: 1, timeout: 2, acceptQueue: 1 })
     // The only worker spins: past two missed heartbeats it takes no new connections.
     const spinning = fetch(`${base}/spin?ms=3000`).catch((error: Error) => error)
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // Heartbeats every 500 ms (timeout / 4): silent for 1.1 s, it is out of rotation.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
     const held = fetch(`${base}/`, { headers: { connection: 'close' } })
     await new Promise((resolve) => setTimeout(resolve, 100))
     const net = await import('node:net')
