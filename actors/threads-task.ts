@@ -5,7 +5,7 @@
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { move } from 'piscina'
 import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
-import { AskTimeoutError, deserializeError } from '../runtime/errors.ts'
+import { PendingAsks } from '../runtime/pending.ts'
 import { makeRef } from '../runtime/ref.ts'
 import { installResponseCapture, rawBody, toHeaders } from '../transports/http-fetch.ts'
 import {
@@ -23,37 +23,12 @@ installResponseCapture()
 // App actors live under the master; a pool thread reaches them through its worker.
 const relay = new BroadcastChannel(data.relay)
 relay.unref()
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-let nextId = 1
+const pending = new PendingAsks()
 relay.onmessage = (event) => {
   const reply = (event as unknown as { data: RelayReply | RelayCall }).data
-  if (reply.t !== 'reply' || reply.thread !== threadId) return
-  const call = pending.get(reply.id)
-  if (!call) return
-  pending.delete(reply.id)
-  if (reply.ok) call.resolve(reply.value)
-  else call.reject(deserializeError(reply.error!))
+  if (reply.t === 'reply' && reply.thread === threadId)
+    pending.settle(reply.id, reply.ok, reply.value, reply.error)
 }
-
-const askThroughWorker = (path: string, type: string, payload: unknown, timeout: number) =>
-  new Promise((resolve, reject) => {
-    const id = nextId++
-    const timer = setTimeout(() => {
-      pending.delete(id)
-      reject(new AskTimeoutError(`no reply to "${type}" from ${path} within ${timeout} ms`))
-    }, timeout)
-    pending.set(id, {
-      resolve: (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      reject: (error) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    })
-    relay.postMessage({ t: 'call', id, thread: threadId, path, type, payload } satisfies RelayCall)
-  })
 
 const ctx: AppContext = {
   worker: data.worker,
@@ -63,7 +38,13 @@ const ctx: AppContext = {
       path,
       tell: (type, payload) =>
         relay.postMessage({ t: 'call', id: 0, thread: threadId, path, type, payload } satisfies RelayCall),
-      ask: (type, payload, options) => askThroughWorker(path, type, payload, options?.timeout ?? 5_000),
+      ask: (type, payload, options) =>
+        pending.open(
+          `"${type}" to ${path}`,
+          { timeout: options?.timeout ?? 5_000, signal: options?.signal },
+          (id) =>
+            relay.postMessage({ t: 'call', id, thread: threadId, path, type, payload } satisfies RelayCall),
+        ),
     })
   },
 }

@@ -178,7 +178,10 @@ export class WorkerServer {
       return
     }
     this.#live.add(live)
-    const signal = () => (live.controller ??= new AbortController()).signal
+    const signal = () => {
+      live.controller ??= new AbortController()
+      return live.controller.signal
+    }
     this.#engine(req, res, signal).catch((error: unknown) => {
       const status = (error as { status?: number }).status === 413 ? 413 : 500
       if (status === 500 && !live.controller?.signal.aborted) process.emitWarning(error as Error)

@@ -13,8 +13,6 @@ import {
   ActorExitedError,
   ActorInitError,
   ActorStoppedError,
-  AskAbortedError,
-  AskTimeoutError,
   deserializeError,
   InvalidMessageError,
   MailboxFullError,
@@ -29,6 +27,7 @@ import {
   type PlacementOptions,
   startIncarnation,
 } from './incarnation.ts'
+import { PendingAsks } from './pending.ts'
 import type { AskOptions, RefTarget, TellOptions } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
 
@@ -50,12 +49,6 @@ export interface CellOptions extends PlacementOptions {
   readonly resolve: (path: string) => RefTarget | undefined
   /** Called with each status the actor reports (`ctx.report`). */
   readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
-}
-
-interface PendingAsk {
-  readonly resolve: (value: unknown) => void
-  readonly reject: (error: Error) => void
-  readonly cleanup: () => void
 }
 
 type Decoder = (payload: unknown) => unknown
@@ -101,8 +94,7 @@ export class ActorCell implements Child, RefTarget {
   #backlog: Queued[] = []
   /** Tells lost with an incarnation that died without saying how far it got (kill, OOM, timeout). */
   #lost = 0
-  readonly #pending = new Map<number, PendingAsk>()
-  #nextAskId = 1
+  readonly #pending = new PendingAsks()
   #exactCount = false
   #stopAs: ExitReason | undefined
   #lastBeat = 0
@@ -211,16 +203,10 @@ export class ActorCell implements Child, RefTarget {
         this.#ready = undefined
         return
       }
-      case 'reply': {
+      case 'reply':
         this.#advance(message.processed)
-        const pending = this.#pending.get(message.id)
-        if (!pending) return
-        this.#pending.delete(message.id)
-        pending.cleanup()
-        if (message.ok) pending.resolve(message.value)
-        else pending.reject(deserializeError(message.error!))
+        this.#pending.settle(message.id, message.ok, message.value, message.error)
         return
-      }
       case 'ack':
         this.#advance(message.processed)
         return
@@ -342,14 +328,10 @@ export class ActorCell implements Child, RefTarget {
     }
     this.#backlog = [...keep, ...this.#backlog]
     const waiting = new Set(this.#backlog.map((q) => (q.message.t === 'ask' ? q.message.id : -1)))
-    for (const [id, pending] of this.#pending) {
-      if (waiting.has(id)) continue
-      this.#pending.delete(id)
-      pending.cleanup()
-      pending.reject(
-        new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`),
-      )
-    }
+    this.#pending.rejectAll(
+      () => new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`),
+      waiting,
+    )
   }
 
   markRestarting(): void {
@@ -359,11 +341,11 @@ export class ActorCell implements Child, RefTarget {
   markStopped(): void {
     this.#state = 'stopped'
     for (const { message } of this.#backlog.splice(0)) {
-      if (message.t !== 'ask') continue
-      const pending = this.#pending.get(message.id)
-      this.#pending.delete(message.id)
-      pending?.cleanup()
-      pending?.reject(new ActorStoppedError(`actor ${this.path} stopped before handling "${message.type}"`))
+      if (message.t === 'ask')
+        this.#pending.reject(
+          message.id,
+          new ActorStoppedError(`actor ${this.path} stopped before handling "${message.type}"`),
+        )
     }
   }
 
@@ -471,36 +453,10 @@ export class ActorCell implements Child, RefTarget {
     } catch (error) {
       return Promise.reject(error)
     }
-    const signal = options?.signal
-    if (signal?.aborted)
-      return Promise.reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`))
-    const id = this.#nextAskId++
-    return new Promise((resolve, reject) => {
-      const timeoutMs = options?.timeout ?? this.#options.askTimeout
-      const timer = setTimeout(() => {
-        this.#pending.delete(id)
-        cleanup()
-        reject(new AskTimeoutError(`no reply to "${type}" from ${this.path} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const onAbort = () => {
-        this.#pending.delete(id)
-        cleanup()
-        reject(new AskAbortedError(`ask "${type}" to ${this.path} was aborted`, { cause: signal?.reason }))
-      }
-      const cleanup = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#pending.set(id, { resolve, reject, cleanup })
-      try {
-        this.#post({ t: 'ask', id, type, payload: checked }, options?.transfer)
-      } catch (error) {
-        this.#pending.delete(id)
-        cleanup()
-        reject(error)
-      }
-    })
+    const limits = { timeout: options?.timeout ?? this.#options.askTimeout, signal: options?.signal }
+    return this.#pending.open(`"${type}" to ${this.path}`, limits, (id) =>
+      this.#post({ t: 'ask', id, type, payload: checked }, options?.transfer),
+    )
   }
 
   tree(): TreeNode {

@@ -10,13 +10,11 @@ import {
   ActorInitError,
   ActorNotFoundError,
   ActorStoppedError,
-  AskAbortedError,
-  AskTimeoutError,
-  deserializeError,
   serializeError,
   UnknownMessageError,
 } from '../runtime/errors.ts'
 import type { ExitReason } from '../runtime/exit.ts'
+import { PendingAsks } from '../runtime/pending.ts'
 import { makeRef } from '../runtime/ref.ts'
 import type { FromHost, StartMessage, ToHost } from './actor-protocol.ts'
 
@@ -31,12 +29,6 @@ type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
 /** Default for asks an actor makes to other actors (ms). */
 const CALL_TIMEOUT = 5_000
 
-interface PendingCall {
-  readonly resolve: (value: unknown) => void
-  readonly reject: (error: Error) => void
-  readonly cleanup: () => void
-}
-
 export class ActorHost {
   readonly #port: HostPort
   readonly #queue: Work[] = []
@@ -49,8 +41,7 @@ export class ActorHost {
   #processed = 0
   #ackScheduled = false
   #context: ActorContext
-  readonly #calls = new Map<number, PendingCall>()
-  #nextCall = 1
+  readonly #calls = new PendingAsks()
 
   constructor(port: HostPort, path: string) {
     this.#port = port
@@ -78,29 +69,10 @@ export class ActorHost {
     payload: unknown,
     options: { timeout?: number; signal?: AbortSignal; transfer?: readonly Transferable[] },
   ): Promise<unknown> {
-    const { signal } = options
-    if (signal?.aborted) return Promise.reject(new AskAbortedError(`ask "${type}" to ${path} was aborted`))
-    const id = this.#nextCall++
-    return new Promise((resolve, reject) => {
-      const timeout = options.timeout ?? CALL_TIMEOUT
-      const timer = setTimeout(() => {
-        this.#calls.delete(id)
-        cleanup()
-        reject(new AskTimeoutError(`no reply to "${type}" from ${path} within ${timeout} ms`))
-      }, timeout)
-      const onAbort = () => {
-        this.#calls.delete(id)
-        cleanup()
-        reject(new AskAbortedError(`ask "${type}" to ${path} was aborted`, { cause: signal?.reason }))
-      }
-      const cleanup = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#calls.set(id, { resolve, reject, cleanup })
-      this.#port.send({ t: 'call', id, path, type, payload }, options.transfer)
-    })
+    const limits = { timeout: options.timeout ?? CALL_TIMEOUT, signal: options.signal }
+    return this.#calls.open(`"${type}" to ${path}`, limits, (id) =>
+      this.#port.send({ t: 'call', id, path, type, payload }, options.transfer),
+    )
   }
 
   /** Resolve the definition from its module; for local placement the definition is passed in. */
@@ -134,12 +106,7 @@ export class ActorHost {
     if (this.#ended) return
     if (message.t === 'start') return
     if (message.t === 'call-reply') {
-      const call = this.#calls.get(message.id)
-      if (!call) return
-      this.#calls.delete(message.id)
-      call.cleanup()
-      if (message.ok) call.resolve(message.value)
-      else call.reject(deserializeError(message.error!))
+      this.#calls.settle(message.id, message.ok, message.value, message.error)
       return
     }
     if (message.t === 'stop') {
@@ -176,16 +143,12 @@ export class ActorHost {
     if (!handler) {
       // Not a crash: the receiver lives on and the sender learns why.
       this.#processed++
-      if (work.t === 'ask') {
-        const error = new UnknownMessageError(`actor ${this.#context.path} has no handler "${work.type}"`)
-        this.#port.send({
-          t: 'reply',
-          id: work.id,
-          ok: false,
-          error: serializeError(error),
-          processed: this.#processed,
-        })
-      } else this.#scheduleAck()
+      if (work.t === 'ask')
+        this.#replyError(
+          work.id,
+          new UnknownMessageError(`actor ${this.#context.path} has no handler "${work.type}"`),
+        )
+      else this.#scheduleAck()
       return true
     }
     let result: unknown
@@ -229,6 +192,10 @@ export class ActorHost {
     return true
   }
 
+  #replyError(id: number, error: Error): void {
+    this.#port.send({ t: 'reply', id, ok: false, error: serializeError(error), processed: this.#processed })
+  }
+
   #scheduleAck(): void {
     if (this.#ackScheduled) return
     this.#ackScheduled = true
@@ -243,18 +210,11 @@ export class ActorHost {
     // Messages that arrived after the stop are refused, not silently dropped.
     for (const work of this.#queue.splice(0)) {
       this.#processed++
-      if (work.t === 'ask') {
-        const error = new ActorStoppedError(
-          `actor ${this.#context.path} stopped before handling "${work.type}"`,
+      if (work.t === 'ask')
+        this.#replyError(
+          work.id,
+          new ActorStoppedError(`actor ${this.#context.path} stopped before handling "${work.type}"`),
         )
-        this.#port.send({
-          t: 'reply',
-          id: work.id,
-          ok: false,
-          error: serializeError(error),
-          processed: this.#processed,
-        })
-      }
     }
     let reason: ExitReason = why === 'normal' ? { kind: 'normal' } : { kind: 'shutdown', forced: false }
     try {
