@@ -20,18 +20,27 @@ const taskFile = import.meta.url.endsWith('.ts')
   ? new URL('./threads-task.ts', import.meta.url)
   : new URL('./threads-task.js', import.meta.url)
 
-const readBody = async (req: IncomingMessage, max: number): Promise<ArrayBuffer | null> => {
-  if (req.method === 'GET' || req.method === 'HEAD') return null
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > max) throw new BodyTooLargeError(`request body over ${max} bytes`)
-    chunks.push(chunk)
-  }
-  if (size === 0) return null
-  const body = Buffer.concat(chunks, size)
-  return body.buffer.slice(body.byteOffset, body.byteOffset + size) as ArrayBuffer
+/**
+ * The whole body, bounded. Past the bound the rest is still read and dropped (not the
+ * connection destroyed) so that the client gets to read the 413.
+ */
+const readBody = (req: IncomingMessage, max: number): Promise<ArrayBuffer | null> => {
+  if (req.method === 'GET' || req.method === 'HEAD') return Promise.resolve(null)
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= max) chunks.push(chunk)
+    })
+    req.once('error', reject)
+    req.once('end', () => {
+      if (size > max) return reject(new BodyTooLargeError(`request body over ${max} bytes`))
+      if (size === 0) return resolve(null)
+      const body = Buffer.concat(chunks, size)
+      resolve(body.buffer.slice(body.byteOffset, body.byteOffset + size) as ArrayBuffer)
+    })
+  })
 }
 
 /** Relays pool threads' messages for app actors to the master, and the answers back. */
@@ -60,6 +69,12 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
   return channel
 }
 
+const shed = (res: import('node:http').ServerResponse) => {
+  if (res.headersSent) return
+  res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' })
+  res.end('Service Unavailable: the thread pool queue is full\n')
+}
+
 export const threadsEngine = async (
   args: WorkerArgs,
   ctx: AppContext,
@@ -75,39 +90,48 @@ export const threadsEngine = async (
     relay: relayName,
     actorsPath: args.actorsPath,
   }
+  // Bounded: a request that would wait behind this many others is shed with 503. Counted
+  // here, not left to piscina's queue alone: its balancer may hand a busy thread a second
+  // task before the queue ever fills (seen with requests arriving one tick apart).
+  const queueLimit = args.threads * 4
+  let admitted = 0
   const pool = new Piscina({
     filename: taskFile.href,
     minThreads: args.threads,
     maxThreads: args.threads,
-    // Bounded: a request that would wait behind this many others is shed with 503.
-    maxQueue: args.threads * 4,
+    maxQueue: queueLimit,
     concurrentTasksPerWorker: 1,
     workerData,
   })
+
   return {
     run: async (req, res, signal) => {
-      const body = await readBody(req, args.maxBodySize)
-      const task: ThreadTask = {
-        method: req.method ?? 'GET',
-        url: `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
-        rawHeaders: req.rawHeaders,
-        body,
+      if (admitted >= args.threads + queueLimit) {
+        shed(res)
+        return
       }
+      admitted++
       let answer: ArrayBuffer
       try {
+        const body = await readBody(req, args.maxBodySize)
+        const task: ThreadTask = {
+          method: req.method ?? 'GET',
+          url: `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
+          rawHeaders: req.rawHeaders,
+          body,
+        }
         answer = (await pool.run(task, {
           signal: signal(),
           transferList: (body ? [body] : []) as never,
         })) as ArrayBuffer
       } catch (error) {
-        if (pool.queueSize >= args.threads * 4 || /queue is at limit/i.test((error as Error).message)) {
-          if (!res.headersSent) {
-            res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' })
-            res.end('Service Unavailable: the thread pool queue is full\n')
-          }
+        if (/queue is at limit/i.test((error as Error).message)) {
+          shed(res)
           return
         }
         throw error
+      } finally {
+        admitted--
       }
       if (res.writableEnded) return
       const { head, body: out } = decodeAnswer(answer)

@@ -44,6 +44,31 @@ const plain = (
   res.end(body)
 }
 
+/** How long a refused body is still read (and discarded) so the client hears the 413, ms. */
+const LINGER_MS = 1_000
+
+/**
+ * 413, after reading what the client is still sending: answering mid-upload and closing
+ * would reset the connection before the client reads the answer (EPIPE on its side).
+ */
+const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  res.shouldKeepAlive = false
+  let answered = false
+  const answer = () => {
+    if (answered) return
+    answered = true
+    clearTimeout(timer)
+    plain(res, 413, 'Content Too Large\n')
+  }
+  const timer = setTimeout(answer, LINGER_MS)
+  if (req.complete) answer()
+  else {
+    req.once('end', answer)
+    req.once('error', answer)
+    req.resume()
+  }
+}
+
 export class WorkerServer {
   readonly http: http.Server
   readonly #args: WorkerArgs
@@ -172,9 +197,7 @@ export class WorkerServer {
     }
     const length = Number(req.headers['content-length'])
     if (length > this.#args.maxBodySize) {
-      // The body is not read: the connection cannot be reused.
-      res.shouldKeepAlive = false
-      plain(res, 413, 'Content Too Large\n')
+      refuseTooLarge(req, res)
       return
     }
     this.#live.add(live)
@@ -183,11 +206,14 @@ export class WorkerServer {
       return live.controller.signal
     }
     this.#engine(req, res, signal).catch((error: unknown) => {
-      const status = (error as { status?: number }).status === 413 ? 413 : 500
-      if (status === 500 && !live.controller?.signal.aborted) process.emitWarning(error as Error)
       if (res.writableEnded) return
+      if ((error as { status?: number }).status === 413) {
+        refuseTooLarge(req, res)
+        return
+      }
+      if (!live.controller?.signal.aborted) process.emitWarning(error as Error)
       res.shouldKeepAlive = false
-      plain(res, status, status === 413 ? 'Content Too Large\n' : 'Internal Server Error\n')
+      plain(res, 500, 'Internal Server Error\n')
     })
   }
 

@@ -77,6 +77,12 @@ const nameOf = (url: string) =>
     .pop()!
     .replace(/\.[cm]?[jt]s$/, '')
 
+/** App actors as `{ definition, options }`, whichever way they were listed. */
+export const normalizeActors = (list: readonly AppActor[]): ResolvedApp['actors'] =>
+  list.map((entry) =>
+    'actor' in entry ? { definition: entry.actor, options: entry.options ?? {} } : { definition: entry, options: {} },
+  )
+
 /** Classifies a module's default export; throws TROUPE_E_APP_LOAD naming what was found. */
 export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
   const app = exported as Partial<AppDefinition> | NodeHandler | undefined
@@ -86,11 +92,7 @@ export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
     const fetch = typeof app.fetch === 'function' ? app.fetch.bind(app) : undefined
     const handler = typeof app.handler === 'function' ? app.handler : undefined
     if (fetch || handler) {
-      const actors = (app.actors ?? []).map((entry) =>
-        'actor' in entry
-          ? { definition: entry.actor, options: entry.options ?? {} }
-          : { definition: entry, options: {} },
-      )
+      const actors = normalizeActors(app.actors ?? [])
       return {
         name: app.name ?? nameOf(url),
         style: fetch ? 'fetch' : 'node',

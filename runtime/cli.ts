@@ -153,7 +153,12 @@ const check = async (parsed: Parsed): Promise<number> => {
     const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])
     process.stdout.write(`${key.padEnd(width)}  ${value}  (${sources[key]})\n`)
   }
-  process.stdout.write(`app ${app.name}: ${app.style} style, ${app.actors.length} actor(s)\n`)
+  const names = (list: readonly { definition: { name: string } }[]) => list.map((a) => a.definition.name)
+  const { normalizeActors } = await import('../apps/app.ts')
+  process.stdout.write(
+    `${'actors'.padEnd(width)}  ${JSON.stringify(names(normalizeActors(config.actors)))}  (${sources.actors})\n`,
+  )
+  process.stdout.write(`app ${app.name}: ${app.style} style, actors ${JSON.stringify(names(app.actors))}\n`)
   return 0
 }
 

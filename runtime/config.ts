@@ -5,6 +5,7 @@
  * its source so `troupe check` can say where it came from, and every error names the
  * option, the source and what was expected.
  */
+import type { AppActor } from '../apps/app.ts'
 import { ConfigError } from './errors.ts'
 
 export interface TroupeConfig {
@@ -48,6 +49,11 @@ export interface TroupeConfig {
   readonly minLifetime?: number
   /** Connections that may wait in the acceptor while no worker is ready. */
   readonly acceptQueue?: number
+  /**
+   * App actors registered by the config rather than the app (file only: no flag or env):
+   * definitions, or `{ actor, options }` with their placement and supervision.
+   */
+  readonly actors?: readonly AppActor[]
 }
 
 /** Marks a config object; keeps the types in the user's editor. */
@@ -107,12 +113,13 @@ export interface ResolvedConfig {
   readonly memorySoft: number
   readonly minLifetime: number
   readonly acceptQueue: number
+  readonly actors: readonly AppActor[]
 }
 
 export interface Resolved {
   readonly config: ResolvedConfig
   /** Where each value came from: `flag --workers`, `env WEB_CONCURRENCY`, `file troupe.config.ts`, `default`. */
-  readonly sources: Readonly<Record<ConfigKey, string>>
+  readonly sources: Readonly<Record<ConfigKey | 'actors', string>>
 }
 
 type Check = (value: unknown) => unknown | undefined
@@ -171,6 +178,24 @@ const rules: Record<ConfigKey, [Check, string]> = {
 
 export const configKeys = Object.keys(configDefaults) as ConfigKey[]
 
+const isDefinition = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' &&
+  typeof (value as { behaviour?: unknown }).behaviour === 'object'
+
+const checkActors = (value: unknown, file: string): readonly AppActor[] => {
+  const list = value as unknown[]
+  if (!Array.isArray(list))
+    throw new ConfigError(`actors must be a list of actor definitions (got ${typeof value} from file ${file})`)
+  list.forEach((entry, i) => {
+    const definition = isDefinition(entry) ? entry : (entry as { actor?: unknown } | null)?.actor
+    if (!isDefinition(definition))
+      throw new ConfigError(
+        `actors[${i}] must be a defineActor(...) definition or { actor, options } (in file ${file})`,
+      )
+  })
+  return list as AppActor[]
+}
+
 /** `maxRequestsJitter` → `max-requests-jitter` (flag) and `TROUPE_MAX_REQUESTS_JITTER` (env). */
 export const flagName = (key: ConfigKey) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 export const envName = (key: ConfigKey) => `TROUPE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
@@ -196,8 +221,15 @@ export const resolveConfig = (layers: Layers): Resolved => {
     sources[key] = source
   }
   for (const key of configKeys) set(key, configDefaults[key], 'default')
+  values.actors = []
+  sources.actors = 'default'
   if (layers.file) {
     for (const key of Object.keys(layers.file.values)) {
+      if (key === 'actors') {
+        values.actors = checkActors(layers.file.values.actors, layers.file.path)
+        sources.actors = `file ${layers.file.path}`
+        continue
+      }
       if (!(key in configDefaults))
         throw new ConfigError(
           `${key} is not a troupe option (in ${layers.file.path}); known: ${configKeys.join(', ')}`,
@@ -213,5 +245,5 @@ export const resolveConfig = (layers: Layers): Resolved => {
   const config = values as unknown as ResolvedConfig
   if (config.maxRequests === 0 && config.maxRequestsJitter > 0)
     throw new ConfigError(`maxRequestsJitter needs maxRequests > 0 (from ${sources.maxRequestsJitter})`)
-  return { config: Object.freeze(config), sources: Object.freeze(sources) as Record<ConfigKey, string> }
+  return { config: Object.freeze(config), sources: Object.freeze(sources) as Record<ConfigKey | 'actors', string> }
 }

@@ -160,7 +160,12 @@ const startProcess = (
         | Server
         | undefined
       if (handle && (message.t === 'tell' || message.t === 'ask')) {
-        child.send(withoutHandle(message, handle), handle)
+        // A socket must not stay behind in the parent, open and unserved: refuse now if the
+        // channel is gone (the sender can try another actor), destroy it if the send fails later.
+        if (!child.connected) throw new Error('the IPC channel closed; the handle was not sent')
+        child.send(withoutHandle(message, handle), handle, (error) => {
+          if (error && handle instanceof Socket) handle.destroy()
+        })
         return
       }
       child.send(message)

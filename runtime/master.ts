@@ -10,13 +10,13 @@ import { pathToFileURL } from 'node:url'
 import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
 import { type HttpWorkerArgs, httpWorker } from '../actors/http-worker.ts'
 import type { WorkerInfo } from '../actors/worker-protocol.ts'
-import { loadApp, type ResolvedApp } from '../apps/app.ts'
+import { loadApp, normalizeActors, type ResolvedApp } from '../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../transports/listen.ts'
 import { bridge } from '../transports/socket-bridge.ts'
 import type { ActorCell } from './cell.ts'
 import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
-import { AppStyleError, InvalidOptionError, PlacementUnsupportedError } from './errors.ts'
+import { AppStyleError, ConfigError, InvalidOptionError, PlacementUnsupportedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { Supervisor } from './supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from './system.ts'
@@ -75,6 +75,18 @@ const check = (config: ResolvedConfig, app: ResolvedApp) => {
 
 const ms = (seconds: number) => Math.round(seconds * 1000)
 
+/** The app's own actors and those the config registers; one name, one actor. */
+const appActors = (app: ResolvedApp, config: ResolvedConfig): ResolvedApp['actors'] => {
+  const all = [...app.actors, ...normalizeActors(config.actors)]
+  const seen = new Set<string>()
+  for (const { definition } of all) {
+    if (seen.has(definition.name))
+      throw new ConfigError(`actors: two app actors are named "${definition.name}" (app ${app.name} and its config)`)
+    seen.add(definition.name)
+  }
+  return all
+}
+
 /** Linux >= 5.14 can move a closing listener's queued connections to its reuseport siblings. */
 const migratesQueuedConnections = (): boolean => {
   try {
@@ -131,7 +143,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     await system.start(
       supervisor({
         id: 'actors',
-        children: app.actors.map(({ definition, options: actorOptions }) =>
+        children: appActors(app, current).map(({ definition, options: actorOptions }) =>
           actor(definition, { placement: 'thread', ...actorOptions, id: definition.name }),
         ),
       }),
@@ -410,7 +422,8 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       }
       await reloading?.catch(() => {})
       await system.stop()
-      await closing
+      // Bounded: a listener whose last relayed connection lingers must not hold the exit.
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
       await cleanup()
     },
     tree() {

@@ -58,3 +58,66 @@ describe('start-up checks', () => {
     expect(threadHandoffSupported('27.0.0')).toBe(true)
   })
 })
+
+describe('actors registered by the config', () => {
+  it('runs them under the master like the app’s own, in the placement the config gives', async () => {
+    const { tally } = await import('./fixtures/tally-actor.ts')
+    const app = fileURLToPath(new URL('./fixtures/plain-fetch-app.ts', import.meta.url))
+    const { config, sources } = resolveConfig({
+      file: { path: 'troupe.config.ts', values: { app, actors: [{ actor: tally, options: { placement: 'process' } }] } },
+      flags: { bind: ['127.0.0.1:0'], workers: 2 },
+    })
+    expect(sources.actors).toBe('file troupe.config.ts')
+    const server = await startServer(config)
+    onTestFinished(() => server.stop({ graceful: false }))
+    const base = `http://${server.addresses[0]}`
+    const counts = []
+    for (let i = 0; i < 4; i++) counts.push(await (await fetch(base, { headers: { connection: 'close' } })).text())
+    expect(counts).toEqual(['1', '2', '3', '4'])
+    const actors = server.tree().children!.find((c) => c.name === 'actors')!
+    expect(actors.children!.map((a) => [a.name, a.placement])).toEqual([['tally', 'process']])
+  })
+
+  it('refuses an entry that is not an actor, naming it', () => {
+    expect(() => resolveConfig({ file: { path: 'x.ts', values: { actors: [{ nope: 1 }] } } })).toThrow(
+      expect.objectContaining({ code: 'TROUPE_E_CONFIG', message: expect.stringContaining('actors[0]') }),
+    )
+  })
+})
+
+describe('reload', () => {
+  it('re-imports the app: new code serves after a reload, in threads and processes', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    for (const placement of ['thread', 'process'] as const) {
+      const dir = mkdtempSync(`${tmpdir()}/troupe-reload-`)
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+      const app = `${dir}/app.mjs`
+      writeFileSync(app, "export default { fetch: () => new Response('v1') }\n")
+      const { config } = resolveConfig({ flags: { app, bind: ['127.0.0.1:0'], workers: 2, placement } })
+      const server = await startServer(config)
+      onTestFinished(() => server.stop({ graceful: false }))
+      const base = `http://${server.addresses[0]}`
+      expect(await (await fetch(base)).text()).toBe('v1')
+      writeFileSync(app, "export default { fetch: () => new Response('v2') }\n")
+      await server.reload()
+      expect(await (await fetch(base, { headers: { connection: 'close' } })).text()).toBe('v2')
+    }
+  }, 30_000)
+
+  it('keeps the old generation serving when the new code fails to load', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(`${tmpdir()}/troupe-reload-`)
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const app = `${dir}/app.mjs`
+    writeFileSync(app, "export default { fetch: () => new Response('v1') }\n")
+    const { config } = resolveConfig({ flags: { app, bind: ['127.0.0.1:0'] } })
+    const server = await startServer(config)
+    onTestFinished(() => server.stop({ graceful: false }))
+    writeFileSync(app, "throw new Error('broken deploy')\n")
+    await expect(server.reload()).rejects.toMatchObject({ code: 'TROUPE_E_APP_LOAD' })
+    expect(server.generation).toBe(1)
+    expect(await (await fetch(`http://${server.addresses[0]}`)).text()).toBe('v1')
+  })
+})

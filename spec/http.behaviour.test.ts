@@ -187,3 +187,23 @@ describe.each(['thread', 'process'] as const)('over a Unix socket, %s placement'
     agent.destroy()
   })
 })
+
+describe('threads kind', () => {
+  it('answers 503 with Retry-After when the pool queue is full', async () => {
+    const { base } = await serve('behaviour-app.ts', { kind: 'threads', threads: 1, connections: 100 })
+    // One runs, four wait (4 × threads); the rest are shed.
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${base}/slow?ms=400`, { headers: { connection: 'close' } }).then((r) => ({
+          status: r.status,
+          retry: r.headers.get('retry-after'),
+        })),
+      ),
+    )
+    const shed = results.filter((r) => r.status === 503)
+    expect(shed.length).toBeGreaterThanOrEqual(1)
+    expect(shed.every((r) => r.retry === '1')).toBe(true)
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1)
+    expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true)
+  })
+})
