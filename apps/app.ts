@@ -80,7 +80,9 @@ const nameOf = (url: string) =>
 /** App actors as `{ definition, options }`, whichever way they were listed. */
 export const normalizeActors = (list: readonly AppActor[]): ResolvedApp['actors'] =>
   list.map((entry) =>
-    'actor' in entry ? { definition: entry.actor, options: entry.options ?? {} } : { definition: entry, options: {} },
+    'actor' in entry
+      ? { definition: entry.actor, options: entry.options ?? {} }
+      : { definition: entry, options: {} },
   )
 
 /** Classifies a module's default export; throws TROUPE_E_APP_LOAD naming what was found. */

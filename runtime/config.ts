@@ -179,13 +179,17 @@ const rules: Record<ConfigKey, [Check, string]> = {
 export const configKeys = Object.keys(configDefaults) as ConfigKey[]
 
 const isDefinition = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' &&
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { name?: unknown }).name === 'string' &&
   typeof (value as { behaviour?: unknown }).behaviour === 'object'
 
 const checkActors = (value: unknown, file: string): readonly AppActor[] => {
   const list = value as unknown[]
   if (!Array.isArray(list))
-    throw new ConfigError(`actors must be a list of actor definitions (got ${typeof value} from file ${file})`)
+    throw new ConfigError(
+      `actors must be a list of actor definitions (got ${typeof value} from file ${file})`,
+    )
   list.forEach((entry, i) => {
     const definition = isDefinition(entry) ? entry : (entry as { actor?: unknown } | null)?.actor
     if (!isDefinition(definition))
@@ -245,5 +249,8 @@ export const resolveConfig = (layers: Layers): Resolved => {
   const config = values as unknown as ResolvedConfig
   if (config.maxRequests === 0 && config.maxRequestsJitter > 0)
     throw new ConfigError(`maxRequestsJitter needs maxRequests > 0 (from ${sources.maxRequestsJitter})`)
-  return { config: Object.freeze(config), sources: Object.freeze(sources) as Record<ConfigKey | 'actors', string> }
+  return {
+    config: Object.freeze(config),
+    sources: Object.freeze(sources) as Record<ConfigKey | 'actors', string>,
+  }
 }

@@ -81,7 +81,9 @@ const appActors = (app: ResolvedApp, config: ResolvedConfig): ResolvedApp['actor
   const seen = new Set<string>()
   for (const { definition } of all) {
     if (seen.has(definition.name))
-      throw new ConfigError(`actors: two app actors are named "${definition.name}" (app ${app.name} and its config)`)
+      throw new ConfigError(
+        `actors: two app actors are named "${definition.name}" (app ${app.name} and its config)`,
+      )
     seen.add(definition.name)
   }
   return all

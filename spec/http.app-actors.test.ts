@@ -64,7 +64,10 @@ describe('actors registered by the config', () => {
     const { tally } = await import('./fixtures/tally-actor.ts')
     const app = fileURLToPath(new URL('./fixtures/plain-fetch-app.ts', import.meta.url))
     const { config, sources } = resolveConfig({
-      file: { path: 'troupe.config.ts', values: { app, actors: [{ actor: tally, options: { placement: 'process' } }] } },
+      file: {
+        path: 'troupe.config.ts',
+        values: { app, actors: [{ actor: tally, options: { placement: 'process' } }] },
+      },
       flags: { bind: ['127.0.0.1:0'], workers: 2 },
     })
     expect(sources.actors).toBe('file troupe.config.ts')
@@ -72,7 +75,8 @@ describe('actors registered by the config', () => {
     onTestFinished(() => server.stop({ graceful: false }))
     const base = `http://${server.addresses[0]}`
     const counts = []
-    for (let i = 0; i < 4; i++) counts.push(await (await fetch(base, { headers: { connection: 'close' } })).text())
+    for (let i = 0; i < 4; i++)
+      counts.push(await (await fetch(base, { headers: { connection: 'close' } })).text())
     expect(counts).toEqual(['1', '2', '3', '4'])
     const actors = server.tree().children!.find((c) => c.name === 'actors')!
     expect(actors.children!.map((a) => [a.name, a.placement])).toEqual([['tally', 'process']])
