@@ -93,7 +93,7 @@ export const threadsEngine = async (
   // Bounded: a request that would wait behind this many others is shed with 503. Counted
   // here, not left to piscina's queue alone: its balancer may hand a busy thread a second
   // task before the queue ever fills (seen with requests arriving one tick apart).
-  const queueLimit = args.threads * 4
+  const queueLimit = args.threadQueue
   let admitted = 0
   const pool = new Piscina({
     filename: taskFile.href,

@@ -9,6 +9,8 @@ export interface WorkerArgs {
   readonly kind: WorkerKind
   /** Threads in the pool of a `threads` worker. */
   readonly threads: number
+  /** Requests that may wait for a pool thread before 503. */
+  readonly threadQueue: number
   /** Requests a worker serves at once; past it, 503 with Retry-After. */
   readonly connections: number
   /** Per-request timeout, ms: past it, 504 and the handler's AbortSignal fires. */

@@ -19,6 +19,8 @@ export interface TroupeConfig {
   readonly kind?: 'coroutine' | 'threads'
   /** Pool threads per worker, for kind `threads`. */
   readonly threads?: number
+  /** Kind `threads`: requests that may wait for a pool thread; past it, 503. 0: 16 × threads. */
+  readonly threadQueue?: number
   /** Requests one worker serves at once; past it, 503 with Retry-After. */
   readonly connections?: number
   readonly strategy?: 'handoff' | 'reuseport'
@@ -67,6 +69,7 @@ export const configDefaults = {
   placement: 'thread',
   kind: 'coroutine',
   threads: 4,
+  threadQueue: 0, // 0: 16 × threads
   connections: 1_000,
   strategy: 'handoff',
   timeout: 30, // s
@@ -96,6 +99,7 @@ export interface ResolvedConfig {
   readonly placement: 'thread' | 'process'
   readonly kind: 'coroutine' | 'threads'
   readonly threads: number
+  readonly threadQueue: number
   readonly connections: number
   readonly strategy: 'handoff' | 'reuseport'
   readonly timeout: number
@@ -157,6 +161,7 @@ const rules: Record<ConfigKey, [Check, string]> = {
   placement: [oneOf('thread', 'process'), 'one of thread, process'],
   kind: [oneOf('coroutine', 'threads'), 'one of coroutine, threads'],
   threads: [integer(1), 'an integer >= 1'],
+  threadQueue: [integer(0), 'an integer >= 0 (0: 16 × threads)'],
   connections: [integer(1), 'an integer >= 1'],
   strategy: [oneOf('handoff', 'reuseport'), 'one of handoff, reuseport'],
   timeout: [seconds, 'a number of seconds > 0'],

@@ -212,6 +212,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     app: appUrl(cfg.app),
     kind: cfg.kind,
     threads: cfg.threads,
+    threadQueue: cfg.threadQueue > 0 ? cfg.threadQueue : cfg.threads * 16,
     connections: cfg.connections,
     timeoutMs: ms(cfg.timeout),
     keepAliveMs: ms(cfg.keepAlive),

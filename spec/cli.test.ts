@@ -292,7 +292,9 @@ describe('troupe check', () => {
     expect(exit.code).toBe(0)
     const rows = parseCheck(exit.stdout)
     for (const key of configKeys) expect(rows.get(key), `option ${key} in:\n${exit.stdout}`).toBeDefined()
-    expect(rows.size).toBe(configKeys.length)
+    // Every option, plus the app actors the config registers (none here).
+    expect(rows.size).toBe(configKeys.length + 1)
+    expect(rows.get('actors')).toEqual({ value: '[]', source: 'default' })
     expect(rows.get('app')).toEqual({ value: JSON.stringify(workerApp), source: `file ${file}` })
     expect(rows.get('workers')).toEqual({ value: '3', source: `file ${file}` })
     expect(rows.get('keepAlive')).toEqual({ value: '7', source: `file ${file}` })

@@ -190,8 +190,13 @@ describe.each(['thread', 'process'] as const)('over a Unix socket, %s placement'
 
 describe('threads kind', () => {
   it('answers 503 with Retry-After when the pool queue is full', async () => {
-    const { base } = await serve('behaviour-app.ts', { kind: 'threads', threads: 1, connections: 100 })
-    // One runs, four wait (4 × threads); the rest are shed.
+    const { base } = await serve('behaviour-app.ts', {
+      kind: 'threads',
+      threads: 1,
+      threadQueue: 4,
+      connections: 100,
+    })
+    // One runs, four wait; the rest are shed.
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
         fetch(`${base}/slow?ms=400`, { headers: { connection: 'close' } }).then((r) => ({
