@@ -9,7 +9,21 @@ import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 
-type Frame = Uint8Array | { readonly end: true } | { readonly destroy: true }
+/**
+ * Bytes both ways, plus control: `end`/`destroy` both ways; `ack` (master → worker: that many
+ * bytes reached the socket), `pause`/`resume` (worker → master: stop/restart reading), so a
+ * slow client or a slow app holds the other side back instead of filling memory.
+ */
+type Frame =
+  | Uint8Array
+  | { readonly end: true }
+  | { readonly destroy: true }
+  | { readonly ack: number }
+  | { readonly pause: true }
+  | { readonly resume: true }
+
+/** Bytes the worker may have written that the socket has not taken yet. */
+const WINDOW = 256 * 1024
 
 /**
  * Master side: a channel for `socket`. Move `port` to the worker, then call `start()` to
@@ -42,9 +56,13 @@ const relay = (socket: Socket, port1: MessagePort): void => {
   })
   socket.on('error', () => {})
   port1.on('message', (frame: Frame) => {
-    if (frame instanceof Uint8Array) socket.write(frame)
-    else if ('end' in frame) socket.end()
-    else {
+    if (frame instanceof Uint8Array) {
+      const size = frame.byteLength
+      socket.write(frame, () => open && port1.postMessage({ ack: size } satisfies Frame))
+    } else if ('end' in frame) socket.end()
+    else if ('pause' in frame) socket.pause()
+    else if ('resume' in frame) socket.resume()
+    else if ('destroy' in frame) {
       socket.destroy()
       shut()
     }
@@ -59,25 +77,46 @@ export class BridgedSocket extends Duplex {
   readonly #port: MessagePort
   #timer: NodeJS.Timeout | undefined
   #timeoutMs = 0
+  #unacked = 0
+  #blocked: (() => void) | undefined
+  #paused = false
 
   constructor(port: MessagePort) {
     super({ allowHalfOpen: true })
     this.#port = port
     port.on('message', (frame: Frame) => {
       this.#touch()
-      if (frame instanceof Uint8Array)
-        this.push(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength))
-      else if ('end' in frame) this.push(null)
-      else this.destroy()
+      if (frame instanceof Uint8Array) {
+        const more = this.push(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength))
+        if (!more && !this.#paused) {
+          this.#paused = true
+          this.#port.postMessage({ pause: true } satisfies Frame)
+        }
+      } else if ('ack' in frame) {
+        this.#unacked -= frame.ack
+        if (this.#blocked && this.#unacked < WINDOW) {
+          const release = this.#blocked
+          this.#blocked = undefined
+          release()
+        }
+      } else if ('end' in frame) this.push(null)
+      else if ('destroy' in frame) this.destroy()
     })
   }
 
-  override _read(): void {}
+  override _read(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#port.postMessage({ resume: true } satisfies Frame)
+  }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#touch()
     this.#port.postMessage(chunk)
-    callback()
+    this.#unacked += chunk.byteLength
+    // Past the window, the write completes only when the master's socket took enough.
+    if (this.#unacked < WINDOW) callback()
+    else this.#blocked = callback
   }
 
   override _final(callback: (error?: Error | null) => void): void {
