@@ -50,6 +50,7 @@ export class Acceptor {
   #bound: BindAddress[] = []
   #accepted = 0
   #refused = 0
+  #acceptErrors = 0
   #generation = 0
   #closed = false
 
@@ -83,6 +84,11 @@ export class Acceptor {
         await this.close()
         throw error
       }
+      // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
+      server.on('error', (error) => {
+        this.#acceptErrors++
+        process.emitWarning(`troupe acceptor: ${error.message}`)
+      })
       this.#servers.push(server)
     }
   }
@@ -93,7 +99,12 @@ export class Acceptor {
     socket.on('error', () => {})
     const waiting = { socket, unix, since: performance.now() }
     if (this.#closed) this.#refuse(waiting)
-    else if (this.#queue.length > 0 || !this.#handOff(waiting)) this.#wait(waiting)
+    else if (this.#queue.length === 0 && this.#handOff(waiting)) return
+    else {
+      // Behind others: in line, and the line moves if a worker can take it now.
+      this.#wait(waiting)
+      this.flush()
+    }
   }
 
   #wait(waiting: Waiting): void {
@@ -107,6 +118,9 @@ export class Acceptor {
   }
 
   #sweep(): void {
+    // A worker may be able to take connections again without a ready event (its loop was
+    // only stalled for a while): try before refusing anyone.
+    this.flush()
     const now = performance.now()
     while (this.#queue.length > 0 && now - this.#queue[0]!.since > this.#options.queueTimeout)
       this.#refuse(this.#queue.shift()!)
@@ -169,6 +183,7 @@ export class Acceptor {
       queued: this.#queue.length,
       accepted: this.#accepted,
       refused: this.#refused,
+      acceptErrors: this.#acceptErrors,
       generation: this.#generation,
     }
   }

@@ -60,6 +60,7 @@ export const httpWorker = defineActor({
     for (const bind of args.reuseport?.binds ?? []) {
       const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
+      listener.on('error', (error) => process.emitWarning(`troupe reuseport listener: ${error.message}`))
       listeners.push(listener)
     }
     ctx.report({ ...server.info() })
@@ -73,9 +74,11 @@ export const httpWorker = defineActor({
     stats: (state) => state.server.info(),
   },
   terminate: async (state) => {
-    // Stop taking new connections first (reuseport), then let the ones we have finish.
-    await Promise.all(state.listeners.map((l) => new Promise((resolve) => l.close(resolve))))
+    // Stop taking new connections first (reuseport), then let the ones we have finish. A
+    // listener's close completes only once its connections are gone, so it is awaited last.
+    const closed = state.listeners.map((l) => new Promise((resolve) => l.close(resolve)))
     await state.server.drain(state.graceMs)
+    await Promise.all(closed)
     await state.engine.close()
     await state.app.teardown?.()
   },

@@ -1,5 +1,4 @@
 /** The `threads` engine: each request runs on a piscina pool thread; a full queue answers 503. */
-import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../apps/app.ts'
@@ -143,9 +142,11 @@ export const threadsEngine = async (
         else res.setHeader(name, value)
       }
       if (cookies.length > 0) res.setHeader('set-cookie', cookies)
-      res.setHeader('content-length', out.byteLength)
-      if (!res.write(out)) await once(res, 'drain')
-      res.end()
+      // HEAD, 204 and 304 carry no body, and their Content-Length is the app's to say.
+      const bodiless =
+        req.method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200
+      if (!bodiless) res.setHeader('content-length', out.byteLength)
+      res.end(bodiless ? undefined : out)
     },
     close: async () => {
       await pool.destroy()

@@ -4,6 +4,7 @@
  * is refused synchronously at the sender), pending asks, heartbeat watching and the exit
  * reason.
  */
+import { Socket } from 'node:net'
 import type { Transferable } from 'node:worker_threads'
 import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
 import type { ActorDefinition, Placement } from './actor.ts'
@@ -190,7 +191,8 @@ export class ActorCell implements Child, RefTarget {
     if (from !== this.#incarnation) return
     switch (message.t) {
       case 'ready': {
-        this.#state = 'ready'
+        // A stop asked for while it was starting stands.
+        if (this.#state === 'starting') this.#state = 'ready'
         const pid = from.pid
         channels.ready.publish({
           path: this.path,
@@ -324,7 +326,10 @@ export class ActorCell implements Child, RefTarget {
     for (const queued of unstarted) {
       const movable = !queued.transfer || queued.transfer.length === 0
       if (this.#exactCount && movable) keep.push(queued)
-      else if (queued.message.t === 'tell') this.#lost++
+      else {
+        discard(queued)
+        if (queued.message.t === 'tell') this.#lost++
+      }
     }
     this.#backlog = [...keep, ...this.#backlog]
     const waiting = new Set(this.#backlog.map((q) => (q.message.t === 'ask' ? q.message.id : -1)))
@@ -340,7 +345,9 @@ export class ActorCell implements Child, RefTarget {
 
   markStopped(): void {
     this.#state = 'stopped'
-    for (const { message } of this.#backlog.splice(0)) {
+    for (const queued of this.#backlog.splice(0)) {
+      const { message } = queued
+      discard(queued)
       if (message.t === 'ask')
         this.#pending.reject(
           message.id,
@@ -520,4 +527,9 @@ const detach = (transfer: readonly Transferable[]): void => {
   for (const item of transfer) {
     if (item instanceof ArrayBuffer && !item.detached) item.transfer()
   }
+}
+
+/** A message that will never be delivered must not keep a client's socket open. */
+const discard = (queued: Queued): void => {
+  for (const item of queued.transfer ?? []) if (item instanceof Socket) item.destroy()
 }

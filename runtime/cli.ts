@@ -99,6 +99,8 @@ const parse = (args: readonly string[]): Parsed => {
   return { command: positionals[0], app: positionals[1], values }
 }
 
+let configLoads = 0
+
 const loadConfigFile = async (path: string | undefined): Promise<Layers['file']> => {
   const explicit = path !== undefined
   const file = resolve(path ?? 'troupe.config.ts')
@@ -108,7 +110,8 @@ const loadConfigFile = async (path: string | undefined): Promise<Layers['file']>
   }
   let module: { default?: unknown }
   try {
-    module = await import(pathToFileURL(file).href)
+    // A fresh URL each time: HUP must see the file as it is now, not the module cache's copy.
+    module = await import(`${pathToFileURL(file).href}?load=${++configLoads}`)
   } catch (error) {
     throw new ConfigError(`config file ${file} threw while loading: ${(error as Error).message}`, {
       cause: error,

@@ -150,7 +150,13 @@ const binds: Check = (v) => {
     : undefined
 }
 const mode: Check = (v) => {
-  const n = typeof v === 'string' ? Number.parseInt(v, 8) : v
+  // Octal digits only, whole string, optional 0o: parseInt alone would read "0o660" as 0.
+  const n =
+    typeof v === 'string'
+      ? /^(?:0o)?[0-7]{1,4}$/.test(v)
+        ? Number.parseInt(v.replace(/^0o/, ''), 8)
+        : NaN
+      : v
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0o777 ? n : undefined
 }
 

@@ -154,7 +154,6 @@ const startProcess = (
     pid: child.pid ?? -1,
     threadId: null,
     post: (message, transfer) => {
-      if (!child.connected) return
       const handle = transfer?.find((t) => t instanceof Socket || t instanceof Server) as
         | Socket
         | Server
@@ -168,7 +167,7 @@ const startProcess = (
         })
         return
       }
-      child.send(message)
+      if (child.connected) child.send(message)
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')

@@ -113,6 +113,8 @@ interface Slot extends WorkerSlot {
   handed: number
   closed: number
   retiring: boolean
+  /** Set while a recycle waits for the minimum lifetime: one timer, however many reports. */
+  recycleLater?: NodeJS.Timeout
 }
 
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
@@ -309,12 +311,21 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     slots.delete(slot.path)
   }
 
+  let stopping = false
+  let stopped: Promise<void> | undefined
+  let reloading: Promise<void> | undefined
   const recycling = new Set<Slot>()
   const recycle = async (slot: Slot, why: string): Promise<void> => {
-    if (recycling.has(slot) || slot.retiring || stopping) return
+    // During a reload the old generation is being replaced anyway; a worker of the new one
+    // that still wants recycling says so again in its next report.
+    if (recycling.has(slot) || slot.retiring || stopping || reloading) return
     const livedMs = Date.now() - slot.startedAt
     if (livedMs < ms(current.minLifetime)) {
-      setTimeout(() => void recycle(slot, why), ms(current.minLifetime) - livedMs).unref()
+      if (!slot.recycleLater)
+        slot.recycleLater = setTimeout(
+          () => void recycle(slot, why),
+          ms(current.minLifetime) - livedMs,
+        ).unref()
       return
     }
     recycling.add(slot)
@@ -363,9 +374,6 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   }
   if (acceptor) acceptor.generation = generation
 
-  let stopping = false
-  let reloading: Promise<void> | undefined
-
   const server: Server = {
     get addresses() {
       return acceptor ? acceptor.addresses.map(formatBind) : binds.map(formatBind)
@@ -383,7 +391,6 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         const nextApp = await loadApp(`${appUrl(cfg.app)}?generation=${generation + 1}`)
         check(cfg, nextApp)
         const gen = generation + 1
-        const old = [...slots.values()].filter((s) => s.generation < gen)
         const fresh = await Promise.allSettled(Array.from({ length: cfg.workers }, () => addWorker(cfg, gen)))
         const failed = fresh.find((r) => r.status === 'rejected')
         if (failed) {
@@ -395,6 +402,8 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         current = cfg
         app = nextApp
         if (acceptor) acceptor.generation = gen
+        // Taken now, not before the new generation started: whatever joined meanwhile goes too.
+        const old = [...slots.values()].filter((s) => s.generation < gen && !s.retiring)
         await Promise.all(old.map((slot) => retire(slot)))
         log(`reloaded: generation ${gen}, ${cfg.workers} workers`)
       })().finally(() => {
@@ -403,6 +412,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       return reloading
     },
     async scale(count) {
+      await reloading?.catch(() => {})
       const live = () => [...slots.values()].filter((s) => !s.retiring && s.generation === generation)
       while (live().length < count) await addWorker(current, generation)
       while (live().length > count && live().length > 0) await retire(live().at(-1)!)
@@ -414,20 +424,21 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       if (!slot) throw new InvalidOptionError(`no worker ${workerId}`)
       slot.cell.kill({ kind: 'killed', signal: 'SIGKILL' })
     },
-    async stop(stopOptions = {}) {
-      if (stopping) return
-      stopping = true
-      // Listening stops now; the listeners' close completes once relayed (Unix, thread)
-      // connections are gone, which is after the workers drained them.
-      const closing = acceptor?.close()
-      if (stopOptions.graceful === false) {
-        for (const slot of slots.values()) slot.cell.kill({ kind: 'shutdown', forced: true })
-      }
-      await reloading?.catch(() => {})
-      await system.stop()
-      // Bounded: a listener whose last relayed connection lingers must not hold the exit.
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
-      await cleanup()
+    stop(stopOptions = {}) {
+      // A fast stop asked for during a graceful one cuts it short, and both end together.
+      if (stopOptions.graceful === false) void workers.stop(undefined, true)
+      stopped ??= (async () => {
+        stopping = true
+        // Listening stops now; the listeners' close completes once relayed (Unix, thread)
+        // connections are gone, which is after the workers drained them.
+        const closing = acceptor?.close()
+        await reloading?.catch(() => {})
+        await system.stop()
+        // Bounded: a listener whose last relayed connection lingers must not hold the exit.
+        await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+        await cleanup()
+      })()
+      return stopped
     },
     tree() {
       const tree = system.tree()

@@ -183,9 +183,11 @@ export class Supervisor implements Child {
     }
   }
 
-  async stop(): Promise<void> {
+  /** `force`: children are killed at once instead of asked (a fast stop). */
+  async stop(_as?: ExitReason, force = false): Promise<void> {
     if (this.#state === 'stopped') return
     this.#state = 'stopping'
+    if (force) this.kill({ kind: 'shutdown', forced: true })
     await this.#stopAll(this.#entries.map((e) => e.child))
     this.#state = 'stopped'
     this.#lastExit = { kind: 'shutdown', forced: false }
@@ -217,6 +219,11 @@ export class Supervisor implements Child {
 
   markRestarting(): void {
     this.#state = 'restarting'
+  }
+
+  /** Kills every child now (their exits are expected: nothing is restarted while stopping). */
+  kill(reason: ExitReason): void {
+    for (const { child } of this.#entries) child.kill(reason)
   }
 
   markStopped(): void {
@@ -300,8 +307,11 @@ export class Supervisor implements Child {
       entry.child.restartCount++
       try {
         await entry.child.start()
-      } catch {
-        // Its exit was reported and handled like any other (another restart, or escalation).
+      } catch (error) {
+        // A cell that fails to start reports its own exit (and is handled like any other);
+        // a supervisor does not, so its failure is an exit here: another restart, or escalation.
+        if (entry.child instanceof Supervisor)
+          this.#childExited(entry.child, { kind: 'crash', error: serializeError(error) })
         return
       }
     }

@@ -43,6 +43,8 @@ export interface Child {
   start(): Promise<void>
   /** Graceful stop, forced after the child's shutdown timeout; resolves once it is gone. */
   stop(as?: ExitReason): Promise<void>
+  /** Ends it now (terminate / SIGKILL), recording `reason`. */
+  kill(reason: ExitReason): void
   /** Mark as waiting for a restart (visible in the tree). */
   markRestarting(): void
   /** Not restarted again: refuse what waits for it. */

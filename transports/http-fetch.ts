@@ -2,7 +2,6 @@
  * node:http ⇄ web Request/Response, for fetch-style apps. The request body streams in
  * (bounded by the body limit), the response body streams out with back-pressure.
  */
-import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 
@@ -122,7 +121,27 @@ export const writeResponse = async (response: Response, res: ServerResponse): Pr
       await reader.cancel()
       return
     }
-    if (!res.write(value)) await once(res, 'drain')
+    if (!res.write(value) && !(await drained(res))) {
+      await reader.cancel()
+      return
+    }
   }
   res.end()
 }
+
+/**
+ * Waits for room to write; false when the response closed instead (client gone, 504):
+ * 'drain' alone would never come, and the producer would never hear to stop.
+ */
+export const drained = (res: ServerResponse): Promise<boolean> =>
+  new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      res.off('drain', onDrain)
+      res.off('close', onClose)
+      resolve(ok)
+    }
+    const onDrain = done(true)
+    const onClose = done(false)
+    res.once('drain', onDrain)
+    res.once('close', onClose)
+  })

@@ -55,6 +55,11 @@ const relay = (socket: Socket, port1: MessagePort): void => {
     shut()
   })
   socket.on('error', () => {})
+  // The worker's side went (its thread ended): the client must not be left waiting.
+  port1.on('close', () => {
+    open = false
+    socket.destroy()
+  })
   port1.on('message', (frame: Frame) => {
     if (frame instanceof Uint8Array) {
       const size = frame.byteLength
