@@ -125,3 +125,17 @@ describe('reload', () => {
     expect(await (await fetch(`http://${server.addresses[0]}`)).text()).toBe('v1')
   })
 })
+
+describe('config values', () => {
+  it.each([
+    ['660', 0o660],
+    ['0o600', 0o600],
+  ])('socketMode %s is read as octal', (text, mode) => {
+    expect(resolveConfig({ flags: { socketMode: text } }).config.socketMode).toBe(mode)
+  })
+  it.each(['660abc', '999', 'rw-rw----'])('socketMode %s is refused', (text) => {
+    expect(() => resolveConfig({ flags: { socketMode: text } })).toThrow(
+      expect.objectContaining({ code: 'TROUPE_E_CONFIG', message: expect.stringContaining('socketMode') }),
+    )
+  })
+})

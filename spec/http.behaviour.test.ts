@@ -213,3 +213,25 @@ describe('threads kind', () => {
     expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true)
   })
 })
+
+describe('HEAD and bodiless statuses', () => {
+  it.each(['coroutine', 'threads'] as const)(
+    '%s kind: HEAD gets the GET headers without a body',
+    async (kind) => {
+      const { port } = await serve('behaviour-app.ts', { kind })
+      const response = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () =>
+          socket.write('HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        )
+        let text = ''
+        socket.on('data', (chunk) => {
+          text += chunk
+        })
+        socket.on('close', () => resolve(text))
+      })
+      expect(response).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+      expect(response).not.toMatch(/content-length: 0\r\n/i)
+      expect(response.split('\r\n\r\n')[1]).toBe('')
+    },
+  )
+})

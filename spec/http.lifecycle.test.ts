@@ -193,3 +193,32 @@ describe('the acceptor while no worker can take connections', () => {
     expect(acceptor.info).toMatchObject({ refused: 1, queued: 0 })
   }, 30_000)
 })
+
+describe('stopping under keep-alive load', () => {
+  it.each(['handoff', 'reuseport'] as const)(
+    '%s: a graceful stop drains busy keep-alive connections without waiting out the graceful timeout',
+    async (strategy) => {
+      const { server, base } = await serve('lifecycle-app.ts', { strategy, workers: 2, gracefulTimeout: 20 })
+      const load = wrk(`${base}/`, { seconds: 4, connections: 8 })
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const began = Date.now()
+      await server.stop()
+      expect(Date.now() - began).toBeLessThan(8_000)
+      await load
+    },
+    30_000,
+  )
+
+  it('a fast stop asked for during a graceful one ends both at once', async () => {
+    const { server, base } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 20 })
+    const slow = fetch(`${base}/slow?ms=15000`).catch((error: Error) => error)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const began = Date.now()
+    const graceful = server.stop()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const fast = server.stop({ graceful: false })
+    await Promise.all([graceful, fast])
+    expect(Date.now() - began).toBeLessThan(5_000)
+    expect(await slow).toBeInstanceOf(Error)
+  }, 30_000)
+})
