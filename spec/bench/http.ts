@@ -401,7 +401,8 @@ const troupeArgv = (app: App, workers: number, placement: Placement, kind: Kind)
   placement,
   '--kind',
   kind,
-  ...(kind === 'threads' ? ['--threads', '1'] : []),
+  // A queue deep enough for wrk's 50 connections: this measures throughput, not shedding.
+  ...(kind === 'threads' ? ['--threads', '1', '--thread-queue', '100'] : []),
 ]
 const bareArgv = [NODE, 'spec/bench/bare-http.ts', '--bind', '127.0.0.1:0']
 const clusterArgv = (workers: number) => [
