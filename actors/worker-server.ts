@@ -147,13 +147,16 @@ export class WorkerServer {
 
   /**
    * Per-request timeouts by one sweep over the requests in flight rather than a timer each:
-   * a request is answered 504 between `timeout` and `timeout` + one sweep interval.
+   * a request is answered 504 between `timeout` and `timeout` + one sweep interval. The
+   * deadline is for the response to begin: once headers are out (a stream, a long download
+   * to a slow client), the handler is answering and is left to finish.
    */
   #sweep(): void {
     const now = performance.now()
     for (const live of this.#live) {
       if (now - live.start < this.#args.timeoutMs) break
       this.#live.delete(live)
+      if (live.res.headersSent) continue
       this.#timeouts++
       live.controller?.abort(new Error(`request exceeded the ${this.#args.timeoutMs} ms timeout`))
       live.res.shouldKeepAlive = false

@@ -133,6 +133,21 @@ describe.each(placements)('actor in %s placement', (placement) => {
     expect(() => ref.tell('add', 1)).toThrow(expect.objectContaining({ code: 'TROUPE_E_ACTOR_STOPPED' }))
   })
 
+  it('after ctx.stop(), messages it never started go to the next incarnation', async () => {
+    const system = await testSystem()
+    const ref = await system.spawn(counter, { placement, restart: 'permanent' })
+    const bye = ref.ask('stopSelf')
+    ref.tell('note', 'a')
+    ref.tell('note', 'b')
+    expect(await bye).toBe('bye')
+    expect(await ref.ask('notes')).toEqual(['a', 'b'])
+    expect(nodeAt(system.tree(), ref.path)).toMatchObject({
+      restarts: 1,
+      lastExit: { kind: 'normal' },
+      lost: 0,
+    })
+  })
+
   it('stops gracefully on shutdown, with exit reason shutdown', async () => {
     const system = await testSystem()
     const exits: unknown[] = []

@@ -152,6 +152,14 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
 })
 
 describe('coroutine kind', () => {
+  it('leaves a response that is already streaming to finish past the request timeout', async () => {
+    const { base } = await serve('behaviour-app.ts', { timeout: 1 })
+    const res = await fetch(`${base}/stream?ms=2000`)
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text.split('\n').filter(Boolean)).toHaveLength(10)
+  })
+
   it("aborts the handler's AbortSignal when its request times out", async () => {
     const { base } = await serve('behaviour-app.ts', { timeout: 1 })
     expect((await fetch(`${base}/slow?ms=5000`)).status).toBe(504)

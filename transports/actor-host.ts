@@ -207,8 +207,10 @@ export class ActorHost {
 
   async #finish(): Promise<void> {
     const why = this.#stopRequested!
-    // Messages that arrived after the stop are refused, not silently dropped.
-    for (const work of this.#queue.splice(0)) {
+    // After ctx.stop() the queue is left unprocessed: the exit reports the exact count, so
+    // the cell hands those messages to the next incarnation (or refuses them if none comes).
+    // On a supervisor's stop there is no next one: refuse them here, never drop them.
+    for (const work of why === 'normal' ? [] : this.#queue.splice(0)) {
       this.#processed++
       if (work.t === 'ask')
         this.#replyError(

@@ -34,13 +34,15 @@ const clearStaleSocket = async (path: string): Promise<void> => {
   if (!existsSync(path)) return
   if (!lstatSync(path).isSocket())
     throw new ListenError(`unix:${path} exists and is not a socket; not replacing it`)
+  // Only a refused connection proves nobody listens; any other error (EACCES, EAGAIN from a
+  // full backlog) leaves the file alone.
   const inUse = await new Promise<boolean>((resolve) => {
     const probe = net.connect(path)
     probe.once('connect', () => {
       probe.destroy()
       resolve(true)
     })
-    probe.once('error', () => resolve(false))
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'ECONNREFUSED'))
   })
   if (inUse) throw new ListenError(`unix:${path} is in use by another process`)
   unlinkSync(path)
