@@ -73,6 +73,8 @@ export class Supervisor implements Child {
   /** Children we are stopping on purpose (a group restart): their exits are expected. */
   readonly #expected = new Set<Child>()
   #groupRestart = false
+  /** Exits that came in while a group restart was stopping its members: handled after it. */
+  readonly #deferred: Array<[Child, ExitReason]> = []
 
   readonly #resolve: SpawnContext['resolve']
 
@@ -241,6 +243,10 @@ export class Supervisor implements Child {
       this.#remove(entry)
       return
     }
+    if (this.#groupRestart) {
+      this.#deferred.push([child, reason])
+      return
+    }
     if (this.#exceedsIntensity()) {
       void this.#escalate()
       return
@@ -288,6 +294,7 @@ export class Supervisor implements Child {
       this.#restartLater(failed, group, delay)
     } finally {
       this.#groupRestart = false
+      for (const [child, reason] of this.#deferred.splice(0)) this.#childExited(child, reason)
     }
   }
 

@@ -5,7 +5,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { actor, supervisor } from '../runtime/index.ts'
-import { brokenInit, counter, flakyInit } from './fixtures/actors.ts'
+import { brokenInit, counter, flakyInit, stubborn } from './fixtures/actors.ts'
 import { ManualClock, settle } from './support/manual-clock.ts'
 import { nodeAt, testSystem } from './support/system.ts'
 
@@ -67,6 +67,51 @@ describe('restart strategies', () => {
     const { clock, refs } = await start('rest_for_one')
     await crash(clock, refs[1]!)
     expect(await values(refs)).toEqual([10, 0, 0])
+  })
+})
+
+describe('a crash while a group restart is still stopping its members', () => {
+  it('is handled after it, not lost (rest_for_one: an earlier child crashing meanwhile)', async () => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock })
+    await system.start(
+      supervisor({
+        id: 'sup',
+        strategy: 'rest_for_one',
+        intensity: 10,
+        backoff: noJitter,
+        children: [
+          actor(counter, { id: 'a' }),
+          actor(counter, { id: 'b' }),
+          // Its terminate never returns: the group restart waits for its shutdown timeout.
+          actor(stubborn, { id: 'c', shutdownTimeout: 5_000 }),
+        ],
+      }),
+    )
+    const a = system.ref(counter, '/troupe/sup/a')
+    const b = system.ref(counter, '/troupe/sup/b')
+    await a.ask('add', 10)
+    await b.ask('boom', 'first').catch(() => {})
+    await settle()
+    // The group [b, c] is stopping (c hangs); now a, outside that group, crashes too.
+    await a.ask('boom', 'second').catch(() => {})
+    await settle()
+    clock.advance(5_000) // c is forced
+    await settle(20)
+    clock.advance(5_000) // the restarts' backoff
+    await settle(20)
+    clock.advance(5_000)
+    await settle(20)
+    expect(await a.ask('get')).toBe(0)
+    expect(nodeAt(system.tree(), '/troupe/sup/a')).toMatchObject({ state: 'ready' })
+    expect(nodeAt(system.tree(), '/troupe/sup/a')!.restarts).toBeGreaterThanOrEqual(1)
+    // c hangs in terminate again: its forced stop runs on this test's clock.
+    const stopped = system.stop()
+    for (let i = 0; i < 5; i++) {
+      await settle()
+      clock.advance(5_000)
+    }
+    await stopped
   })
 })
 
