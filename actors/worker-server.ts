@@ -19,6 +19,13 @@ export type Engine = (
   signal: () => AbortSignal,
 ) => Promise<void>
 
+/** A connection the worker serves: requests in flight, idle since, and which response closes it. */
+interface Tracked {
+  active: number
+  idleSince: number
+  closer: http.ServerResponse | undefined
+}
+
 /** One request in flight, oldest first in `#live`, for the timeout sweep. */
 interface Live {
   readonly res: http.ServerResponse
@@ -74,7 +81,7 @@ export class WorkerServer {
   readonly #args: WorkerArgs
   readonly #engine: Engine
   readonly #onChange: (info: WorkerInfo) => void
-  readonly #sockets = new Map<Socket | Duplex, { active: number; idleSince: number }>()
+  readonly #sockets = new Map<Socket | Duplex, Tracked>()
   #requests = 0
   #inflight = 0
   #closed = 0
@@ -111,7 +118,7 @@ export class WorkerServer {
 
   /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */
   accept(socket: Socket | Duplex): void {
-    this.#sockets.set(socket, { active: 0, idleSince: performance.now() })
+    this.#sockets.set(socket, { active: 0, idleSince: performance.now(), closer: undefined })
     socket.once('close', () => {
       this.#sockets.delete(socket)
       this.#closed++
@@ -184,7 +191,7 @@ export class WorkerServer {
         this.#scheduleReport()
       }
     })
-    if (this.#draining) res.shouldKeepAlive = false
+    if (this.#draining) this.#closeAfter(res, tracked)
 
     if (this.#inflight > this.#args.connections) {
       this.#shed++
@@ -218,6 +225,17 @@ export class WorkerServer {
       res.shouldKeepAlive = false
       plain(res, 500, 'Internal Server Error\n')
     })
+  }
+
+  /**
+   * While draining, the connection closes after its last response. With pipelining a later
+   * request may arrive while an earlier one is still unanswered: the close moves to the later
+   * one, or the earlier response would cut the connection before the later one is written.
+   */
+  #closeAfter(res: http.ServerResponse, tracked: Tracked | undefined): void {
+    if (tracked?.closer && !tracked.closer.headersSent) tracked.closer.shouldKeepAlive = true
+    res.shouldKeepAlive = false
+    if (tracked) tracked.closer = res
   }
 
   /**

@@ -222,3 +222,26 @@ describe('stopping under keep-alive load', () => {
     expect(await slow).toBeInstanceOf(Error)
   }, 30_000)
 })
+
+describe('draining a pipelined connection', () => {
+  it('answers every request already sent, then closes', async () => {
+    const { server, port } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 5 })
+    const net = await import('node:net')
+    const socket = net.connect(port, '127.0.0.1')
+    let text = ''
+    socket.on('data', (chunk) => {
+      text += chunk
+    })
+    const closed = new Promise((resolve) => socket.on('close', resolve))
+    socket.write('GET /slow?ms=600 HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const stopped = server.stop()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    socket.write('GET /slow?ms=50 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await closed
+    await stopped
+    const heads = [...text.matchAll(/^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/gm)].map((m) => m[0])
+    expect(heads.map((h) => h.slice(9, 12))).toEqual(['200', '200', '200'])
+    expect(heads.at(-1)).toMatch(/connection: close/i)
+  }, 30_000)
+})
