@@ -14,6 +14,7 @@ import {
   type ThreadTask,
 } from './threads-protocol.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
+import { RequestTimeoutError } from './worker-server.ts'
 
 const taskFile = import.meta.url.endsWith('.ts')
   ? new URL('./threads-task.ts', import.meta.url)
@@ -68,6 +69,24 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
   return channel
 }
 
+/**
+ * piscina ends a running task by terminating its thread (and the next request pays for a
+ * new one that re-imports the app). Worth it for a request past its timeout — the handler may
+ * be stuck — but not for a client that went away: that task finishes and its answer is dropped.
+ */
+const timedOut = (signal: AbortSignal): AbortSignal => {
+  const controller = new AbortController()
+  if (signal.aborted && signal.reason instanceof RequestTimeoutError) controller.abort(signal.reason)
+  signal.addEventListener(
+    'abort',
+    () => {
+      if (signal.reason instanceof RequestTimeoutError) controller.abort(signal.reason)
+    },
+    { once: true },
+  )
+  return controller.signal
+}
+
 const shed = (res: import('node:http').ServerResponse) => {
   if (res.headersSent) return
   res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' })
@@ -120,7 +139,7 @@ export const threadsEngine = async (
           body,
         }
         answer = (await pool.run(task, {
-          signal: signal(),
+          signal: timedOut(signal()),
           transferList: (body ? [body] : []) as never,
         })) as ArrayBuffer
       } catch (error) {

@@ -51,6 +51,11 @@ const plain = (
   res.end(body)
 }
 
+/** The abort reason when a request ran past its timeout (as opposed to its client leaving). */
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError'
+}
+
 /** How long a refused body is still read (and discarded) so the client hears the 413, ms. */
 const LINGER_MS = 1_000
 
@@ -165,7 +170,9 @@ export class WorkerServer {
       this.#live.delete(live)
       if (live.res.headersSent) continue
       this.#timeouts++
-      live.controller?.abort(new Error(`request exceeded the ${this.#args.timeoutMs} ms timeout`))
+      live.controller?.abort(
+        new RequestTimeoutError(`request exceeded the ${this.#args.timeoutMs} ms timeout`),
+      )
       live.res.shouldKeepAlive = false
       plain(live.res, 504, 'Gateway Timeout: the request ran past its timeout\n')
     }
