@@ -5,9 +5,8 @@
  */
 import net from 'node:net'
 import { type MessagePort, threadId } from 'node:worker_threads'
-import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
+import { type AppContext, assertKindFits, loadApp, type ResolvedApp } from '../apps/app.ts'
 import { type ActorContext, defineActor } from '../runtime/actor.ts'
-import { AppStyleError } from '../runtime/errors.ts'
 import type { RefTarget } from '../runtime/ref.ts'
 import { installResponseCapture } from '../transports/http-fetch.ts'
 import { listen } from '../transports/listen.ts'
@@ -37,10 +36,7 @@ export const httpWorker = defineActor({
     // Before the app is imported, so its Responses are the capturing kind.
     installResponseCapture()
     const app = await loadApp(args.app)
-    if (app.style === 'node' && args.kind === 'threads')
-      throw new AppStyleError(
-        `${app.name} is a Node-style (req, res) handler, which needs the live socket: use kind "coroutine", or export { fetch } to run under "threads"`,
-      )
+    assertKindFits(app, args.kind)
     const id = ctx.path.split('/').pop()!
     const appContext: AppContext = {
       actor: (definition) => ctx.ref(definition, `${args.actorsPath}/${definition.name}`),

@@ -14,7 +14,7 @@ import {
   type ThreadTask,
 } from './threads-protocol.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
-import { RequestTimeoutError } from './worker-server.ts'
+import { plain, RequestTimeoutError } from './worker-server.ts'
 
 const taskFile = import.meta.url.endsWith('.ts')
   ? new URL('./threads-task.ts', import.meta.url)
@@ -87,11 +87,8 @@ const timedOut = (signal: AbortSignal): AbortSignal => {
   return controller.signal
 }
 
-const shed = (res: import('node:http').ServerResponse) => {
-  if (res.headersSent) return
-  res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' })
-  res.end('Service Unavailable: the thread pool queue is full\n')
-}
+const shed = (res: import('node:http').ServerResponse) =>
+  plain(res, 503, 'Service Unavailable: the thread pool queue is full\n', { 'retry-after': '1' })
 
 export const threadsEngine = async (
   args: WorkerArgs,

@@ -33,7 +33,8 @@ interface Live {
   controller: AbortController | undefined
 }
 
-const plain = (
+/** A short text answer (a refusal); once headers are out, the only answer left is to cut the connection. */
+export const plain = (
   res: http.ServerResponse,
   status: number,
   body: string,

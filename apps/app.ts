@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
-import { AppLoadError } from '../runtime/errors.ts'
+import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
 import type { ActorRef } from '../runtime/ref.ts'
 import type { ActorOptions } from '../runtime/system.ts'
 
@@ -110,6 +110,14 @@ export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
   throw new AppLoadError(
     `${url} has ${found}; expected an object with fetch(request), a (req, res) function, or defineApp({...})`,
   )
+}
+
+/** A (req, res) handler needs the live socket, so it cannot run on a pool thread (kind threads). */
+export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'threads'): void => {
+  if (kind === 'threads' && app.style === 'node')
+    throw new AppStyleError(
+      `${app.name} is a Node-style (req, res) handler, which needs the live socket: use --kind coroutine, or export { fetch } to run under threads`,
+    )
 }
 
 /** Imports an app module and resolves its style; every failure is a TROUPE_E_APP_LOAD naming the file. */

@@ -177,9 +177,8 @@ export class ActorCell implements Child, RefTarget {
     this.#lastBeat = clock.now()
     const check = () => {
       const silent = clock.now() - this.#lastBeat
-      if (silent > heartbeatTimeout && this.#incarnation && !this.#killedFor) {
-        this.#killedFor = { kind: 'timeout', silentMs: Math.round(silent) }
-        this.#incarnation.kill()
+      if (silent > heartbeatTimeout) {
+        this.kill({ kind: 'timeout', silentMs: Math.round(silent) })
         return
       }
       this.#beatTimer = clock.setTimeout(check, heartbeatInterval)

@@ -147,10 +147,8 @@ const check = async (parsed: Parsed): Promise<number> => {
   const { config, sources } = await resolveAll(parsed)
   const { loadApp } = await import('../apps/app.ts')
   const app = await loadApp(pathToFileURL(config.app).href)
-  if (config.kind === 'threads' && app.style === 'node') {
-    const { AppStyleError } = await import('./errors.ts')
-    throw new AppStyleError(`${app.name} is a Node-style (req, res) handler: it needs --kind coroutine`)
-  }
+  const { checkServable } = await import('./master.ts')
+  checkServable(config, app)
   const width = Math.max(...configKeys.map((k) => k.length))
   for (const key of configKeys) {
     const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])

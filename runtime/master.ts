@@ -5,18 +5,17 @@
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
-import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
 import { type HttpWorkerArgs, httpWorker } from '../actors/http-worker.ts'
 import type { WorkerInfo } from '../actors/worker-protocol.ts'
-import { loadApp, normalizeActors, type ResolvedApp } from '../apps/app.ts'
+import { assertKindFits, loadApp, normalizeActors, type ResolvedApp } from '../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../transports/listen.ts'
 import { bridge } from '../transports/socket-bridge.ts'
 import type { ActorCell } from './cell.ts'
 import { channels, type ExitEvent, type ReadyEvent } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
-import { AppStyleError, ConfigError, InvalidOptionError, PlacementUnsupportedError } from './errors.ts'
+import { ConfigError, InvalidOptionError, PlacementUnsupportedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { Supervisor } from './supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from './system.ts'
@@ -53,11 +52,9 @@ export const threadHandoffSupported = (version = process.versions.node): boolean
   return major > 26 || (major === 26 && minor >= 6)
 }
 
-const check = (config: ResolvedConfig, app: ResolvedApp) => {
-  if (config.kind === 'threads' && app.style === 'node')
-    throw new AppStyleError(
-      `${app.name} is a Node-style (req, res) handler, which needs the live socket: use --kind coroutine, or export { fetch } to run under threads`,
-    )
+/** Everything that can be refused before a worker starts: one list for `serve`, HUP and `check`. */
+export const checkServable = (config: ResolvedConfig, app: ResolvedApp): void => {
+  assertKindFits(app, config.kind)
   if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
     throw new PlacementUnsupportedError(
       `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
@@ -123,7 +120,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     pathToFileURL(new URL(app, pathToFileURL(`${options.cwd ?? process.cwd()}/`)).pathname).href
   let current = config
   let app = await loadApp(appUrl(current.app))
-  check(current, app)
+  checkServable(current, app)
   let binds = current.bind.map((b, i) => parseBind(b, `bind[${i}]`))
   // With reuseport every worker binds the same port itself: port 0 has to become one real
   // port first, or each worker would get a different one.
@@ -389,7 +386,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       reloading ??= (async () => {
         const cfg = config ?? current
         const nextApp = await loadApp(`${appUrl(cfg.app)}?generation=${generation + 1}`)
-        check(cfg, nextApp)
+        checkServable(cfg, nextApp)
         const gen = generation + 1
         const fresh = await Promise.allSettled(Array.from({ length: cfg.workers }, () => addWorker(cfg, gen)))
         const failed = fresh.find((r) => r.status === 'rejected')
@@ -460,5 +457,3 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   }
   return server
 }
-
-export const defaultWorkers = () => Math.max(1, availableParallelism())
