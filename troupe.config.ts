@@ -1,5 +1,5 @@
 // What `npm start` serves: the example app on 127.0.0.1:8000 with two thread workers.
-import { defineConfig } from './runtime/config.ts'
+import { defineConfig } from './runtime/master/config.ts'
 
 export default defineConfig({
   app: './apps/visits.ts',

@@ -5,10 +5,10 @@ export default defineConfig({
   // whichever bundle or chunk it was built into, and bin/exports point at these names.
   entry: {
     index: 'runtime/index.ts',
-    'actor-child': 'transports/actor-child.ts',
-    cli: 'runtime/cli.ts',
-    // piscina loads its task file by path: actors/threads-engine.ts looks for ./threads-task.js.
-    'threads-task': 'actors/threads-task.ts',
+    'actor-child': 'runtime/placement/actor-child.ts',
+    cli: 'runtime/master/cli.ts',
+    // piscina loads its task file by path: actors/http-worker/threads-engine.ts looks for ./threads-task.js.
+    'threads-task': 'actors/http-worker/threads-task.ts',
   },
   format: ['esm'],
   target: 'node22',
@@ -22,7 +22,7 @@ export default defineConfig({
   removeNodeProtocol: false,
   // Declarations come from `tsc -p tsconfig.build.json`; tsup's dts does not run on TypeScript 7.
   dts: false,
-  // The cli's `#!/usr/bin/env node` is the first line of runtime/cli.ts: esbuild keeps an entry's
+  // The cli's `#!/usr/bin/env node` is the first line of runtime/master/cli.ts: esbuild keeps an entry's
   // hashbang and tsup marks that output executable, so only dist/cli.js carries it.
   clean: true,
 })

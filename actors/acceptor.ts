@@ -5,7 +5,7 @@
  * dropped silently.
  */
 import net from 'node:net'
-import { type BindAddress, formatBind, listen } from '../transports/listen.ts'
+import { type BindAddress, formatBind, listen } from '../transports/http/listen.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {

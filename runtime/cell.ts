@@ -6,7 +6,6 @@
  */
 import { Socket } from 'node:net'
 import type { Transferable } from 'node:worker_threads'
-import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { channels } from './channels.ts'
 import type { Clock } from './clock.ts'
@@ -29,6 +28,7 @@ import {
   startIncarnation,
 } from './incarnation.ts'
 import { PendingAsks } from './pending.ts'
+import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
 import type { AskOptions, RefTarget, TellOptions } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
 

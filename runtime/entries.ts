@@ -6,5 +6,5 @@
 const fromSource = import.meta.url.endsWith('.ts')
 
 export const actorChildEntry: URL = fromSource
-  ? new URL('../transports/actor-child.ts', import.meta.url)
+  ? new URL('./placement/actor-child.ts', import.meta.url)
   : new URL('./actor-child.js', import.meta.url)

@@ -8,11 +8,11 @@ import { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
 import { type ResourceLimits, Worker } from 'node:worker_threads'
-import { ActorHost } from '../transports/actor-host.ts'
-import type { FromHost, StartMessage, ToHost } from '../transports/actor-protocol.ts'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { actorChildEntry } from './entries.ts'
 import type { ExitReason } from './exit.ts'
+import { ActorHost } from './placement/actor-host.ts'
+import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
 
 /** What the placement saw when its thread/process ended (the host's own reason, when it sent one, wins). */
 export interface PlacementExit {

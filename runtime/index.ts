@@ -35,10 +35,10 @@ export {
   type SpawnEvent,
 } from './channels.ts'
 export type { Clock } from './clock.ts'
-export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './config.ts'
 export * from './errors.ts'
 export type { ExitKind, ExitReason } from './exit.ts'
-export { type ServeOptions, type Server, startServer } from './master.ts'
+export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './master/config.ts'
+export { type ServeOptions, type Server, startServer } from './master/master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
 export type { Strategy, SupervisorOptions } from './supervisor.ts'
 export {

@@ -13,12 +13,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { configKeys } from '../runtime/config.ts'
+import { configKeys } from '../runtime/master/config.ts'
 import { eventually } from './support/manual-clock.ts'
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
-const cli = here('../runtime/cli.ts')
-const configModule = here('../runtime/config.ts')
+const cli = here('../runtime/master/cli.ts')
+const configModule = here('../runtime/master/config.ts')
 const fixture = (name: string) => here(`./fixtures/cli/${name}`)
 const workerApp = fixture('worker-app.ts')
 const { version } = JSON.parse(fs.readFileSync(here('../package.json'), 'utf8')) as { version: string }

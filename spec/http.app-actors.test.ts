@@ -5,8 +5,8 @@
 
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { resolveConfig } from '../runtime/config.ts'
-import { startServer } from '../runtime/master.ts'
+import { resolveConfig } from '../runtime/master/config.ts'
+import { startServer } from '../runtime/master/master.ts'
 
 const visitsApp = fileURLToPath(new URL('../apps/visits.ts', import.meta.url))
 
@@ -51,7 +51,7 @@ describe.each([
 
 describe('start-up checks', () => {
   it('knows which Node versions can move sockets to worker threads', async () => {
-    const { threadHandoffSupported } = await import('../runtime/master.ts')
+    const { threadHandoffSupported } = await import('../runtime/master/master.ts')
     expect(threadHandoffSupported('26.5.1')).toBe(false)
     expect(threadHandoffSupported('22.12.0')).toBe(false)
     expect(threadHandoffSupported('26.6.0')).toBe(true)

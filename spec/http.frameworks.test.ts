@@ -10,8 +10,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { type ConfigKey, resolveConfig } from '../runtime/config.ts'
-import { type Server, startServer } from '../runtime/master.ts'
+import { type ConfigKey, resolveConfig } from '../runtime/master/config.ts'
+import { type Server, startServer } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
 
 type Framework = 'express' | 'fastify' | 'hono'

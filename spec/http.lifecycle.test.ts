@@ -4,7 +4,7 @@
  */
 import http from 'node:http'
 import { describe, expect, it } from 'vitest'
-import type { Server } from '../runtime/master.ts'
+import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'

@@ -2,7 +2,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { ExitEvent } from '../runtime/channels.ts'
-import type { Server } from '../runtime/master.ts'
+import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'

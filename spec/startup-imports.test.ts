@@ -31,7 +31,7 @@ const reachable = (entry: string): Set<string> => {
   return seen
 }
 
-it.each(['../transports/actor-child.ts', '../runtime/index.ts'])(
+it.each(['../runtime/placement/actor-child.ts', '../runtime/index.ts'])(
   '%s does not load effect at start-up',
   (entry) => {
     const graph = [...reachable(entry)]

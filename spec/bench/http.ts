@@ -390,7 +390,7 @@ type App = 'hello-fetch' | 'hello-node'
 
 const troupeArgv = (app: App, workers: number, placement: Placement, kind: Kind): string[] => [
   NODE,
-  'runtime/cli.ts',
+  'runtime/master/cli.ts',
   'serve',
   `spec/bench/${app}.ts`,
   '--bind',

@@ -10,8 +10,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { resolveConfig } from '../../runtime/config.ts'
-import { startServer } from '../../runtime/master.ts'
+import { resolveConfig } from '../../runtime/master/config.ts'
+import { startServer } from '../../runtime/master/master.ts'
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { type ConfigKey, resolveConfig } from '../../runtime/config.ts'
-import { type Server, startServer } from '../../runtime/master.ts'
+import { type ConfigKey, resolveConfig } from '../../runtime/master/config.ts'
+import { type Server, startServer } from '../../runtime/master/master.ts'
 
 export const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ConfigError } from '../errors.ts'
 import {
   type ConfigKey,
   configKeys,
@@ -17,7 +18,6 @@ import {
   resolveConfig,
   type TroupeConfig,
 } from './config.ts'
-import { ConfigError } from './errors.ts'
 
 const usage = `Usage: troupe <command> [options]
 
@@ -49,8 +49,9 @@ TTIN/TTOU one worker more/less. Every option: see README.md.
 `
 
 const readVersion = (): string => {
-  // Both runtime/cli.ts and dist/cli.js sit one directory below the package root.
-  const manifest = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+  // From source this file is runtime/master/cli.ts; built, it is dist/cli.js.
+  const up = import.meta.url.endsWith('.ts') ? '../../package.json' : '../package.json'
+  const manifest = readFileSync(new URL(up, import.meta.url), 'utf8')
   return (JSON.parse(manifest) as { version: string }).version
 }
 
@@ -145,7 +146,7 @@ const say = (line: string) => process.stderr.write(`troupe: ${line}\n`)
 
 const check = async (parsed: Parsed): Promise<number> => {
   const { config, sources } = await resolveAll(parsed)
-  const { loadApp } = await import('../apps/app.ts')
+  const { loadApp } = await import('../../apps/app.ts')
   const app = await loadApp(pathToFileURL(config.app).href)
   const { checkServable } = await import('./master.ts')
   checkServable(config, app)
@@ -155,7 +156,7 @@ const check = async (parsed: Parsed): Promise<number> => {
     process.stdout.write(`${key.padEnd(width)}  ${value}  (${sources[key]})\n`)
   }
   const names = (list: readonly { definition: { name: string } }[]) => list.map((a) => a.definition.name)
-  const { normalizeActors } = await import('../apps/app.ts')
+  const { normalizeActors } = await import('../../apps/app.ts')
   process.stdout.write(
     `${'actors'.padEnd(width)}  ${JSON.stringify(names(normalizeActors(config.actors)))}  (${sources.actors})\n`,
   )

@@ -7,8 +7,8 @@
  * process, or the same loop for `local`). Both sides import these types; nothing else
  * crosses the boundary.
  */
-import type { SerializedError } from '../runtime/errors.ts'
-import type { ExitReason } from '../runtime/exit.ts'
+import type { SerializedError } from '../errors.ts'
+import type { ExitReason } from '../exit.ts'
 
 export interface StartMessage {
   readonly t: 'start'

@@ -1,5 +1,5 @@
 /** What the master tells a worker at start: one file, imported by both sides. */
-import type { BindAddress } from '../transports/listen.ts'
+import type { BindAddress } from '../../transports/http/listen.ts'
 
 export type WorkerKind = 'coroutine' | 'threads'
 

@@ -2,8 +2,8 @@
  * Engines run the app for one request. `coroutine`: on the worker's own event loop.
  * `threads`: on a piscina pool, one request per pool thread at a time.
  */
-import type { AppContext, ResolvedApp } from '../apps/app.ts'
-import { toRequest, writeResponse } from '../transports/http-fetch.ts'
+import type { AppContext, ResolvedApp } from '../../apps/app.ts'
+import { toRequest, writeResponse } from '../../transports/http/http-fetch.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
 import type { Engine } from './worker-server.ts'
 

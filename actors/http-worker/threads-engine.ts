@@ -1,10 +1,10 @@
 /** The `threads` engine: each request runs on a piscina pool thread; a full queue answers 503. */
 import type { IncomingMessage } from 'node:http'
 import { BroadcastChannel } from 'node:worker_threads'
-import type { AppContext } from '../apps/app.ts'
-import { serializeError } from '../runtime/errors.ts'
-import type { RefTarget } from '../runtime/ref.ts'
-import { BodyTooLargeError } from '../transports/http-fetch.ts'
+import type { AppContext } from '../../apps/app.ts'
+import { serializeError } from '../../runtime/errors.ts'
+import type { RefTarget } from '../../runtime/ref.ts'
+import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
 import type { EngineHandle } from './engines.ts'
 import {
   decodeAnswer,

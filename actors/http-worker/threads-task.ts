@@ -4,10 +4,10 @@
  */
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { move } from 'piscina'
-import { type AppContext, loadApp, type ResolvedApp } from '../apps/app.ts'
-import { PendingAsks } from '../runtime/pending.ts'
-import { makeRef } from '../runtime/ref.ts'
-import { installResponseCapture, rawBody, toHeaders } from '../transports/http-fetch.ts'
+import { type AppContext, loadApp, type ResolvedApp } from '../../apps/app.ts'
+import { PendingAsks } from '../../runtime/pending.ts'
+import { makeRef } from '../../runtime/ref.ts'
+import { installResponseCapture, rawBody, toHeaders } from '../../transports/http/http-fetch.ts'
 import {
   encodeAnswer,
   type RelayCall,

@@ -4,7 +4,7 @@
  * parent's own loop (local placement), so behaviour cannot drift between placements.
  */
 import type { Transferable } from 'node:worker_threads'
-import { type ActorContext, type ActorDefinition, isTransfer, lookupDefinition } from '../runtime/actor.ts'
+import { type ActorContext, type ActorDefinition, isTransfer, lookupDefinition } from '../actor.ts'
 import {
   ActorCrashedError,
   ActorInitError,
@@ -12,10 +12,10 @@ import {
   ActorStoppedError,
   serializeError,
   UnknownMessageError,
-} from '../runtime/errors.ts'
-import type { ExitReason } from '../runtime/exit.ts'
-import { PendingAsks } from '../runtime/pending.ts'
-import { makeRef } from '../runtime/ref.ts'
+} from '../errors.ts'
+import type { ExitReason } from '../exit.ts'
+import { PendingAsks } from '../pending.ts'
+import { makeRef } from '../ref.ts'
 import type { FromHost, StartMessage, ToHost } from './actor-protocol.ts'
 
 export interface HostPort {

@@ -5,7 +5,7 @@
  */
 import type { Transferable } from 'node:worker_threads'
 import { isMainThread, parentPort } from 'node:worker_threads'
-import type { ExitReason } from '../runtime/exit.ts'
+import type { ExitReason } from '../exit.ts'
 import { ActorHost, type HostPort } from './actor-host.ts'
 import type { FromHost, ToHost } from './actor-protocol.ts'
 

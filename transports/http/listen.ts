@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { dirname } from 'node:path'
-import { ConfigError, ListenError } from '../runtime/errors.ts'
+import { ConfigError, ListenError } from '../../runtime/errors.ts'
 
 export type BindAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }

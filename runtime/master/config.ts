@@ -5,8 +5,8 @@
  * its source so `troupe check` can say where it came from, and every error names the
  * option, the source and what was expected.
  */
-import type { AppActor } from '../apps/app.ts'
-import { ConfigError } from './errors.ts'
+import type { AppActor } from '../../apps/app.ts'
+import { ConfigError } from '../errors.ts'
 
 export interface TroupeConfig {
   /** The app module (path relative to the config file, or to the working directory for flags). */
