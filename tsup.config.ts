@@ -7,8 +7,8 @@ export default defineConfig({
     index: 'runtime/index.ts',
     'actor-child': 'runtime/placement/actor-child.ts',
     cli: 'runtime/master/cli.ts',
-    // piscina loads its task file by path: actors/http-worker/threads-engine.ts looks for ./threads-task.js.
-    'threads-task': 'actors/http-worker/threads-task.ts',
+    // piscina loads its task file by path: actors/http-worker/thread-pool-engine.ts looks for ./thread-pool-task.js.
+    'thread-pool-task': 'actors/http-worker/thread-pool-task.ts',
   },
   format: ['esm'],
   target: 'node22',

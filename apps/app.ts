@@ -112,11 +112,11 @@ export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
   )
 }
 
-/** A (req, res) handler needs the live socket, so it cannot run on a pool thread (kind threads). */
-export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'threads'): void => {
-  if (kind === 'threads' && app.style === 'node')
+/** A (req, res) handler needs the live socket, so it cannot run on a pool thread (kind thread-pool). */
+export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'thread-pool'): void => {
+  if (kind === 'thread-pool' && app.style === 'node')
     throw new AppStyleError(
-      `${app.name} is a Node-style (req, res) handler, which needs the live socket: use --kind coroutine, or export { fetch } to run under threads`,
+      `${app.name} is a Node-style (req, res) handler, which needs the live socket: use --kind coroutine, or export { fetch } to run under thread-pool`,
     )
 }
 

@@ -391,7 +391,7 @@ describe('troupe check', () => {
       'kind',
       '"fibers"',
       'env TROUPE_KIND',
-      'one of coroutine, threads',
+      'one of coroutine, thread-pool',
     )
   })
 })
@@ -432,10 +432,13 @@ describe('troupe serve refuses bad input with one line and its code, and exits b
     expectOneLineError(exit, 'TROUPE_E_LISTEN', `${missing}/app.sock`, `${missing} does not exist`)
   })
 
-  it('a Node-style (req, res) app under --kind threads', async () => {
-    const exit = await run(['serve', fixture('node-app.ts'), '--kind', 'threads', '--bind', '127.0.0.1:0'], {
-      cwd: tempDir(),
-    })
+  it('a Node-style (req, res) app under --kind thread-pool', async () => {
+    const exit = await run(
+      ['serve', fixture('node-app.ts'), '--kind', 'thread-pool', '--bind', '127.0.0.1:0'],
+      {
+        cwd: tempDir(),
+      },
+    )
     expectOneLineError(exit, 'TROUPE_E_APP_STYLE', 'nodeApp', 'Node-style', '--kind coroutine')
   })
 

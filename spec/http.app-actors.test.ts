@@ -29,8 +29,8 @@ const visit = async (url: string) => {
 describe.each([
   ['thread', 'coroutine'],
   ['process', 'coroutine'],
-  ['thread', 'threads'],
-  ['process', 'threads'],
+  ['thread', 'thread-pool'],
+  ['process', 'thread-pool'],
 ] as const)('%s workers, %s kind', (placement, kind) => {
   it('every worker counts in the same actor; the count survives a reload', async () => {
     const { server, base } = await start({ placement, kind, threads: 2 })

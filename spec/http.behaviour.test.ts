@@ -11,8 +11,8 @@ import { serve } from './support/serve.ts'
 const combos = [
   ['thread', 'coroutine'],
   ['process', 'coroutine'],
-  ['thread', 'threads'],
-  ['process', 'threads'],
+  ['thread', 'thread-pool'],
+  ['process', 'thread-pool'],
 ] as const
 
 /** Sends raw bytes, returns everything the server sends until it closes (or `idleMs` of silence). */
@@ -197,10 +197,10 @@ describe.each(['thread', 'process'] as const)('over a Unix socket, %s placement'
   })
 })
 
-describe('threads kind', () => {
+describe('thread-pool kind', () => {
   it('answers 503 with Retry-After when the pool queue is full', async () => {
     const { base } = await serve('behaviour-app.ts', {
-      kind: 'threads',
+      kind: 'thread-pool',
       threads: 1,
       threadQueue: 4,
       connections: 100,
@@ -223,7 +223,7 @@ describe('threads kind', () => {
 })
 
 describe('HEAD and bodiless statuses', () => {
-  it.each(['coroutine', 'threads'] as const)(
+  it.each(['coroutine', 'thread-pool'] as const)(
     '%s kind: HEAD gets the GET headers without a body',
     async (kind) => {
       const { port } = await serve('behaviour-app.ts', { kind })

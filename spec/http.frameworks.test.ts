@@ -5,7 +5,7 @@
  * answered a 500 is the same live worker that answers the next request.
  *
  * Matrix (kept small for two cores): Express and Fastify under kind coroutine in both
- * placements; Hono in a thread under both kinds. A Node-style app under kind threads is
+ * placements; Hono in a thread under both kinds. A Node-style app under kind thread-pool is
  * refused at start-up.
  */
 import { fileURLToPath } from 'node:url'
@@ -103,7 +103,7 @@ const matrix = [
   { framework: 'fastify', placement: 'thread', kind: 'coroutine' },
   { framework: 'fastify', placement: 'process', kind: 'coroutine' },
   { framework: 'hono', placement: 'thread', kind: 'coroutine' },
-  { framework: 'hono', placement: 'thread', kind: 'threads' },
+  { framework: 'hono', placement: 'thread', kind: 'thread-pool' },
 ] as const
 
 describe.each(matrix)(
@@ -204,11 +204,11 @@ describe.each(matrix)(
   },
 )
 
-describe('a Node-style app under kind threads', () => {
+describe('a Node-style app under kind thread-pool', () => {
   it.each(['express', 'fastify'] as const)(
     'refuses the %s app at start-up with TROUPE_E_APP_STYLE',
     async (framework) => {
-      const outcome = await start(framework, { kind: 'threads', placement: 'thread' }).then(
+      const outcome = await start(framework, { kind: 'thread-pool', placement: 'thread' }).then(
         (server) => {
           onTestFinished(() => server.stop())
           return server

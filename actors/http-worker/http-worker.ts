@@ -44,8 +44,8 @@ export const httpWorker = defineActor({
     }
     await app.setup?.(appContext)
     const engine =
-      args.kind === 'threads'
-        ? await (await import('./threads-engine.ts')).threadsEngine(
+      args.kind === 'thread-pool'
+        ? await (await import('./thread-pool-engine.ts')).threadPoolEngine(
             args,
             appContext,
             (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,

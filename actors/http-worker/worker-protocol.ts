@@ -1,7 +1,7 @@
 /** What the master tells a worker at start: one file, imported by both sides. */
 import type { BindAddress } from '../../transports/http/listen.ts'
 
-export type WorkerKind = 'coroutine' | 'threads'
+export type WorkerKind = 'coroutine' | 'thread-pool'
 
 export interface WorkerArgs {
   /** file: URL of the app module. */

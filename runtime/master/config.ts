@@ -16,10 +16,10 @@ export interface TroupeConfig {
   /** Number of workers. */
   readonly workers?: number
   readonly placement?: 'thread' | 'process'
-  readonly kind?: 'coroutine' | 'threads'
-  /** Pool threads per worker, for kind `threads`. */
+  readonly kind?: 'coroutine' | 'thread-pool'
+  /** Pool threads per worker, for kind `thread-pool`. */
   readonly threads?: number
-  /** Kind `threads`: requests that may wait for a pool thread; past it, 503. 0: 16 × threads. */
+  /** Kind `thread-pool`: requests that may wait for a pool thread; past it, 503. 0: 16 × threads. */
   readonly threadQueue?: number
   /** Requests one worker serves at once; past it, 503 with Retry-After. */
   readonly connections?: number
@@ -97,7 +97,7 @@ export interface ResolvedConfig {
   readonly bind: readonly string[]
   readonly workers: number
   readonly placement: 'thread' | 'process'
-  readonly kind: 'coroutine' | 'threads'
+  readonly kind: 'coroutine' | 'thread-pool'
   readonly threads: number
   readonly threadQueue: number
   readonly connections: number
@@ -165,7 +165,11 @@ const rules: Record<ConfigKey, [Check, string]> = {
   bind: [binds, 'HOST:PORT, [V6]:PORT or unix:PATH (one or a list)'],
   workers: [integer(1), 'an integer >= 1'],
   placement: [oneOf('thread', 'process'), 'one of thread, process'],
-  kind: [oneOf('coroutine', 'threads'), 'one of coroutine, threads'],
+  // `threads` was the thread-pool kind's first name; it read like a typo beside `--placement thread`.
+  kind: [
+    (v) => (v === 'threads' ? 'thread-pool' : oneOf('coroutine', 'thread-pool')(v)),
+    'one of coroutine, thread-pool',
+  ],
   threads: [integer(1), 'an integer >= 1'],
   threadQueue: [integer(0), 'an integer >= 0 (0: 16 × threads)'],
   connections: [integer(1), 'an integer >= 1'],

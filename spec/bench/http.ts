@@ -385,7 +385,7 @@ const printCommands = (section: string) => {
 const progress = (line: string) => process.stderr.write(`  ${line}\n`)
 
 type Placement = 'thread' | 'process'
-type Kind = 'coroutine' | 'threads'
+type Kind = 'coroutine' | 'thread-pool'
 type App = 'hello-fetch' | 'hello-node'
 
 const troupeArgv = (app: App, workers: number, placement: Placement, kind: Kind): string[] => [
@@ -402,7 +402,7 @@ const troupeArgv = (app: App, workers: number, placement: Placement, kind: Kind)
   '--kind',
   kind,
   // A queue deep enough for wrk's 50 connections: this measures throughput, not shedding.
-  ...(kind === 'threads' ? ['--threads', '1', '--thread-queue', '100'] : []),
+  ...(kind === 'thread-pool' ? ['--threads', '1', '--thread-queue', '100'] : []),
 ]
 const bareArgv = [NODE, 'spec/bench/bare-http.ts', '--bind', '127.0.0.1:0']
 const clusterArgv = (workers: number) => [
@@ -425,9 +425,9 @@ interface Candidate {
 }
 const candidates: Candidate[] = [
   { placement: 'thread', kind: 'coroutine', app: 'hello-fetch', close: false },
-  { placement: 'thread', kind: 'threads', app: 'hello-fetch', close: false },
+  { placement: 'thread', kind: 'thread-pool', app: 'hello-fetch', close: false },
   { placement: 'process', kind: 'coroutine', app: 'hello-fetch', close: false },
-  { placement: 'process', kind: 'threads', app: 'hello-fetch', close: false },
+  { placement: 'process', kind: 'thread-pool', app: 'hello-fetch', close: false },
   { placement: 'thread', kind: 'coroutine', app: 'hello-node', close: false },
   { placement: 'process', kind: 'coroutine', app: 'hello-node', close: false },
   { placement: 'thread', kind: 'coroutine', app: 'hello-fetch', close: true },
@@ -651,8 +651,8 @@ const spawnTimes = async () => {
   const combos: Array<[Placement, Kind]> = [
     ['thread', 'coroutine'],
     ['process', 'coroutine'],
-    ['thread', 'threads'],
-    ['process', 'threads'],
+    ['thread', 'thread-pool'],
+    ['process', 'thread-pool'],
   ]
   const rows: Array<Record<string, string>> = []
   for (const [placement, kind] of combos) {

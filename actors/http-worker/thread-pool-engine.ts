@@ -12,13 +12,13 @@ import {
   type RelayReply,
   type ThreadPoolData,
   type ThreadTask,
-} from './threads-protocol.ts'
+} from './thread-pool-protocol.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
 import { plain, RequestTimeoutError } from './worker-server.ts'
 
 const taskFile = import.meta.url.endsWith('.ts')
-  ? new URL('./threads-task.ts', import.meta.url)
-  : new URL('./threads-task.js', import.meta.url)
+  ? new URL('./thread-pool-task.ts', import.meta.url)
+  : new URL('./thread-pool-task.js', import.meta.url)
 
 /**
  * The whole body, bounded. Past the bound the rest is still read and dropped (not the
@@ -90,7 +90,7 @@ const timedOut = (signal: AbortSignal): AbortSignal => {
 const shed = (res: import('node:http').ServerResponse) =>
   plain(res, 503, 'Service Unavailable: the thread pool queue is full\n', { 'retry-after': '1' })
 
-export const threadsEngine = async (
+export const threadPoolEngine = async (
   args: WorkerArgs,
   ctx: AppContext,
   target: (path: string) => RefTarget,

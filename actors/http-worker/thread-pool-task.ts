@@ -14,7 +14,7 @@ import {
   type RelayReply,
   type ThreadPoolData,
   type ThreadTask,
-} from './threads-protocol.ts'
+} from './thread-pool-protocol.ts'
 
 const data = workerData as ThreadPoolData
 let app: Promise<ResolvedApp> | undefined
