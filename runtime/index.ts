@@ -55,3 +55,4 @@ export {
   supervisor,
 } from './system.ts'
 export type { NodeState, RestartType, TreeNode } from './tree.ts'
+export { type WarningCode, type WarningEntry, warningCatalogue } from './warnings.ts'
