@@ -7,7 +7,7 @@
 import { Socket } from 'node:net'
 import type { Transferable } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
-import { channels } from './channels.ts'
+import { channels, type ReadyEvent } from './channels.ts'
 import type { Clock } from './clock.ts'
 import {
   ActorExitedError,
@@ -50,6 +50,9 @@ export interface CellOptions extends PlacementOptions {
   readonly resolve: (path: string) => RefTarget | undefined
   /** Called with each status the actor reports (`ctx.report`). */
   readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
+  /** The owner's hooks (see ActorOptions.onReady / onExit). */
+  readonly onReady?: (event: ReadyEvent) => void
+  readonly onIncarnationExit?: (reason: ExitReason) => void
 }
 
 type Decoder = (payload: unknown) => unknown
@@ -192,13 +195,14 @@ export class ActorCell implements Child, RefTarget {
       case 'ready': {
         // A stop asked for while it was starting stands.
         if (this.#state === 'starting') this.#state = 'ready'
-        const pid = from.pid
-        channels.ready.publish({
+        const event: ReadyEvent = {
           path: this.path,
-          pid,
+          pid: from.pid,
           threadId: from.threadId,
           spawnMs: this.#options.clock.now() - this.#spawnMono,
-        })
+        }
+        this.#options.onReady?.(event)
+        channels.ready.publish(event)
         for (const { message: queued, transfer } of this.#backlog.splice(0)) this.#post(queued, transfer)
         this.#ready?.resolve()
         this.#ready = undefined
@@ -246,6 +250,7 @@ export class ActorCell implements Child, RefTarget {
     this.#lastExit = reason
     const stopping = this.#state === 'stopping'
     this.#state = stopping ? 'stopped' : 'failed'
+    this.#options.onIncarnationExit?.(reason)
     channels.exit.publish({ path: this.path, reason })
     this.#salvage(reason)
     if (this.#ready) {

@@ -4,6 +4,7 @@
  */
 import type { ActorDefinition, ArgsOfDefinition, Placement, ProtocolOfDefinition } from './actor.ts'
 import { ActorCell } from './cell.ts'
+import type { ReadyEvent } from './channels.ts'
 import { type Clock, systemClock } from './clock.ts'
 import { InvalidOptionError, SystemStoppedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
@@ -40,6 +41,13 @@ export interface ActorOptions<A> extends PlacementOptions {
   readonly heartbeatTimeout?: number
   /** Receives each status the actor reports with `ctx.report`. */
   readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
+  /**
+   * Called when an incarnation is ready, and when one exits (before its supervisor decides).
+   * Hooks are for whoever owns the child (the server's worker pool); outside observers use
+   * the diagnostics channels, which carry the same events.
+   */
+  readonly onReady?: (event: ReadyEvent) => void
+  readonly onExit?: (reason: ExitReason) => void
 }
 
 /** A child spec: what a supervisor starts, restarts and stops. Made by `actor()`, `supervisor()`, `pool()`. */
@@ -104,6 +112,8 @@ export const actor = <D extends ActorDefinition>(
         ...(options.execArgv ? { execArgv: options.execArgv } : {}),
         ...(options.env ? { env: options.env } : {}),
         ...(options.onInfo ? { onInfo: options.onInfo } : {}),
+        ...(options.onReady ? { onReady: options.onReady } : {}),
+        ...(options.onExit ? { onIncarnationExit: options.onExit } : {}),
         id,
         path: `${parentPath}/${id}`,
         definition,

@@ -13,7 +13,7 @@ import { assertKindFits, loadApp, normalizeActors, type ResolvedApp } from '../.
 import { type BindAddress, formatBind, listen, parseBind } from '../../transports/http/listen.ts'
 import { bridge } from '../../transports/http/socket-bridge.ts'
 import type { ActorCell } from '../cell.ts'
-import { channels, type ExitEvent, type ReadyEvent } from '../channels.ts'
+import type { ReadyEvent } from '../channels.ts'
 import { ConfigError, InvalidOptionError, PlacementUnsupportedError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -191,20 +191,14 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   })
   const workers = pool!
 
-  const onReady = (event: unknown) => {
-    const slot = slots.get((event as ReadyEvent).path)
+  const onReady = (event: ReadyEvent) => {
+    const slot = slots.get(event.path)
     if (!slot) return
     slot.up = !slot.retiring
     slot.handed = 0
     slot.closed = 0
     acceptor?.flush()
   }
-  const onExit = (event: unknown) => {
-    const slot = slots.get((event as ExitEvent).path)
-    if (slot) slot.up = false
-  }
-  channels.ready.subscribe(onReady)
-  channels.exit.subscribe(onExit)
 
   let next = 1
   const argsFor = (cfg: ResolvedConfig, gen: number): HttpWorkerArgs => ({
@@ -245,6 +239,11 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       ...(cfg.placement === 'thread' && cfg.memory > 0
         ? { resourceLimits: { maxOldGenerationSizeMb: cfg.memory } }
         : {}),
+      onReady,
+      onExit: () => {
+        const slot = slots.get(`${workers.path}/${id}`)
+        if (slot) slot.up = false
+      },
       onInfo: (info) => {
         const slot = slots.get(`${workers.path}/${id}`)
         if (!slot) return
@@ -357,8 +356,6 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
 
   const cleanup = async () => {
     clearInterval(memoryWatch)
-    channels.ready.unsubscribe(onReady)
-    channels.exit.unsubscribe(onExit)
   }
 
   try {
