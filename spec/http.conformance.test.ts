@@ -1,5 +1,5 @@
 /**
- * HTTP/1.1 conformance: every request of the shared corpus (gunicorn's tests/requests) is
+ * HTTP/1.1 conformance: every request of the vendored corpus (gunicorn's tests/requests) is
  * replayed byte for byte against troupe and against a bare node:http server with the same
  * options. troupe parses nothing itself (node:http, i.e. llhttp, does), so its layers
  * (acceptor, socket handoff to a worker thread, worker server, engine) must not change any
@@ -19,7 +19,7 @@ import { type Server, startServer } from '../runtime/master/master.ts'
 import { type Echo, echo } from './fixtures/echo-app.ts'
 import { type CorpusCase, type Exchange, loadCorpus, type RawResponse, replay } from './support/corpus.ts'
 
-const corpus = loadCorpus(new URL('../../shared/corpus/http1-requests.json', import.meta.url))
+const corpus = loadCorpus()
 
 const { config } = resolveConfig({
   flags: {

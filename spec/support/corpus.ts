@@ -1,7 +1,8 @@
 /**
- * The HTTP/1.1 request corpus (gunicorn's tests/requests, laid out in `shared/corpus/` beside
- * the clone) and a raw-socket client that replays its bytes exactly and splits what the
- * server sends back into responses.
+ * The HTTP/1.1 request corpus (gunicorn's tests/requests, vendored in
+ * `spec/fixtures/http1-requests.json` under gunicorn's MIT licence, `spec/fixtures/LICENSE-gunicorn`)
+ * and a raw-socket client that replays its bytes exactly and splits what the server sends back
+ * into responses.
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
@@ -33,8 +34,11 @@ export interface Corpus {
   readonly cases: readonly CorpusCase[]
 }
 
-/** The corpus at `url` (the test resolves it: `shared/` lies beside the clone). */
-export const loadCorpus = (url: URL): Corpus => JSON.parse(readFileSync(url, 'utf8')) as Corpus
+/** Where the vendored corpus lies in the repo. */
+export const corpusUrl = new URL('../fixtures/http1-requests.json', import.meta.url)
+
+/** The corpus at `url` (by default the vendored one). */
+export const loadCorpus = (url: URL = corpusUrl): Corpus => JSON.parse(readFileSync(url, 'utf8')) as Corpus
 
 export interface RawResponse {
   readonly version: string
