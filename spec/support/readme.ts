@@ -19,7 +19,10 @@ export interface CodeBlock {
   readonly line: number
   /** The title of the `## ` section the block is in. */
   readonly section: string
-  /** Words of the `<!-- word -->` comments directly above the fence (blank lines allowed between). */
+  /**
+   * The first word of each HTML comment directly above the fence (blank lines allowed
+   * between): `<!-- fragment: why -->` marks the block `fragment`.
+   */
   readonly marks: readonly string[]
 }
 
@@ -37,7 +40,7 @@ export const codeBlocks = (markdown: string): CodeBlock[] => {
     for (let j = i - 1; j >= 0; j--) {
       const above = lines[j]!.trim()
       if (above === '') continue
-      const mark = /^<!--\s*(.+?)\s*-->$/.exec(above)
+      const mark = /^<!--\s*([\w-]+)[\s\S]*-->$/.exec(above)
       if (!mark) break
       marks.unshift(mark[1]!)
     }
