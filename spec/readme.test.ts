@@ -78,6 +78,8 @@ const pointAtSources = (code: string, from: string): string =>
 const relative = (from: string, to: string): string =>
   `./${path.relative(from, to)}`.replace(/^\.\/\.\.\//, '../')
 
+const canary = 'canary.ts'
+
 let dir: string
 let written: WrittenBlock[]
 /** tsc's diagnostics, by file name. */
@@ -98,6 +100,8 @@ beforeAll(async () => {
     fs.writeFileSync(target, `${[...head, pointAtSources(block.code, dir)].join('\n')}\n`)
     return { block, file, offset: head.length, role }
   })
+  // A known mistake beside the blocks: tsc must report it, or it did not check anything.
+  fs.writeFileSync(path.join(dir, canary), "export const canary: number = 'not a number'\n")
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({ extends: path.join(repoRoot, 'tsconfig.json'), include: ['*.ts'] }),
@@ -129,7 +133,10 @@ describe('README TypeScript blocks', () => {
     const roles = new Set(blocks.map(roleOf))
     expect(roles).toContain('app')
     expect(roles).toContain('script')
-    expect(roles).toContain('fragment')
+  })
+
+  it('runs tsc for real (it reports a planted mistake)', () => {
+    expect(diagnostics.get(canary)?.join('\n')).toMatch(/TS2322/)
   })
 
   it.each(blocks)('README.md:$line typechecks', (block) => {
@@ -138,7 +145,9 @@ describe('README TypeScript blocks', () => {
   })
 
   it('typechecks nothing but the blocks', () => {
-    const strays = [...diagnostics.keys()].filter((file) => !written.some((w) => w.file === file))
+    const strays = [...diagnostics.keys()].filter(
+      (file) => file !== canary && !written.some((w) => w.file === file),
+    )
     expect(strays.flatMap((file) => diagnostics.get(file))).toEqual([])
   })
 
