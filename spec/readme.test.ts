@@ -97,6 +97,7 @@ beforeAll(async () => {
       names.length > 0 ? [`import { ${names.join(', ')} } from '${relative(dir, preludePath)}'`] : []
     const target = path.join(dir, file)
     if (fs.existsSync(target)) throw new Error(`README.md:${block.line}: a second block named ${file}`)
+    fs.mkdirSync(path.dirname(target), { recursive: true })
     fs.writeFileSync(target, `${[...head, pointAtSources(block.code, dir)].join('\n')}\n`)
     return { block, file, offset: head.length, role }
   })
@@ -104,7 +105,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, canary), "export const canary: number = 'not a number'\n")
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
-    JSON.stringify({ extends: path.join(repoRoot, 'tsconfig.json'), include: ['*.ts'] }),
+    JSON.stringify({ extends: path.join(repoRoot, 'tsconfig.json'), include: ['**/*.ts'] }),
   )
   const result = await run(tsc, ['-p', dir, '--pretty', 'false'], { cwd: dir }).catch(
     (error: { stdout: string }) => error,
