@@ -1,5 +1,5 @@
 /**
- * HTTP figures, each a ratio to a baseline measured in the same run (see MEASURE.md):
+ * HTTP figures, each a ratio to a baseline measured in the same run (see spec/bench/README.md):
  *
  * 1. Hello-world req/s with one worker, per combination (placement thread|process × kind
  *    coroutine|threads; `--threads 1` for kind threads), as a ratio to a bare node:http
