@@ -109,7 +109,10 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
     }
   }
   const what = exportName === 'default' ? 'default export' : `export "${exportName}"`
-  const found = app === undefined ? `no ${what}` : `a ${what} of type ${typeof app}`
+  const found =
+    app === undefined
+      ? `no ${what}`
+      : `${exportName === 'default' ? 'a' : 'an'} ${what} of type ${typeof app}`
   throw new AppLoadError(
     `${url} has ${found}; expected an object with fetch(request), a (req, res) function, or defineApp({...})`,
   )
