@@ -28,7 +28,9 @@ const table = optionTable as unknown as Record<OptionKey, OptionSpec<unknown, un
 export const optionKeys = Object.keys(optionTable) as OptionKey[]
 
 /** The options that take a flag and an environment variable (all but the file-only ones). */
-export type ConfigKey = { [K in OptionKey]: OptionTable[K] extends { fileOnly: true } ? never : K }[OptionKey]
+export type ConfigKey = {
+  [K in OptionKey]: OptionTable[K] extends { readonly fileOnly?: false } ? K : never
+}[OptionKey]
 export const configKeys = optionKeys.filter((key) => !table[key].fileOnly) as ConfigKey[]
 
 /** The defaults, from the option table. */

@@ -53,12 +53,14 @@ export interface OptionSpec<T, I = T> {
   /** Read before `TROUPE_*`, which beats it. */
   readonly envAliases?: readonly EnvAlias[]
   /** Only a config file can set it (no flag, no environment variable). */
-  readonly fileOnly?: true
+  readonly fileOnly?: boolean
 }
 
 // The default must not steer inference: the type says what T is (a literal union stays one).
-const option = <const T, I>(spec: OptionSpec<T, I> & { readonly default: NoInfer<T> }): OptionSpec<T, I> =>
-  spec
+// `fileOnly` stays a literal so the types can tell the flag-less options apart.
+const option = <const T, I, const F extends boolean = false>(
+  spec: OptionSpec<T, I> & { readonly default: NoInfer<T>; readonly fileOnly?: F },
+): OptionSpec<T, I> & { readonly fileOnly?: F } => spec
 
 const isActorDefinition = (value: unknown): boolean =>
   typeof value === 'object' &&
