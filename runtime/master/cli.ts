@@ -13,7 +13,7 @@ import { type Command, commands, type Parsed, parseCommandLine, UsageError } fro
 import { resolveLayers } from './config-file.ts'
 import { commandHelp, usage } from './help.ts'
 import { writePidFile } from './pid-file.ts'
-import { watchTree } from './watch.ts'
+import { reloadOnChange } from './watch.ts'
 
 const readVersion = (): string => {
   // From source this file is runtime/master/cli.ts; built, it is dist/cli.js.
@@ -138,25 +138,13 @@ const serve = async (parsed: Parsed): Promise<number> => {
   )
   if (config.reload) {
     const root = dirname(resolve(parseAppRef(config.app).module))
-    let reloading: Promise<void> | undefined
-    let changedAgain = false
-    // A change during a reload gets a reload of its own after it: the one running may have
-    // imported the files before they changed.
-    const reloadAfterChange = async () => {
-      do {
-        changedAgain = false
-        if (!server || stopping) return
-        await reloadFromDisk(server).catch((error: Error) => say(describe(error)))
-      } while (changedAgain)
-    }
-    const watch = watchTree(root, (files) => {
-      say(`${files.join(', ')} changed: reloading`)
-      if (reloading) changedAgain = true
-      else
-        reloading = reloadAfterChange().finally(() => {
-          reloading = undefined
-        })
-    })
+    const watch = reloadOnChange(
+      root,
+      async () => {
+        if (server && !stopping) await reloadFromDisk(server).catch((error: Error) => say(describe(error)))
+      },
+      say,
+    )
     say(`--reload: watching ${root}`)
     void finished.then(() => watch.close())
   }

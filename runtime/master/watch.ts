@@ -4,7 +4,7 @@
  * swap files) are ignored. On Linux, fs.watch's recursive mode would also walk node_modules, so
  * the tree is watched directory by directory, skipping the ignored ones.
  */
-import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs'
+import { type Dirent, type FSWatcher, readdirSync, statSync, watch } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 
 const ignored = (name: string): boolean =>
@@ -65,7 +65,7 @@ export const watchTree = (
 
   const walk = (dir: string) => {
     add(dir, false)
-    let entries: import('node:fs').Dirent[]
+    let entries: Dirent[]
     try {
       entries = readdirSync(dir, { withFileTypes: true })
     } catch {
@@ -85,4 +85,33 @@ export const watchTree = (
       watchers.clear()
     },
   }
+}
+
+/**
+ * Calls `reload` once changes under `root` settle, logging what changed. A change during a
+ * reload gets a reload of its own after it: the running one may have read the files before.
+ */
+export const reloadOnChange = (
+  root: string,
+  reload: () => Promise<void>,
+  log: (line: string) => void,
+): Watch => {
+  let running = false
+  let again = false
+  const loop = async () => {
+    running = true
+    try {
+      do {
+        again = false
+        await reload()
+      } while (again)
+    } finally {
+      running = false
+    }
+  }
+  return watchTree(root, (files) => {
+    log(`${files.join(', ')} changed: reloading`)
+    if (running) again = true
+    else void loop()
+  })
 }
