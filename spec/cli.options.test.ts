@@ -109,33 +109,46 @@ describe('warnings', () => {
 })
 
 describe('PATH:EXPORT picks an export', () => {
-  it.each(['thread', 'process'])(
-    'serve app.ts:api: every worker (%s) serves the export api',
-    async (placement) => {
-      const troupe = start(
-        ['serve', `${namedApp}:api`, '--bind', '127.0.0.1:0', '--placement', placement, '--workers', '2'],
-        { cwd: tempDir() },
-      )
-      const port = await troupe.serving()
-      const seen = new Set<string>()
-      await eventually(
-        async () => {
-          const answers = await Promise.all([get(port), get(port), get(port), get(port)])
-          for (const answer of answers) {
-            expect(answer.status).toBe(200)
-            const body = JSON.parse(answer.body) as { app: string; id: string }
-            expect(body.app).toBe('api')
-            seen.add(body.id)
-          }
-          return seen.size === 2
-        },
-        10_000,
-        'answers from both workers',
-      )
-      troupe.child.kill('SIGTERM')
-      expect((await troupe.exitWithin()).code).toBe(0)
-    },
-  )
+  it.each([
+    ['thread', 'coroutine'],
+    ['process', 'thread-pool'],
+  ])('serve app.ts:api: every worker (%s, %s) serves the export api', async (placement, kind) => {
+    const troupe = start(
+      [
+        'serve',
+        `${namedApp}:api`,
+        '--bind',
+        '127.0.0.1:0',
+        '--placement',
+        placement,
+        '--kind',
+        kind,
+        '--threads',
+        '1',
+        '--workers',
+        '2',
+      ],
+      { cwd: tempDir() },
+    )
+    const port = await troupe.serving()
+    const seen = new Set<string>()
+    await eventually(
+      async () => {
+        const answers = await Promise.all([get(port), get(port), get(port), get(port)])
+        for (const answer of answers) {
+          expect(answer.status).toBe(200)
+          const body = JSON.parse(answer.body) as { app: string; id: string }
+          expect(body.app).toBe('api')
+          seen.add(body.id)
+        }
+        return seen.size === 2
+      },
+      10_000,
+      'answers from both workers',
+    )
+    troupe.child.kill('SIGTERM')
+    expect((await troupe.exitWithin()).code).toBe(0)
+  })
 
   it('the config key app takes PATH:EXPORT too, relative to the config file; check names the export', async () => {
     const dir = tempDir()
