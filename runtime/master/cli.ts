@@ -42,6 +42,12 @@ const check = async (parsed: Parsed): Promise<number> => {
   return 0
 }
 
+/** gunicorn's USR1 reopens log files and USR2 re-executes the binary; troupe has neither yet. */
+const ignoredSignals = {
+  SIGUSR1: 'troupe logs to stderr and has no log files to reopen',
+  SIGUSR2: 'troupe has no binary re-exec; HUP reloads code and config with no dropped connection',
+} as const
+
 /** The master's name in ps, in its log lines, and (through the environment) in its process workers' titles. */
 const applyName = (name: string | null) => {
   prefix = name ? `troupe ${name}` : 'troupe'
@@ -114,22 +120,8 @@ const serve = async (parsed: Parsed): Promise<number> => {
     }),
   )
   // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
-  process.on('SIGUSR1', () =>
-    say(
-      warningLine(
-        'TROUPE_W_SIGNAL_IGNORED',
-        'SIGUSR1 ignored: troupe logs to stderr and has no log files to reopen',
-      ),
-    ),
-  )
-  process.on('SIGUSR2', () =>
-    say(
-      warningLine(
-        'TROUPE_W_SIGNAL_IGNORED',
-        'SIGUSR2 ignored: troupe has no binary re-exec; HUP reloads code and config with no dropped connection',
-      ),
-    ),
-  )
+  for (const [signal, why] of Object.entries(ignoredSignals))
+    process.on(signal, () => say(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
   if (config.pid !== null) writePidFile(config.pid, sources.pid)
   server = await startServer(config, { log: say })
   say(
