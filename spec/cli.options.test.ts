@@ -192,6 +192,7 @@ describe('--chdir, --name, --pid', () => {
     const exit = await run(['check', '--chdir', dir, '--pid', 'run.pid'], { cwd: tempDir() })
     expect(exit.stderr).toBe('')
     expect(exit.stdout).toMatch(new RegExp(`^workers +2 {2}\\(file ${file}\\)$`, 'm'))
+    expect(exit.stdout).toMatch(new RegExp(`^pid +"${dir}/run.pid" {2}\\(flag --pid\\)$`, 'm'))
 
     const missing = await run(['check', '--chdir', path.join(dir, 'nope')], { cwd: dir })
     expect(oneLine(missing)).toBe(

@@ -9,7 +9,10 @@ import { dirname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
 import type { Parsed } from './cli-args.ts'
-import { type Layers, type Resolved, resolveConfig } from './config.ts'
+import { envName, type Layers, type OptionKey, optionKeys, type Resolved, resolveConfig } from './config.ts'
+import { optionTable } from './options.ts'
+
+const pathKeys = optionKeys.filter((key: OptionKey) => optionTable[key].path === true)
 
 let configLoads = 0
 
@@ -33,8 +36,10 @@ export const loadConfigFile = async (path: string | undefined): Promise<Layers['
   if (!values || typeof values !== 'object' || Array.isArray(values))
     throw new ConfigError(`config file ${file} must default-export defineConfig({...})`)
   const config = { ...values } as Record<string, unknown>
-  // The app path in a config file is relative to that file.
-  if (typeof config.app === 'string') config.app = resolve(dirname(file), config.app)
+  // Paths in a config file are relative to that file.
+  for (const key of pathKeys)
+    if (typeof config[key] === 'string' && config[key] !== '')
+      config[key] = resolve(dirname(file), config[key])
   return { path: file, values: config }
 }
 
@@ -44,10 +49,15 @@ export const resolveLayers = async (
   environment: Readonly<Record<string, string | undefined>>,
 ): Promise<Resolved> => {
   const file = await loadConfigFile(parsed.config)
-  const flags = { ...parsed.flags }
+  const flags: Record<string, unknown> = { ...parsed.flags }
   if (parsed.app !== undefined) flags.app = parsed.app
-  if (typeof flags.app === 'string') flags.app = resolve(flags.app)
   const env = { ...environment }
-  if (typeof env.TROUPE_APP === 'string' && env.TROUPE_APP !== '') env.TROUPE_APP = resolve(env.TROUPE_APP)
+  // Paths from flags and the environment are relative to the working directory (after --chdir).
+  for (const key of pathKeys) {
+    const value = flags[key]
+    if (typeof value === 'string' && value !== '') flags[key] = resolve(value)
+    const text = env[envName(key)]
+    if (text !== undefined && text !== '') env[envName(key)] = resolve(text)
+  }
   return resolveConfig({ ...(file ? { file } : {}), env, flags })
 }

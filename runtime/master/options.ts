@@ -52,6 +52,8 @@ export interface OptionSpec<T, I = T> {
   readonly appliesTo?: AppliesTo
   /** Read before `TROUPE_*`, which beats it. */
   readonly envAliases?: readonly EnvAlias[]
+  /** A file path: in a config file relative to the file, elsewhere to the working directory. */
+  readonly path?: true
   /** Only a config file can set it (no flag, no environment variable). */
   readonly fileOnly?: boolean
 }
@@ -75,6 +77,7 @@ export const optionTable = {
     group: 'app',
     type: text('a path to the app module, optionally PATH:EXPORT', 'APP'),
     default: './app.ts',
+    path: true,
     description:
       'the app module: PATH, or PATH:EXPORT to serve a named export instead of the default one; in a config file, relative to the file',
   }),
@@ -95,6 +98,7 @@ export const optionTable = {
     group: 'app',
     type: optionalText('a file path', 'FILE'),
     default: null,
+    path: true,
     description: "write the master's pid to FILE; removed on exit",
   }),
   bind: option({
