@@ -33,6 +33,7 @@ it.each(['thread', 'process'])(
       }
     })()
 
+    await eventually(() => answers.length > 0, 10_000, 'a first answer of the old code')
     writeFile(dir, 'node_modules/dep.js', 'export {}\n')
     writeFile(dir, '.env', 'SECRET=1\n')
     writeFile(dir, 'app.ts', appSource('v2'))
