@@ -9,6 +9,7 @@ import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
 import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
 import type { ActorRef } from '../runtime/ref.ts'
 import type { ActorOptions } from '../runtime/system.ts'
+import { parseAppRef } from './app-ref.ts'
 
 /** What a request handler gets besides the request. */
 export interface AppContext {
@@ -85,18 +86,19 @@ export const normalizeActors = (list: readonly AppActor[]): ResolvedApp['actors'
       : { definition: entry, options: {} },
   )
 
-/** Classifies a module's default export; throws TROUPE_E_APP_LOAD naming what was found. */
-export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
+/** Classifies a module's export (the default one unless named); throws TROUPE_E_APP_LOAD naming what was found. */
+export const resolveApp = (exported: unknown, url: string, exportName = 'default'): ResolvedApp => {
   const app = exported as Partial<AppDefinition> | NodeHandler | undefined
+  const fallbackName = exportName === 'default' ? nameOf(url) : exportName
   if (typeof app === 'function')
-    return { name: app.name || nameOf(url), style: 'node', handler: app, actors: [] }
+    return { name: app.name || fallbackName, style: 'node', handler: app, actors: [] }
   if (app && typeof app === 'object') {
     const fetch = typeof app.fetch === 'function' ? app.fetch.bind(app) : undefined
     const handler = typeof app.handler === 'function' ? app.handler : undefined
     if (fetch || handler) {
       const actors = normalizeActors(app.actors ?? [])
       return {
-        name: app.name ?? nameOf(url),
+        name: app.name ?? fallbackName,
         style: fetch ? 'fetch' : 'node',
         ...(fetch ? { fetch } : {}),
         ...(handler ? { handler } : {}),
@@ -106,7 +108,11 @@ export const resolveApp = (exported: unknown, url: string): ResolvedApp => {
       }
     }
   }
-  const found = app === undefined ? 'no default export' : `a default export of type ${typeof app}`
+  const what = exportName === 'default' ? 'default export' : `export "${exportName}"`
+  const found =
+    app === undefined
+      ? `no ${what}`
+      : `${exportName === 'default' ? 'a' : 'an'} ${what} of type ${typeof app}`
   throw new AppLoadError(
     `${url} has ${found}; expected an object with fetch(request), a (req, res) function, or defineApp({...})`,
   )
@@ -120,9 +126,14 @@ export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'thread-poo
     )
 }
 
-/** Imports an app module and resolves its style; every failure is a TROUPE_E_APP_LOAD naming the file. */
-export const loadApp = async (url: string): Promise<ResolvedApp> => {
-  let module: { default?: unknown }
+/**
+ * Imports an app module and resolves the style of its default export, or of the export the
+ * reference names (`file:///app.ts:api`, see app-ref.ts); every failure is a TROUPE_E_APP_LOAD
+ * naming the file (and the export).
+ */
+export const loadApp = async (ref: string): Promise<ResolvedApp> => {
+  const { module: url, exportName } = parseAppRef(ref)
+  let module: Record<string, unknown>
   try {
     module = await import(url)
   } catch (error) {
@@ -136,5 +147,11 @@ export const loadApp = async (url: string): Promise<ResolvedApp> => {
       },
     )
   }
-  return resolveApp(module.default, url)
+  if (exportName !== 'default' && !(exportName in module)) {
+    const names = Object.keys(module).filter((name) => name !== 'default')
+    throw new AppLoadError(
+      `${url.replace(/^file:\/\//, '')} has no export "${exportName}" (it exports: ${names.join(', ') || 'nothing by name'})`,
+    )
+  }
+  return resolveApp(module[exportName], url, exportName)
 }

@@ -4,7 +4,7 @@
  * counters, and drains on shutdown. Supervised like any actor: heartbeats, restarts, tree.
  */
 import net from 'node:net'
-import { type MessagePort, threadId } from 'node:worker_threads'
+import { isMainThread, type MessagePort, threadId } from 'node:worker_threads'
 import { type AppContext, assertKindFits, loadApp, type ResolvedApp } from '../../apps/app.ts'
 import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
@@ -33,11 +33,15 @@ export const httpWorker = defineActor({
   name: 'http-worker',
   module: import.meta.url,
   init: async (args: HttpWorkerArgs, ctx: ActorContext): Promise<WorkerState> => {
+    const id = ctx.path.split('/').pop()!
+    // A process worker shows in ps as itself, not as `node …/actor-child.ts`; the master's
+    // --name reaches it through the environment it inherits.
+    if (isMainThread)
+      process.title = ['troupe: worker', id, process.env.TROUPE_NAME].filter(Boolean).join(' ')
     // Before the app is imported, so its Responses are the capturing kind.
     installResponseCapture()
     const app = await loadApp(args.app)
     assertKindFits(app, args.kind)
-    const id = ctx.path.split('/').pop()!
     const appContext: AppContext = {
       actor: (definition) => ctx.ref(definition, `${args.actorsPath}/${definition.name}`),
       worker: Object.freeze({ id, generation: args.generation, pid: process.pid, threadId }),

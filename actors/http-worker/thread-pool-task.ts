@@ -1,5 +1,5 @@
 /**
- * A piscina pool thread of a `threads` worker: builds the web Request, runs the app's
+ * A piscina pool thread of a `thread-pool` worker: builds the web Request, runs the app's
  * fetch, moves the answer back. Loads the app once per thread.
  */
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'

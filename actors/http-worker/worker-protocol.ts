@@ -7,7 +7,7 @@ export interface WorkerArgs {
   /** file: URL of the app module. */
   readonly app: string
   readonly kind: WorkerKind
-  /** Threads in the pool of a `threads` worker. */
+  /** Threads in the pool of a `thread-pool` worker. */
   readonly threads: number
   /** Requests that may wait for a pool thread before 503. */
   readonly threadQueue: number

@@ -4,49 +4,16 @@
  * config. A mistake is one line on stderr naming the problem (and its code), no stack
  * trace unless --debug.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
-import {
-  type ConfigKey,
-  configKeys,
-  flagName,
-  type Layers,
-  type Resolved,
-  resolveConfig,
-  type TroupeConfig,
-} from './config.ts'
-
-const usage = `Usage: troupe <command> [options]
-
-Commands:
-  serve [APP]   start the master, its acceptor and workers (default app: from troupe.config.ts)
-  check [APP]   validate the config and the app, print each resolved value and its source
-
-Options (each has a key in troupe.config.ts; precedence: flags > env > file > defaults):
-  --config FILE               config file (default: ./troupe.config.ts if present)
-  --bind ADDR                 HOST:PORT or unix:PATH; repeat for several (default 127.0.0.1:8000)
-  --workers N                 worker count (env WEB_CONCURRENCY)
-  --placement thread|process  where workers run (default thread)
-  --kind coroutine|threads    event-loop workers, or a thread pool per worker (default coroutine)
-  --threads N                 pool threads per worker, for --kind threads (default 4)
-  --connections N             requests per worker at once; past it 503 (default 1000)
-  --strategy handoff|reuseport  how connections reach workers (default handoff)
-  --timeout S                 request timeout (504) and worker heartbeat timeout (default 30)
-  --graceful-timeout S        time to finish requests on stop/reload (default 30)
-  --keep-alive S              idle keep-alive timeout (default 5)
-  --max-requests N            recycle a worker after N requests (default 0: never)
-  --max-requests-jitter N     add 0..N to max-requests per worker
-  --backlog N                 listen backlog (default 2048)
-  --debug                     print stack traces with errors
-  -h, --help                  print this help and exit
-  -v, --version               print the version and exit
-
-Signals to the master: TERM/INT graceful stop, QUIT fast stop, HUP reload,
-TTIN/TTOU one worker more/less. Every option: see README.md.
-`
+import { warningLine } from '../warnings.ts'
+import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
+import { resolveLayers } from './config-file.ts'
+import { commandHelp, usage } from './help.ts'
+import { writePidFile } from './pid-file.ts'
+import { reloadOnChange } from './watch.ts'
 
 const readVersion = (): string => {
   // From source this file is runtime/master/cli.ts; built, it is dist/cli.js.
@@ -55,117 +22,46 @@ const readVersion = (): string => {
   return (JSON.parse(manifest) as { version: string }).version
 }
 
-const flagOptions = Object.fromEntries(
-  configKeys.map((key) => [
-    flagName(key),
-    { type: 'string' as const, ...(key === 'bind' ? { multiple: true } : {}) },
-  ]),
-)
-const options = {
-  ...flagOptions,
-  config: { type: 'string' },
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const
+// The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
+// read as the user's on a reload.
+const environment: Readonly<Record<string, string | undefined>> = { ...process.env }
+const resolveAll = (parsed: Parsed) => resolveLayers(parsed, environment)
 
-class UsageError extends Error {}
-
-interface Parsed {
-  readonly command: string | undefined
-  readonly app: string | undefined
-  readonly values: Record<string, unknown>
+/** Log lines name the server when it has a name (`troupe shop: …`). */
+let prefix = 'troupe'
+const say = (line: string) => process.stderr.write(`${prefix}: ${line}\n`)
+const warnAll = (warnings: readonly string[]) => {
+  for (const line of warnings) say(line)
 }
-
-const parse = (args: readonly string[]): Parsed => {
-  // Non-strict parsing with tokens, checked here: strict parseArgs reports an unknown option
-  // in a paragraph, and a usage error should be one line naming the culprit.
-  const { values, positionals, tokens } = parseArgs({
-    args: [...args],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  })
-  for (const token of tokens) {
-    if (token.kind !== 'option') continue
-    const spec = (options as Record<string, { type: string }>)[token.name]
-    if (!spec) throw new UsageError(`unknown option "${token.rawName}"`)
-    if (spec.type === 'boolean' && token.value !== undefined)
-      throw new UsageError(`option "${token.rawName}" takes no value`)
-    if (spec.type === 'string' && token.value === undefined)
-      throw new UsageError(`option "${token.rawName}" needs a value`)
-  }
-  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`)
-  return { command: positionals[0], app: positionals[1], values }
-}
-
-let configLoads = 0
-
-const loadConfigFile = async (path: string | undefined): Promise<Layers['file']> => {
-  const explicit = path !== undefined
-  const file = resolve(path ?? 'troupe.config.ts')
-  if (!existsSync(file)) {
-    if (explicit) throw new ConfigError(`config file not found: ${file}`)
-    return undefined
-  }
-  let module: { default?: unknown }
-  try {
-    // A fresh URL each time: HUP must see the file as it is now, not the module cache's copy.
-    module = await import(`${pathToFileURL(file).href}?load=${++configLoads}`)
-  } catch (error) {
-    throw new ConfigError(`config file ${file} threw while loading: ${(error as Error).message}`, {
-      cause: error,
-    })
-  }
-  const values = module.default
-  if (!values || typeof values !== 'object' || Array.isArray(values))
-    throw new ConfigError(`config file ${file} must default-export defineConfig({...})`)
-  const config = { ...(values as TroupeConfig) } as Record<string, unknown>
-  // The app path in a config file is relative to that file.
-  if (typeof config.app === 'string') config.app = resolve(dirname(file), config.app)
-  return { path: file, values: config }
-}
-
-/** Reads every layer afresh (HUP re-reads the file) and resolves them. */
-const resolveAll = async (parsed: Parsed): Promise<Resolved> => {
-  const file = await loadConfigFile(parsed.values.config as string | undefined)
-  const flags: Partial<Record<ConfigKey, unknown>> = {}
-  for (const key of configKeys) {
-    const value = parsed.values[flagName(key)]
-    if (value !== undefined) flags[key] = value
-  }
-  if (parsed.app !== undefined) flags.app = parsed.app
-  if (typeof flags.app === 'string') flags.app = resolve(flags.app)
-  const env = { ...process.env }
-  if (typeof env.TROUPE_APP === 'string') env.TROUPE_APP = resolve(env.TROUPE_APP)
-  return resolveConfig({ ...(file ? { file } : {}), env, flags })
-}
-
-const say = (line: string) => process.stderr.write(`troupe: ${line}\n`)
 
 const check = async (parsed: Parsed): Promise<number> => {
-  const { config, sources } = await resolveAll(parsed)
-  const { loadApp } = await import('../../apps/app.ts')
-  const app = await loadApp(pathToFileURL(config.app).href)
-  const { checkServable } = await import('./master.ts')
-  checkServable(config, app)
-  const width = Math.max(...configKeys.map((k) => k.length))
-  for (const key of configKeys) {
-    const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])
-    process.stdout.write(`${key.padEnd(width)}  ${value}  (${sources[key]})\n`)
-  }
-  const names = (list: readonly { definition: { name: string } }[]) => list.map((a) => a.definition.name)
-  const { normalizeActors } = await import('../../apps/app.ts')
-  process.stdout.write(
-    `${'actors'.padEnd(width)}  ${JSON.stringify(names(normalizeActors(config.actors)))}  (${sources.actors})\n`,
-  )
-  process.stdout.write(`app ${app.name}: ${app.style} style, actors ${JSON.stringify(names(app.actors))}\n`)
+  const resolved = await resolveAll(parsed)
+  warnAll(resolved.warnings)
+  const { checkCommand } = await import('./check.ts')
+  await checkCommand(resolved, (line) => process.stdout.write(`${line}\n`))
   return 0
 }
 
+/** gunicorn's USR1 reopens log files and USR2 re-executes the binary; troupe has neither yet. */
+const ignoredSignals = {
+  SIGUSR1: 'troupe logs to stderr and has no log files to reopen',
+  SIGUSR2: 'troupe has no binary re-exec; HUP reloads code and config with no dropped connection',
+} as const
+
+/** The master's name in ps, in its log lines, and (through the environment) in its process workers' titles. */
+const applyName = (name: string | null) => {
+  prefix = name ? `troupe ${name}` : 'troupe'
+  process.title = name ? `troupe: master ${name}` : 'troupe: master'
+  // Process workers inherit the environment; http-worker.ts titles them from it.
+  if (name) process.env.TROUPE_NAME = name
+  else delete process.env.TROUPE_NAME
+}
+
 const serve = async (parsed: Parsed): Promise<number> => {
-  const { config } = await resolveAll(parsed)
+  const resolved = await resolveAll(parsed)
+  const { config, sources } = resolved
+  warnAll(resolved.warnings)
+  applyName(config.name)
   const { startServer } = await import('./master.ts')
   // Signals are taken from the start: a TERM during start-up stops cleanly once started.
   type Server = Awaited<ReturnType<typeof startServer>>
@@ -194,6 +90,15 @@ const serve = async (parsed: Parsed): Promise<number> => {
   const withServer = (fn: (s: Server) => Promise<unknown>) => () => {
     if (server && !stopping) void fn(server).catch((error: Error) => say(describe(error)))
   }
+  /** HUP and --reload: re-read the config file and the environment, start a new generation. */
+  const reloadFromDisk = async (s: Server) => {
+    const next = await resolveAll(parsed)
+    warnAll(next.warnings)
+    await s.reload(next.config).catch((error: Error) => {
+      throw new Error(`reload failed, the old workers keep serving: ${describe(error)}`)
+    })
+    applyName(next.config.name)
+  }
   process.on('SIGTERM', () => stop(true))
   process.on('SIGINT', () => stop(true))
   process.on('SIGQUIT', () => stop(false))
@@ -201,10 +106,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
     'SIGHUP',
     withServer(async (s) => {
       say('reloading')
-      const { config: next } = await resolveAll(parsed)
-      await s.reload(next).catch((error: Error) => {
-        throw new Error(`reload failed, the old workers keep serving: ${describe(error)}`)
-      })
+      await reloadFromDisk(s)
     }),
   )
   process.on(
@@ -217,11 +119,27 @@ const serve = async (parsed: Parsed): Promise<number> => {
       if (s.config.workers > 1) await s.scale(s.config.workers - 1)
     }),
   )
+  // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
+  for (const [signal, why] of Object.entries(ignoredSignals))
+    process.on(signal, () => say(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
+  if (config.pid !== null) writePidFile(config.pid, sources.pid)
   server = await startServer(config, { log: say })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
       `${config.kind}, ${config.strategy} (pid ${process.pid})`,
   )
+  if (config.reload) {
+    const root = dirname(resolve(parseAppRef(config.app).module))
+    const watch = reloadOnChange(
+      root,
+      async () => {
+        if (server && !stopping) await reloadFromDisk(server).catch((error: Error) => say(describe(error)))
+      },
+      say,
+    )
+    say(`--reload: watching ${root}`)
+    void finished.then(() => watch.close())
+  }
   if (stopRequested !== undefined) stop(stopRequested)
   return finished
 }
@@ -231,32 +149,50 @@ const describe = (error: Error): string => {
   return code?.startsWith('TROUPE_E_') ? `${error.message} [${code}]` : error.message
 }
 
+/** --chdir: before the config file and the app are looked for, as gunicorn's --chdir. */
+const changeDirectory = (dir: string) => {
+  try {
+    process.chdir(resolve(dir))
+  } catch (error) {
+    throw new ConfigError(
+      `chdir: cannot change to ${resolve(dir)} (from flag --chdir): ${(error as NodeJS.ErrnoException).code}`,
+      {
+        cause: error,
+      },
+    )
+  }
+}
+
 const main = async (args: readonly string[]): Promise<number> => {
   let parsed: Parsed
   try {
-    parsed = parse(args)
+    parsed = parseCommandLine(args)
   } catch (error) {
-    say(`${(error as Error).message} (see troupe --help)`)
+    if (!(error instanceof UsageError)) throw error
+    say(`${error.message} (see troupe --help)`)
     return 2
   }
-  if (parsed.values.help) {
-    process.stdout.write(usage)
+  const command =
+    parsed.command !== undefined && parsed.command in commands ? (parsed.command as Command) : undefined
+  if (parsed.help) {
+    process.stdout.write(command ? commandHelp(command) : usage())
     return 0
   }
-  if (parsed.values.version) {
+  if (parsed.version) {
     process.stdout.write(`${readVersion()}\n`)
     return 0
   }
   try {
-    if (parsed.command === 'serve') return await serve(parsed)
-    if (parsed.command === 'check') return await check(parsed)
+    if (command && parsed.chdir !== undefined) changeDirectory(parsed.chdir)
+    if (command === 'serve') return await serve(parsed)
+    if (command === 'check') return await check(parsed)
   } catch (error) {
     say(describe(error as Error))
-    if (parsed.values.debug) process.stderr.write(`${(error as Error).stack}\n`)
+    if (parsed.debug) process.stderr.write(`${(error as Error).stack}\n`)
     return 1
   }
   if (parsed.command === undefined) {
-    process.stderr.write(usage)
+    process.stderr.write(usage())
     return 2
   }
   say(`unknown command "${parsed.command}" (see troupe --help)`)

@@ -1,0 +1,273 @@
+/**
+ * The option table: every setting of `troupe serve` declared once — its value type (which
+ * validates it), default and unit, where it applies, and what it means. Everything else is
+ * derived from it: the config types and `defineConfig` (config.ts), the defaults, the
+ * validation and precedence (resolve.ts), `--help` (help.ts), `troupe check`'s listing, and the
+ * README's options table (spec/config.test.ts keeps it in step).
+ *
+ * A key `fooBar` has the flag `--foo-bar`, the environment variable `TROUPE_FOO_BAR` and the
+ * config file key `fooBar`.
+ */
+import type { AppActor } from '../../apps/app.ts'
+import {
+  binds,
+  fileMode,
+  integer,
+  listOf,
+  type OptionType,
+  oneOf,
+  onOff,
+  optionalText,
+  seconds,
+  text,
+} from './option-types.ts'
+
+export const placements = ['thread', 'process'] as const
+export const kinds = ['coroutine', 'thread-pool'] as const
+export const strategies = ['handoff', 'reuseport'] as const
+
+/** The settings an option may depend on: it has no effect unless each listed one has that value. */
+export interface AppliesTo {
+  readonly placement?: (typeof placements)[number]
+  readonly kind?: (typeof kinds)[number]
+  readonly strategy?: (typeof strategies)[number]
+}
+
+/** An environment variable that sets an option under another name (`PORT`, `WEB_CONCURRENCY`). */
+export interface EnvAlias {
+  readonly name: string
+  /** The option's value for the variable's text. */
+  readonly read: (text: string) => unknown
+  /** What the variable's text must be. */
+  readonly expected: string
+}
+
+export interface OptionSpec<T, I = T> {
+  readonly type: OptionType<T, I>
+  readonly default: T
+  readonly unit?: 's' | 'MB' | 'bytes'
+  /** Where it shows in help. */
+  readonly group: 'app' | 'listen' | 'workers' | 'lifecycle' | 'http'
+  readonly description: string
+  readonly appliesTo?: AppliesTo
+  /** Read before `TROUPE_*`, which beats it. */
+  readonly envAliases?: readonly EnvAlias[]
+  /** A file path: in a config file relative to the file, elsewhere to the working directory. */
+  readonly path?: true
+  /** Only a config file can set it (no flag, no environment variable). */
+  readonly fileOnly?: boolean
+}
+
+// The default must not steer inference: the type says what T is (a literal union stays one).
+// `fileOnly` stays a literal so the types can tell the flag-less options apart.
+const option = <const T, I, const F extends boolean = false>(
+  spec: OptionSpec<T, I> & { readonly default: NoInfer<T>; readonly fileOnly?: F },
+): OptionSpec<T, I> & { readonly fileOnly?: F } => spec
+
+const isActorDefinition = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { name?: unknown }).name === 'string' &&
+  typeof (value as { behaviour?: unknown }).behaviour === 'object'
+const isAppActor = (entry: unknown): boolean =>
+  isActorDefinition(entry) || isActorDefinition((entry as { actor?: unknown } | null)?.actor)
+
+export const optionTable = {
+  app: option({
+    group: 'app',
+    type: text('a path to the app module, optionally PATH:EXPORT', 'APP'),
+    default: './app.ts',
+    path: true,
+    description:
+      'the app module: PATH, or PATH:EXPORT to serve a named export instead of the default one; in a config file, relative to the file',
+  }),
+  name: option({
+    group: 'app',
+    type: optionalText('a non-empty name', 'NAME'),
+    default: null,
+    description: 'names this server in ps (troupe: master NAME, troupe: worker w1 NAME) and in its log lines',
+  }),
+  reload: option({
+    group: 'app',
+    type: onOff,
+    default: false,
+    description:
+      "development: watch the app's directory and reload on every change (node_modules and dotfiles ignored)",
+  }),
+  pid: option({
+    group: 'app',
+    type: optionalText('a file path', 'FILE'),
+    default: null,
+    path: true,
+    description: "write the master's pid to FILE; removed on exit",
+  }),
+  bind: option({
+    group: 'listen',
+    type: binds,
+    default: ['127.0.0.1:8000'],
+    description:
+      'where to listen: HOST:PORT, [V6]:PORT or unix:PATH; repeat for several (env PORT: 0.0.0.0:PORT)',
+    envAliases: [{ name: 'PORT', read: (port) => `0.0.0.0:${port}`, expected: 'a port number 0-65535' }],
+  }),
+  socketMode: option({
+    group: 'listen',
+    type: fileMode,
+    default: 0o660,
+    description: 'file mode of unix: socket files',
+  }),
+  backlog: option({
+    group: 'listen',
+    type: integer(1),
+    default: 2_048,
+    description: 'listen backlog: connections the kernel queues before accepting',
+  }),
+  strategy: option({
+    group: 'listen',
+    type: oneOf(strategies),
+    default: 'handoff',
+    description:
+      'how connections reach workers: handoff (the master accepts and hands each to a worker) or reuseport (every worker listens, SO_REUSEPORT)',
+  }),
+  acceptQueue: option({
+    group: 'listen',
+    type: integer(0),
+    default: 1_024,
+    description: 'connections that wait in the master while no worker is ready; past it, 503',
+    appliesTo: { strategy: 'handoff' },
+  }),
+  workers: option({
+    group: 'workers',
+    type: integer(1),
+    default: 1,
+    description: 'number of workers (env WEB_CONCURRENCY too)',
+    envAliases: [{ name: 'WEB_CONCURRENCY', read: (n) => n, expected: 'an integer >= 1' }],
+  }),
+  placement: option({
+    group: 'workers',
+    type: oneOf(placements),
+    default: 'thread',
+    description: 'where workers run: thread (worker_threads) or process (child processes)',
+  }),
+  kind: option({
+    group: 'workers',
+    // `threads` was the thread-pool kind's first name; it read like a typo beside `--placement thread`.
+    type: oneOf(kinds, { threads: { to: 'thread-pool', warning: 'TROUPE_W_KIND_RENAMED' } }),
+    default: 'coroutine',
+    description:
+      'how a worker runs requests: coroutine (on its own event loop) or thread-pool (each on a pool thread, for blocking handlers)',
+  }),
+  threads: option({
+    group: 'workers',
+    type: integer(1),
+    default: 4,
+    description: 'pool threads per worker',
+    appliesTo: { kind: 'thread-pool' },
+  }),
+  threadQueue: option({
+    group: 'workers',
+    type: integer(0, '0: 16 × threads'),
+    default: 0,
+    description: 'requests that may wait for a pool thread; past it, 503 (0: 16 × threads)',
+    appliesTo: { kind: 'thread-pool' },
+  }),
+  connections: option({
+    group: 'workers',
+    type: integer(1),
+    default: 1_000,
+    description: 'requests one worker serves at once; past it, 503 with Retry-After',
+  }),
+  timeout: option({
+    group: 'lifecycle',
+    type: seconds,
+    default: 30,
+    unit: 's',
+    description: 'a request past it gets 504; a worker silent this long is killed and replaced',
+  }),
+  gracefulTimeout: option({
+    group: 'lifecycle',
+    type: seconds,
+    default: 30,
+    unit: 's',
+    description: 'time a stopping or reloading worker has to finish its requests',
+  }),
+  maxRequests: option({
+    group: 'lifecycle',
+    type: integer(0, '0: never recycle'),
+    default: 0,
+    description: 'recycle a worker after this many requests (0: never)',
+  }),
+  maxRequestsJitter: option({
+    group: 'lifecycle',
+    type: integer(0),
+    default: 0,
+    description: "adds 0..N to each worker's maxRequests, so workers do not recycle together",
+  }),
+  minLifetime: option({
+    group: 'lifecycle',
+    type: integer(0, 'seconds'),
+    default: 0,
+    unit: 's',
+    description: 'a worker lives at least this long before it may be recycled',
+  }),
+  memory: option({
+    group: 'lifecycle',
+    type: integer(0, 'MB; 0: no limit'),
+    default: 0,
+    unit: 'MB',
+    description:
+      'thread placement: V8 heap limit (resourceLimits); process placement: RSS hard limit, the worker is killed (0: no limit)',
+  }),
+  memorySoft: option({
+    group: 'lifecycle',
+    type: integer(0, 'MB; 0: no limit'),
+    default: 0,
+    unit: 'MB',
+    description: 'RSS soft limit: the worker is recycled gracefully (0: no limit)',
+    appliesTo: { placement: 'process' },
+  }),
+  keepAlive: option({
+    group: 'http',
+    type: seconds,
+    default: 5,
+    unit: 's',
+    description: 'how long an idle keep-alive connection stays open',
+  }),
+  headersTimeout: option({
+    group: 'http',
+    type: seconds,
+    default: 60,
+    unit: 's',
+    description: 'time a client has to send the request head; past it, 408',
+  }),
+  maxHeaderSize: option({
+    group: 'http',
+    type: integer(1024, 'bytes'),
+    default: 16_384,
+    unit: 'bytes',
+    description: 'largest request head; past it, 431',
+  }),
+  maxHeaders: option({
+    group: 'http',
+    type: integer(1),
+    default: 100,
+    description: 'most header fields in a request; past it, 431',
+  }),
+  maxBodySize: option({
+    group: 'http',
+    type: integer(0, 'bytes'),
+    default: 10 * 1024 * 1024,
+    unit: 'bytes',
+    description: 'largest request body (10 MiB); past it, 413',
+  }),
+  actors: option({
+    group: 'app',
+    type: listOf<AppActor>(isAppActor, 'a list of defineActor(...) definitions or { actor, options }'),
+    default: [],
+    description:
+      'app actors registered by the config rather than the app: definitions, or { actor, options } with their placement and supervision',
+    fileOnly: true,
+  }),
+} as const
+
+export type OptionTable = typeof optionTable
+export type OptionKey = keyof OptionTable

@@ -1,0 +1,179 @@
+/**
+ * Runs the `troupe` command as a user does — a real process started from source, in a temp
+ * working directory, with an environment free of PORT, WEB_CONCURRENCY and TROUPE_* — and
+ * observes it through its exit, its output and the sockets it serves. Every process is
+ * SIGKILLed when its test ends if it still runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { onTestFinished } from 'vitest'
+import { eventually } from './manual-clock.ts'
+
+export const cliPath = fileURLToPath(new URL('../../runtime/master/cli.ts', import.meta.url))
+export const cliFixture = (name: string) => fileURLToPath(new URL(`../fixtures/cli/${name}`, import.meta.url))
+
+/** Every command must end by itself within this. */
+export const EXIT_CAP_MS = 15_000
+
+/** A fresh directory (its real path), removed after the test. */
+export const tempDir = (): string => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-')))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export const writeFile = (dir: string, name: string, text: string): string => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, text)
+  return file
+}
+
+const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
+      continue
+    env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface RunOptions {
+  readonly cwd: string
+  readonly env?: Record<string, string>
+}
+
+export class Troupe {
+  readonly args: readonly string[]
+  readonly child: ChildProcess
+  readonly exited: Promise<Exit>
+  stdout = ''
+  stderr = ''
+
+  constructor(args: readonly string[], options: RunOptions) {
+    this.args = args
+    this.child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk
+    })
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk
+    })
+    this.exited = new Promise((resolve) => {
+      this.child.once('close', (code, signal) =>
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }),
+      )
+    })
+    onTestFinished(() => {
+      if (this.running) this.child.kill('SIGKILL')
+    })
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  get pid(): number {
+    return this.child.pid!
+  }
+
+  /** The exit, which must come within `ms`; otherwise the process is killed and the test fails. */
+  async exitWithin(ms = EXIT_CAP_MS): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms)
+    })
+    const result = await Promise.race([this.exited, timeout])
+    clearTimeout(timer)
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL')
+      throw new Error(`troupe ${this.args.join(' ')} did not exit within ${ms} ms; stderr:\n${this.stderr}`)
+    }
+    return result
+  }
+
+  /** Waits for a stderr line matching `pattern`; fails early if the process exits first. */
+  waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+    return eventually(
+      () => {
+        const match = pattern.exec(this.stderr)
+        if (match) return match
+        if (!this.running)
+          throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
+        return undefined
+      },
+      ms,
+      `${pattern} on stderr; so far:\n${this.stderr}`,
+    )
+  }
+
+  /** Waits for the serving line and returns its TCP port. */
+  async serving(): Promise<number> {
+    const match = await this.waitForStderr(
+      /^troupe(?: \S+)?: serving .+? on 127\.0\.0\.1:(\d+)/m,
+      EXIT_CAP_MS,
+    )
+    return Number(match[1])
+  }
+}
+
+export const start = (args: readonly string[], options: RunOptions) => new Troupe(args, options)
+export const run = (args: readonly string[], options: RunOptions) => start(args, options).exitWithin()
+
+/** One GET on its own connection. */
+export const get = (
+  port: number,
+  pathname = '/',
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: string }> =>
+  new Promise((resolve, reject) => {
+    const request = http.get(
+      { host: '127.0.0.1', port, path: pathname, agent: false, timeout: timeoutMs },
+      (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => {
+          body += chunk
+        })
+        response.on('end', () => resolve({ status: response.statusCode!, body }))
+        response.on('error', reject)
+      },
+    )
+    request.on('timeout', () => request.destroy(new Error(`no response within ${timeoutMs} ms`)))
+    request.on('error', reject)
+  })
+
+/** What `ps` shows for a process: its command line as the kernel reports it (Linux). */
+export const processTitle = (pid: number): string =>
+  fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+
+/** The pids of `pid`'s children (Linux). */
+export const childPids = (pid: number): number[] =>
+  fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // Field 4 of /proc/PID/stat is the parent; the command name (field 2) may hold spaces.
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
