@@ -7,8 +7,13 @@ import type { SerializedError } from './errors.ts'
 export type ExitReason =
   /** The actor stopped itself (`ctx.stop()`), or a transient child finished its work. */
   | { readonly kind: 'normal' }
-  /** Its supervisor stopped it; `forced` when it did not finish within its shutdown timeout. */
-  | { readonly kind: 'shutdown'; readonly forced: boolean }
+  /**
+   * Its supervisor stopped it; `forced` when it did not finish within its shutdown timeout.
+   * A supervisor that gave up (more restarts than its intensity allows) stops its children
+   * and itself with this reason too, as OTP's does, and says so in `escalated`
+   * (TROUPE_E_ESCALATED): a permanent parent restarts it, a transient one does not.
+   */
+  | { readonly kind: 'shutdown'; readonly forced: boolean; readonly escalated?: SerializedError }
   /** A handler or init threw, the thread/process died with an uncaught error or a non-zero exit code. */
   | { readonly kind: 'crash'; readonly error: SerializedError; readonly exitCode?: number }
   /** The process was killed by a signal nobody in troupe sent (SIGKILL from the OOM killer, an operator). */
