@@ -33,19 +33,20 @@ export class TroupeError extends Error {
     this.name = new.target.name
     Object.defineProperty(this, CODE, { value: code })
   }
-
-  /**
-   * `err instanceof ActorCrashedError` asks "does err carry that code", and
-   * `err instanceof TroupeError` "does it carry any troupe code": true for an error made by
-   * another copy of troupe too. Classes outside the catalogue (a user's subclass) keep the
-   * prototype check.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Object.hasOwn(this, CLASS_CODE)) return brandOf(value) === (this as unknown as Branded)[CLASS_CODE]
-    if (Object.hasOwn(this, BASE)) return brandOf(value) !== undefined
-    return Function.prototype[Symbol.hasInstance].call(this, value)
-  }
 }
+
+/**
+ * `err instanceof ActorCrashedError` asks "does err carry that code", and
+ * `err instanceof TroupeError` "does it carry any troupe code": true for an error made by
+ * another copy of troupe too. Classes outside the catalogue (a user's subclass) keep the
+ * prototype check. Installed on the base class, so every subclass inherits it.
+ */
+function hasTroupeInstance(this: object, value: unknown): boolean {
+  if (Object.hasOwn(this, CLASS_CODE)) return brandOf(value) === (this as Branded)[CLASS_CODE]
+  if (Object.hasOwn(this, BASE)) return brandOf(value) !== undefined
+  return Function.prototype[Symbol.hasInstance].call(this, value)
+}
+Object.defineProperty(TroupeError, Symbol.hasInstance, { value: hasTroupeInstance })
 
 interface Branded {
   readonly [CLASS_CODE]: string
