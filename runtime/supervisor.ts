@@ -241,15 +241,10 @@ export class Supervisor implements Child {
   async stopForRestart(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return
     this.#state = 'restarting'
-    for (const entry of [...this.#entries].reverse()) {
-      this.#clock.clearTimeout(entry.timer)
-      this.#expected.add(entry.child)
-      try {
-        await entry.child.stopForRestart()
-      } finally {
-        this.#expected.delete(entry.child)
-      }
-    }
+    await this.#stopAll(
+      this.#entries.map((e) => e.child),
+      'restart',
+    )
     this.#exited({ kind: 'shutdown', forced: false })
   }
 
@@ -262,22 +257,25 @@ export class Supervisor implements Child {
   /**
    * Reverse start order, one at a time, each with its own shutdown timeout. A pool's
    * members are independent of each other, so they drain together: one at a time would
-   * make a stop last members × graceful timeout.
+   * make a stop last members × graceful timeout. `restart`: they will be started again, so
+   * what waits for them is kept (see Child.stopForRestart).
    */
-  async #stopAll(children: readonly Child[]): Promise<void> {
+  async #stopAll(children: readonly Child[], purpose: 'good' | 'restart' = 'good'): Promise<void> {
     if (this.kind === 'pool') {
-      await Promise.all(children.map((child) => this.#stopExpected(child)))
+      await Promise.all(children.map((child) => this.#stopExpected(child, purpose)))
       return
     }
-    for (const child of [...children].reverse()) await this.#stopExpected(child)
+    for (const child of [...children].reverse()) await this.#stopExpected(child, purpose)
   }
 
-  async #stopExpected(child: Child): Promise<void> {
+  async #stopExpected(child: Child, purpose: 'good' | 'restart' = 'good'): Promise<void> {
     const entry = this.#entries.find((e) => e.child === child)
     if (entry) this.#clock.clearTimeout(entry.timer)
     this.#expected.add(child)
     try {
-      await child.stop()
+      // A temporary child is never started again (OTP): it always stops for good.
+      if (purpose === 'restart' && child.restart !== 'temporary') await child.stopForRestart()
+      else await child.stop()
     } finally {
       this.#expected.delete(child)
     }
@@ -364,18 +362,12 @@ export class Supervisor implements Child {
     if (this.#groupRestart) return
     this.#groupRestart = true
     try {
-      for (const entry of group.filter((e) => e !== failed).reverse()) {
-        const { child } = entry
-        this.#clock.clearTimeout(entry.timer)
-        this.#expected.add(child)
-        try {
-          if (child.restart === 'temporary') await child.stop()
-          else await child.stopForRestart()
-        } finally {
-          this.#expected.delete(child)
-        }
-        if (child.restart === 'temporary') this.#delete(entry)
-      }
+      const others = group.filter((e) => e !== failed)
+      await this.#stopAll(
+        others.map((e) => e.child),
+        'restart',
+      )
+      for (const entry of others) if (entry.child.restart === 'temporary') this.#delete(entry)
       if (this.#state !== 'ready') return
       this.#restartLater(
         failed,
@@ -414,13 +406,20 @@ export class Supervisor implements Child {
     }
   }
 
-  /** OTP: past its intensity a supervisor stops its children and itself with reason shutdown. */
+  /**
+   * OTP: past its intensity a supervisor stops its children and itself with reason shutdown.
+   * Whether it starts again is its parent's call, so its children keep what waits for them
+   * until then: a restart delivers it, a parent that lets it go refuses it (markStopped).
+   */
   async #escalate(): Promise<void> {
     this.#state = 'failed'
     const restarts = this.#restarts.length - 1
     channels.escalate.publish({ path: this.path, restarts, periodMs: this.period })
     for (const entry of this.#entries) this.#clock.clearTimeout(entry.timer)
-    await this.#stopAll(this.#entries.map((e) => e.child))
+    await this.#stopAll(
+      this.#entries.map((e) => e.child),
+      'restart',
+    )
     const error = new SupervisorEscalatedError(
       `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms`,
     )

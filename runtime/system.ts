@@ -270,6 +270,8 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
     clock,
     onExit: (_child, reason) => {
       stopped = true
+      // Nothing above the root restarts it: what waits for its actors is refused now.
+      root.markStopped()
       onFailure(reason)
     },
     resolve: (path) => {

@@ -124,14 +124,22 @@ describe('intensity and escalation', () => {
       }),
     )
     const p = system.ref(counter, '/troupe/inner/p')
+    const t = system.ref(counter, '/troupe/inner/t')
     await p.ask('boom', 'one').catch(() => {})
     await readyAgain(system, '/troupe/inner/p', 1)
+    // t is busy when the supervisor gives up; a tell and an ask wait behind.
+    const slow = t.ask('slow', 1_500)
     await p.ask('boom', 'two').catch(() => {}) // one restart more than intensity 1 allows
-    return system
+    t.tell('note', 'waiting')
+    const notes = t.ask('notes', undefined, { timeout: 20_000 })
+    return { system, slow, notes }
   }
 
   it('past its intensity a supervisor stops its children and itself with reason shutdown; a permanent parent restarts it', async () => {
-    const system = await escalating('permanent')
+    const { system, slow, notes } = await escalating('permanent')
+    expect(await slow).toBe(1_500)
+    // Kept for the restart its parent decided on, not refused.
+    expect(await notes).toEqual(['waiting'])
     await readyAgain(system, '/troupe/inner', 1)
     const inner = nodeAt(system.tree(), '/troupe/inner')!
     expect(inner.lastExit).toMatchObject({ kind: 'shutdown', escalated: { code: 'TROUPE_E_ESCALATED' } })
@@ -141,7 +149,9 @@ describe('intensity and escalation', () => {
   })
 
   it('a transient parent does not restart a supervisor that gave up (its exit is shutdown)', async () => {
-    const system = await escalating('transient')
+    const { system, notes } = await escalating('transient')
+    // Its parent lets it go: what waited for its children is refused, with the code that says so.
+    await expect(notes).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
     const inner = await eventually(
       () => {
         const node = nodeAt(system.tree(), '/troupe/inner')
