@@ -4,23 +4,24 @@
  * at the sender, redelivered exactly), pending asks, heartbeat watching and the exit reason.
  */
 import { Socket } from 'node:net'
-import type { Transferable } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { answerCall } from './calls.ts'
 import { channels, type ReadyEvent } from './channels.ts'
 import type { Clock } from './clock.ts'
+import { type Decoder, loadDecoders } from './decoders.ts'
 import {
   ActorExitedError,
   ActorInitError,
   ActorStoppedError,
   deserializeError,
   InvalidMessageError,
-  serializeError,
   UncloneableMessageError,
   UnknownMessageError,
 } from './errors.ts'
-import type { ExitReason } from './exit.ts'
+import { describeExit, type ExitReason } from './exit.ts'
+import { HeartbeatWatch } from './heartbeat.ts'
 import {
+  exitFromPlacement,
   type Incarnation,
   type PlacementExit,
   type PlacementOptions,
@@ -58,11 +59,7 @@ export interface CellOptions extends PlacementOptions {
   readonly onIncarnationExit?: (reason: ExitReason) => void
 }
 
-type Decoder = (payload: unknown) => unknown
-
 type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
-
-let schemaModule: Promise<typeof import('effect/Schema')> | undefined
 
 export class ActorCell implements Child, RefTarget {
   readonly id: string
@@ -73,7 +70,7 @@ export class ActorCell implements Child, RefTarget {
 
   readonly #options: CellOptions
   readonly #handlers: ReadonlySet<string>
-  #decoders: Map<string, Decoder> | undefined
+  #decoders: ReadonlyMap<string, Decoder> | undefined
   #state: NodeState = 'stopped'
   #incarnation: Incarnation | undefined
   #startedAt: number | null = null
@@ -92,8 +89,7 @@ export class ActorCell implements Child, RefTarget {
   readonly #pending = new PendingAsks()
   #exactCount = false
   #stopAs: ExitReason | undefined
-  #lastBeat = 0
-  #beatTimer: unknown
+  #heartbeats: HeartbeatWatch | undefined
   #memory: { rss: number; heapUsed: number } | null = null
   #info: Readonly<Record<string, unknown>> | null = null
 
@@ -111,7 +107,8 @@ export class ActorCell implements Child, RefTarget {
   }
 
   async start(): Promise<void> {
-    if (this.#options.definition.schema && !this.#decoders) await this.#loadDecoders()
+    const { schema } = this.#options.definition
+    if (schema && !this.#decoders) this.#decoders = await loadDecoders(schema)
     this.#hostReason = undefined
     this.#exactCount = false
     this.#killedFor = undefined
@@ -148,34 +145,13 @@ export class ActorCell implements Child, RefTarget {
         cause: error,
       })
     }
-    if (start.heartbeatMs > 0) this.#watchHeartbeats()
+    if (start.heartbeatMs > 0) {
+      const { clock, heartbeatInterval, heartbeatTimeout } = this.#options
+      this.#heartbeats = new HeartbeatWatch(clock, heartbeatInterval, heartbeatTimeout, (silentMs) =>
+        this.kill({ kind: 'timeout', silentMs }),
+      )
+    }
     return ready
-  }
-
-  async #loadDecoders(): Promise<void> {
-    // Effect is the control plane's library: loaded only when some actor declares a schema.
-    schemaModule ??= import('effect/Schema')
-    const Schema = await schemaModule
-    const decoders = new Map<string, Decoder>()
-    for (const [type, schema] of Object.entries(this.#options.definition.schema ?? {})) {
-      if (schema === undefined) continue
-      decoders.set(type, Schema.decodeUnknownSync(schema as Parameters<typeof Schema.decodeUnknownSync>[0]))
-    }
-    this.#decoders = decoders
-  }
-
-  #watchHeartbeats(): void {
-    const { clock, heartbeatInterval, heartbeatTimeout } = this.#options
-    this.#lastBeat = clock.now()
-    const check = () => {
-      const silent = clock.now() - this.#lastBeat
-      if (silent > heartbeatTimeout) {
-        this.kill({ kind: 'timeout', silentMs: Math.round(silent) })
-        return
-      }
-      this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
-    }
-    this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
   }
 
   #onMessage(from: Incarnation, message: FromHost): void {
@@ -205,7 +181,7 @@ export class ActorCell implements Child, RefTarget {
         this.#mailbox.processed(message.processed)
         return
       case 'heartbeat':
-        this.#lastBeat = this.#options.clock.now()
+        this.#heartbeats?.beat()
         this.#memory = message.memory
         return
       case 'info':
@@ -231,9 +207,10 @@ export class ActorCell implements Child, RefTarget {
   #onPlacementExit(from: Incarnation, exit: PlacementExit): void {
     if (from !== this.#incarnation) return
     this.#incarnation = undefined
-    this.#options.clock.clearTimeout(this.#beatTimer)
+    this.#heartbeats?.stop()
+    this.#heartbeats = undefined
     this.#options.clock.clearTimeout(this.#stopTimer)
-    let reason = this.#killedFor ?? this.#hostReason ?? reasonFromPlacement(exit)
+    let reason = this.#killedFor ?? this.#hostReason ?? exitFromPlacement(exit)
     if (this.#stopAs && reason.kind === 'shutdown' && !reason.forced) reason = this.#stopAs
     this.#stopAs = undefined
     this.#lastExit = reason
@@ -245,7 +222,7 @@ export class ActorCell implements Child, RefTarget {
     if (this.#ready) {
       const error =
         this.#initError ??
-        new ActorInitError(`actor ${this.path} exited (${describe(reason)}) before it was ready`)
+        new ActorInitError(`actor ${this.path} exited (${describeExit(reason)}) before it was ready`)
       this.#ready.reject(error)
       this.#ready = undefined
     }
@@ -286,7 +263,7 @@ export class ActorCell implements Child, RefTarget {
     for (const letter of this.#mailbox.incarnationEnded(exact)) discard(letter)
     const waiting = new Set(this.#mailbox.waiting.map((l) => (l.message.t === 'ask' ? l.message.id : -1)))
     this.#pending.rejectAll(
-      () => new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`),
+      () => new ActorExitedError(`actor ${this.path} exited (${describeExit(reason)}) before it replied`),
       waiting,
     )
   }
@@ -386,7 +363,7 @@ export class ActorCell implements Child, RefTarget {
   /** ms since the last heartbeat (0 for local actors, which have none). */
   get silentMs(): number {
     if (this.#options.placement === 'local' || this.#state !== 'ready') return 0
-    return this.#options.clock.now() - this.#lastBeat
+    return this.#heartbeats?.silentMs ?? 0
   }
 
   get mailboxDepth(): number {
@@ -413,7 +390,6 @@ export class ActorCell implements Child, RefTarget {
         { cause: error },
       )
     }
-    if (transfer && transfer.length > 0 && this.#options.placement === 'process') detach(transfer)
     this.#mailbox.sent(letter)
   }
 
@@ -454,48 +430,6 @@ export class ActorCell implements Child, RefTarget {
       memory: this.#memory,
       info: this.#info,
     }
-  }
-}
-
-const reasonFromPlacement = (exit: PlacementExit): ExitReason => {
-  const code = (exit.error as { code?: string } | undefined)?.code
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY')
-    return { kind: 'memory', detail: exit.error?.message ?? 'the thread ran out of heap' }
-  if (exit.signal) return { kind: 'killed', signal: exit.signal }
-  if (exit.error)
-    return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
-  if (exit.code === 0) return { kind: 'normal' }
-  return {
-    kind: 'crash',
-    error: { name: 'Error', message: `exited with code ${exit.code}` },
-    ...(exit.code === null ? {} : { exitCode: exit.code }),
-  }
-}
-
-export const describe = (reason: ExitReason): string => {
-  switch (reason.kind) {
-    case 'crash':
-      return `crash: ${reason.error.message}`
-    case 'killed':
-      return `killed by ${reason.signal}`
-    case 'timeout':
-      return `no heartbeat for ${reason.silentMs} ms`
-    case 'memory':
-      return `memory: ${reason.detail}`
-    case 'recycled':
-      return `recycled: ${reason.why}`
-    case 'shutdown':
-      if (reason.escalated) return `shutdown: ${reason.escalated.message}`
-      return reason.forced ? 'shutdown (forced)' : 'shutdown'
-    case 'normal':
-      return 'normal'
-  }
-}
-
-/** IPC copies; detaching keeps "a moved buffer is gone from the sender" true in every placement. */
-const detach = (transfer: readonly Transferable[]): void => {
-  for (const item of transfer) {
-    if (item instanceof ArrayBuffer && !item.detached) item.transfer()
   }
 }
 

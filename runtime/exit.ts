@@ -30,3 +30,24 @@ export type ExitKind = ExitReason['kind']
 /** OTP's notion of an exit that a `transient` child is not restarted after. */
 export const isNormalExit = (reason: ExitReason): boolean =>
   reason.kind === 'normal' || reason.kind === 'shutdown' || reason.kind === 'recycled'
+
+/** An exit reason in a few words, for error messages. */
+export const describeExit = (reason: ExitReason): string => {
+  switch (reason.kind) {
+    case 'crash':
+      return `crash: ${reason.error.message}`
+    case 'killed':
+      return `killed by ${reason.signal}`
+    case 'timeout':
+      return `no heartbeat for ${reason.silentMs} ms`
+    case 'memory':
+      return `memory: ${reason.detail}`
+    case 'recycled':
+      return `recycled: ${reason.why}`
+    case 'shutdown':
+      if (reason.escalated) return `shutdown: ${reason.escalated.message}`
+      return reason.forced ? 'shutdown (forced)' : 'shutdown'
+    case 'normal':
+      return 'normal'
+  }
+}
