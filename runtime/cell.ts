@@ -310,7 +310,7 @@ export class ActorCell implements Child, RefTarget {
   #stop(purpose: 'restart' | 'good'): Promise<void> {
     // A stop for good overrides a stop for a restart that is still under way, never the reverse.
     if (purpose === 'good' || !this.#stopped) this.#stopFor = purpose
-    this.#state = purpose === 'good' ? 'stopping' : 'restarting'
+    this.#state = this.#stopFor === 'good' ? 'stopping' : 'restarting'
     const incarnation = this.#incarnation
     if (!incarnation) {
       if (purpose === 'good') this.markStopped()
