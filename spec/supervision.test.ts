@@ -145,6 +145,39 @@ describe('restart types', () => {
   })
 })
 
+describe('every accepted message is accounted for', () => {
+  it("a temporary child's spec is deleted when it exits; the tells it never handled stay counted on its supervisor", async () => {
+    const system = await testSystem()
+    const ref = await system.spawn(counter, { restart: 'temporary' })
+    const bye = ref.ask('stopSelf')
+    ref.tell('note', 'a')
+    ref.tell('note', 'b')
+    const late = ref.ask('get')
+    expect(await bye).toBe('bye')
+    await expect(late).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    await settle()
+    expect(nodeAt(system.tree(), ref.path)).toBeUndefined()
+    expect(system.tree().lost).toBe(2)
+  })
+
+  it('a supervisor stop refuses what waits (asks) and counts it (tells); the supervisor publishes its own exit', async () => {
+    const exits = record('troupe:actor:exit') as Array<{ path: string; reason: unknown }>
+    const system = await testSystem()
+    await system.start(supervisor({ id: 'sup', children: [actor(counter, { id: 'a' })] }))
+    const a = system.ref(counter, '/troupe/sup/a')
+    const slow = a.ask('slow', 50)
+    a.tell('note', 'queued')
+    const queued = a.ask('get')
+    const stopped = system.stop()
+    expect(await slow).toBe(50)
+    await expect(queued).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    await stopped
+    expect(nodeAt(system.tree(), '/troupe/sup/a')).toMatchObject({ state: 'stopped', lost: 1 })
+    expect(exits.map((e) => e.path)).toEqual(['/troupe/sup/a', '/troupe/sup', '/troupe'])
+    expect(exits.at(-1)!.reason).toEqual({ kind: 'shutdown', forced: false })
+  })
+})
+
 describe('backoff', () => {
   it('doubles the delay per consecutive restart up to max, and starts over after a stable uptime', async () => {
     const clock = new ManualClock()
