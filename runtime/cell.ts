@@ -1,36 +1,38 @@
 /**
  * The parent-side home of one actor. It outlives restarts: refs point at the cell, the
- * cell points at the current incarnation. It owns the mailbox accounting (so a full mailbox
- * is refused synchronously at the sender), pending asks, heartbeat watching and the exit
- * reason.
+ * cell points at the current incarnation. It owns the mailbox (runtime/mailbox.ts: counted
+ * at the sender, redelivered exactly), pending asks, heartbeat watching and the exit reason.
  */
 import { Socket } from 'node:net'
-import type { Transferable } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
+import { answerCall } from './calls.ts'
 import { channels, type ReadyEvent } from './channels.ts'
 import type { Clock } from './clock.ts'
+import { type Decoder, loadDecoders } from './decoders.ts'
 import {
   ActorExitedError,
   ActorInitError,
   ActorStoppedError,
   deserializeError,
   InvalidMessageError,
-  MailboxFullError,
-  serializeError,
   UncloneableMessageError,
   UnknownMessageError,
 } from './errors.ts'
-import type { ExitReason } from './exit.ts'
+import { describeExit, type ExitReason } from './exit.ts'
+import { HeartbeatWatch } from './heartbeat.ts'
 import {
+  exitFromPlacement,
   type Incarnation,
   type PlacementExit,
   type PlacementOptions,
   startIncarnation,
 } from './incarnation.ts'
+import { type Letter, Mailbox } from './mailbox.ts'
 import { PendingAsks } from './pending.ts'
 import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
 import type { AskOptions, RefTarget, TellOptions } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
+import { warningLine } from './warnings.ts'
 
 export interface CellOptions extends PlacementOptions {
   readonly id: string
@@ -48,6 +50,8 @@ export interface CellOptions extends PlacementOptions {
   readonly onExit: ExitListener
   /** Finds another actor of the system for messages this one sends by path (`ctx.ref`). */
   readonly resolve: (path: string) => RefTarget | undefined
+  /** Where warnings go (SystemOptions.log). */
+  readonly log: (line: string) => void
   /** Called with each status the actor reports (`ctx.report`). */
   readonly onInfo?: (info: Readonly<Record<string, unknown>>) => void
   /** The owner's hooks (see ActorOptions.onReady / onExit). */
@@ -55,14 +59,7 @@ export interface CellOptions extends PlacementOptions {
   readonly onIncarnationExit?: (reason: ExitReason) => void
 }
 
-type Decoder = (payload: unknown) => unknown
-
-interface Queued {
-  readonly message: ToHost
-  readonly transfer: readonly Transferable[] | undefined
-}
-
-let schemaModule: Promise<typeof import('effect/Schema')> | undefined
+type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
 
 export class ActorCell implements Child, RefTarget {
   readonly id: string
@@ -73,7 +70,7 @@ export class ActorCell implements Child, RefTarget {
 
   readonly #options: CellOptions
   readonly #handlers: ReadonlySet<string>
-  #decoders: Map<string, Decoder> | undefined
+  #decoders: ReadonlyMap<string, Decoder> | undefined
   #state: NodeState = 'stopped'
   #incarnation: Incarnation | undefined
   #startedAt: number | null = null
@@ -85,24 +82,14 @@ export class ActorCell implements Child, RefTarget {
   #killedFor: ExitReason | undefined
   #ready: { resolve: () => void; reject: (e: Error) => void } | undefined
   #stopped: (() => void) | undefined
+  /** A stop for a group restart keeps the mailbox for the next incarnation; a final one refuses it. */
+  #stopFor: 'restart' | 'good' = 'good'
   #stopTimer: unknown
-  /**
-   * Messages posted to the current incarnation that it has not reported processed, oldest
-   * first (a host handles in order, so a processed count says exactly which). Kept so that
-   * when an incarnation ends with an exact count, what it never started goes to the next one.
-   */
-  #inflight: Queued[] = []
-  #inflightHead = 0
-  #processed = 0
-  /** Messages waiting for an incarnation that is ready (at start, during restarts). */
-  #backlog: Queued[] = []
-  /** Tells lost with an incarnation that died without saying how far it got (kill, OOM, timeout). */
-  #lost = 0
+  readonly #mailbox: Mailbox<Work>
   readonly #pending = new PendingAsks()
   #exactCount = false
   #stopAs: ExitReason | undefined
-  #lastBeat = 0
-  #beatTimer: unknown
+  #heartbeats: HeartbeatWatch | undefined
   #memory: { rss: number; heapUsed: number } | null = null
   #info: Readonly<Record<string, unknown>> | null = null
 
@@ -112,6 +99,7 @@ export class ActorCell implements Child, RefTarget {
     this.path = options.path
     this.restart = options.restart
     this.#handlers = new Set(options.definition.handlerNames)
+    this.#mailbox = new Mailbox(options.mailbox)
   }
 
   get state(): NodeState {
@@ -119,14 +107,12 @@ export class ActorCell implements Child, RefTarget {
   }
 
   async start(): Promise<void> {
-    if (this.#options.definition.schema && !this.#decoders) await this.#loadDecoders()
+    const { schema } = this.#options.definition
+    if (schema && !this.#decoders) this.#decoders = await loadDecoders(schema)
     this.#hostReason = undefined
     this.#exactCount = false
     this.#killedFor = undefined
     this.#initError = undefined
-    this.#inflight = []
-    this.#inflightHead = 0
-    this.#processed = 0
     this.#memory = null
     this.#info = null
     this.#state = 'starting'
@@ -159,34 +145,13 @@ export class ActorCell implements Child, RefTarget {
         cause: error,
       })
     }
-    if (start.heartbeatMs > 0) this.#watchHeartbeats()
+    if (start.heartbeatMs > 0) {
+      const { clock, heartbeatInterval, heartbeatTimeout } = this.#options
+      this.#heartbeats = new HeartbeatWatch(clock, heartbeatInterval, heartbeatTimeout, (silentMs) =>
+        this.kill({ kind: 'timeout', silentMs }),
+      )
+    }
     return ready
-  }
-
-  async #loadDecoders(): Promise<void> {
-    // Effect is the control plane's library: loaded only when some actor declares a schema.
-    schemaModule ??= import('effect/Schema')
-    const Schema = await schemaModule
-    const decoders = new Map<string, Decoder>()
-    for (const [type, schema] of Object.entries(this.#options.definition.schema ?? {})) {
-      if (schema === undefined) continue
-      decoders.set(type, Schema.decodeUnknownSync(schema as Parameters<typeof Schema.decodeUnknownSync>[0]))
-    }
-    this.#decoders = decoders
-  }
-
-  #watchHeartbeats(): void {
-    const { clock, heartbeatInterval, heartbeatTimeout } = this.#options
-    this.#lastBeat = clock.now()
-    const check = () => {
-      const silent = clock.now() - this.#lastBeat
-      if (silent > heartbeatTimeout) {
-        this.kill({ kind: 'timeout', silentMs: Math.round(silent) })
-        return
-      }
-      this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
-    }
-    this.#beatTimer = clock.setTimeout(check, heartbeatInterval)
   }
 
   #onMessage(from: Incarnation, message: FromHost): void {
@@ -203,20 +168,20 @@ export class ActorCell implements Child, RefTarget {
         }
         this.#options.onReady?.(event)
         channels.ready.publish(event)
-        for (const { message: queued, transfer } of this.#backlog.splice(0)) this.#post(queued, transfer)
+        for (const letter of this.#mailbox.release()) this.#post(letter)
         this.#ready?.resolve()
         this.#ready = undefined
         return
       }
       case 'reply':
-        this.#advance(message.processed)
+        this.#mailbox.processed(message.processed)
         this.#pending.settle(message.id, message.ok, message.value, message.error)
         return
       case 'ack':
-        this.#advance(message.processed)
+        this.#mailbox.processed(message.processed)
         return
       case 'heartbeat':
-        this.#lastBeat = this.#options.clock.now()
+        this.#heartbeats?.beat()
         this.#memory = message.memory
         return
       case 'info':
@@ -231,7 +196,7 @@ export class ActorCell implements Child, RefTarget {
         return
       case 'exit':
         this.#hostReason = message.reason
-        this.#advance(message.processed)
+        this.#mailbox.processed(message.processed)
         this.#exactCount = true
         // From here on, new messages wait for the next incarnation instead of joining a dying one.
         if (this.#state === 'ready') this.#state = 'failed'
@@ -242,28 +207,29 @@ export class ActorCell implements Child, RefTarget {
   #onPlacementExit(from: Incarnation, exit: PlacementExit): void {
     if (from !== this.#incarnation) return
     this.#incarnation = undefined
-    this.#options.clock.clearTimeout(this.#beatTimer)
+    this.#heartbeats?.stop()
+    this.#heartbeats = undefined
     this.#options.clock.clearTimeout(this.#stopTimer)
-    let reason = this.#killedFor ?? this.#hostReason ?? reasonFromPlacement(exit)
+    let reason = this.#killedFor ?? this.#hostReason ?? exitFromPlacement(exit)
     if (this.#stopAs && reason.kind === 'shutdown' && !reason.forced) reason = this.#stopAs
     this.#stopAs = undefined
     this.#lastExit = reason
     const stopping = this.#state === 'stopping'
-    this.#state = stopping ? 'stopped' : 'failed'
+    if (this.#state !== 'restarting') this.#state = stopping ? 'stopped' : 'failed'
     this.#options.onIncarnationExit?.(reason)
     channels.exit.publish({ path: this.path, reason })
     this.#salvage(reason)
     if (this.#ready) {
       const error =
         this.#initError ??
-        new ActorInitError(`actor ${this.path} exited (${describe(reason)}) before it was ready`)
+        new ActorInitError(`actor ${this.path} exited (${describeExit(reason)}) before it was ready`)
       this.#ready.reject(error)
       this.#ready = undefined
     }
     if (this.#stopped) {
       const done = this.#stopped
       this.#stopped = undefined
-      this.markStopped()
+      if (this.#stopFor === 'good') this.markStopped()
       done()
       return
     }
@@ -272,73 +238,32 @@ export class ActorCell implements Child, RefTarget {
 
   /** Carries a message from this actor to another, and the reply back. */
   #relay(from: Incarnation, call: Extract<FromHost, { t: 'call' }>): void {
-    const answer = (ok: boolean, result: unknown) => {
-      if (call.id === 0 || from !== this.#incarnation) return
-      const reply: ToHost = ok
-        ? { t: 'call-reply', id: call.id, ok, value: result }
-        : { t: 'call-reply', id: call.id, ok, error: serializeError(result) }
-      try {
-        from.post(reply)
-      } catch (error) {
-        from.post({ t: 'call-reply', id: call.id, ok: false, error: serializeError(error) })
-      }
-    }
-    const target = this.#options.resolve(call.path)
-    if (!target) {
-      answer(false, new ActorStoppedError(`no actor at ${call.path}`))
-      return
-    }
-    if (call.id === 0) {
-      try {
-        target.tell(call.type, call.payload, undefined)
-      } catch (error) {
-        // A tell has nobody waiting for an answer; the failure must still be seen.
-        process.emitWarning(`${this.path} → ${call.path} "${call.type}": ${(error as Error).message}`, {
-          code: (error as { code?: string }).code ?? 'TROUPE_W_TELL_FAILED',
-        })
-      }
-      return
-    }
-    target.ask(call.type, call.payload, undefined).then(
-      (value) => answer(true, value),
-      (error: unknown) => answer(false, error),
+    answerCall(
+      call,
+      this.#options.resolve,
+      (reply) => {
+        if (call.id !== 0 && from === this.#incarnation) from.post(reply)
+      },
+      (error) =>
+        this.#options.log(
+          warningLine('TROUPE_W_TELL_FAILED', `${this.path} → ${call.path} "${call.type}": ${error.message}`),
+        ),
     )
   }
 
-  #advance(processed: number): void {
-    if (processed <= this.#processed) return
-    this.#inflightHead += processed - this.#processed
-    this.#processed = processed
-    // Compact now and then rather than shift() per message.
-    if (this.#inflightHead > 1024 && this.#inflightHead * 2 > this.#inflight.length) {
-      this.#inflight = this.#inflight.slice(this.#inflightHead)
-      this.#inflightHead = 0
-    }
-  }
-
   /**
-   * After an incarnation ends: what it never started goes first in line for the next one
-   * (when its count is exact and the payload was not moved away). Asks whose fate is
-   * unknown — the actor died mid-message or was killed — are rejected with the reason; tells
-   * are counted as lost. Redelivering those could run a poison message forever.
+   * After an incarnation ends: the mailbox keeps for the next one what this one never started
+   * (when its count is exact). Asks whose fate is unknown — the actor died mid-message or was
+   * killed — are rejected with the reason; their tells are counted lost. Redelivering those
+   * could run a poison message forever.
    */
   #salvage(reason: ExitReason): void {
-    const unstarted = this.#inflight.slice(this.#inflightHead)
-    this.#inflight = []
-    this.#inflightHead = 0
-    const keep: Queued[] = []
-    for (const queued of unstarted) {
-      const movable = !queued.transfer || queued.transfer.length === 0
-      if (this.#exactCount && movable) keep.push(queued)
-      else {
-        discard(queued)
-        if (queued.message.t === 'tell') this.#lost++
-      }
-    }
-    this.#backlog = [...keep, ...this.#backlog]
-    const waiting = new Set(this.#backlog.map((q) => (q.message.t === 'ask' ? q.message.id : -1)))
+    const exact = this.#exactCount
+    this.#exactCount = false
+    for (const letter of this.#mailbox.incarnationEnded(exact)) discard(letter)
+    const waiting = new Set(this.#mailbox.waiting.map((l) => (l.message.t === 'ask' ? l.message.id : -1)))
     this.#pending.rejectAll(
-      () => new ActorExitedError(`actor ${this.path} exited (${describe(reason)}) before it replied`),
+      () => new ActorExitedError(`actor ${this.path} exited (${describeExit(reason)}) before it replied`),
       waiting,
     )
   }
@@ -347,11 +272,12 @@ export class ActorCell implements Child, RefTarget {
     this.#state = 'restarting'
   }
 
+  /** Not started again: what waits for it is refused (asks) or counted lost (tells). */
   markStopped(): void {
     this.#state = 'stopped'
-    for (const queued of this.#backlog.splice(0)) {
-      const { message } = queued
-      discard(queued)
+    for (const letter of this.#mailbox.close()) {
+      const { message } = letter
+      discard(letter)
       if (message.t === 'ask')
         this.#pending.reject(
           message.id,
@@ -370,9 +296,24 @@ export class ActorCell implements Child, RefTarget {
   /** Graceful stop; `as` replaces the exit reason of a stop that went well (e.g. recycled). */
   stop(as?: ExitReason): Promise<void> {
     if (as) this.#stopAs = as
+    return this.#stop('good')
+  }
+
+  /**
+   * Stops the current incarnation because its supervisor restarts a group: messages keep
+   * being accepted and what was not started waits for the next incarnation.
+   */
+  stopForRestart(): Promise<void> {
+    return this.#stop('restart')
+  }
+
+  #stop(purpose: 'restart' | 'good'): Promise<void> {
+    // A stop for good overrides a stop for a restart that is still under way, never the reverse.
+    if (purpose === 'good' || !this.#stopped) this.#stopFor = purpose
+    this.#state = this.#stopFor === 'good' ? 'stopping' : 'restarting'
     const incarnation = this.#incarnation
     if (!incarnation) {
-      this.markStopped()
+      if (purpose === 'good') this.markStopped()
       return Promise.resolve()
     }
     if (this.#stopped)
@@ -383,7 +324,6 @@ export class ActorCell implements Child, RefTarget {
           resolve()
         }
       })
-    this.#state = 'stopping'
     return new Promise<void>((resolve) => {
       this.#stopped = resolve
       try {
@@ -416,30 +356,32 @@ export class ActorCell implements Child, RefTarget {
         })
       }
     }
-    const depth = this.mailboxDepth
-    if (depth >= this.#options.mailbox)
-      throw new MailboxFullError(
-        `actor ${this.path} has ${depth} messages waiting (capacity ${this.#options.mailbox})`,
-      )
+    this.#mailbox.admit(this.path)
     return payload
   }
 
   /** ms since the last heartbeat (0 for local actors, which have none). */
   get silentMs(): number {
     if (this.#options.placement === 'local' || this.#state !== 'ready') return 0
-    return this.#options.clock.now() - this.#lastBeat
+    return this.#heartbeats?.silentMs ?? 0
   }
 
   get mailboxDepth(): number {
-    return this.#backlog.length + (this.#inflight.length - this.#inflightHead)
+    return this.#mailbox.depth
   }
 
-  #post(message: ToHost, transfer: readonly Transferable[] | undefined): void {
+  /** Tells lost so far (see TreeNode.lost). */
+  get lost(): number {
+    return this.#mailbox.lost
+  }
+
+  #post(letter: Letter<Work>): void {
     const incarnation = this.#incarnation
     if (this.#state !== 'ready' || !incarnation) {
-      this.#backlog.push({ message, transfer })
+      this.#mailbox.hold(letter)
       return
     }
+    const { message, transfer } = letter
     try {
       incarnation.post(message, transfer)
     } catch (error) {
@@ -448,13 +390,12 @@ export class ActorCell implements Child, RefTarget {
         { cause: error },
       )
     }
-    if (transfer && transfer.length > 0 && this.#options.placement === 'process') detach(transfer)
-    this.#inflight.push({ message, transfer })
+    this.#mailbox.sent(letter)
   }
 
   tell(type: string, payload: unknown, options: TellOptions | undefined): void {
     const checked = this.#check(type, payload)
-    this.#post({ t: 'tell', type, payload: checked }, options?.transfer)
+    this.#post({ message: { t: 'tell', type, payload: checked }, transfer: options?.transfer })
   }
 
   ask(type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
@@ -466,7 +407,7 @@ export class ActorCell implements Child, RefTarget {
     }
     const limits = { timeout: options?.timeout ?? this.#options.askTimeout, signal: options?.signal }
     return this.#pending.open(`"${type}" to ${this.path}`, limits, (id) =>
-      this.#post({ t: 'ask', id, type, payload: checked }, options?.transfer),
+      this.#post({ message: { t: 'ask', id, type, payload: checked }, transfer: options?.transfer }),
     )
   }
 
@@ -485,55 +426,14 @@ export class ActorCell implements Child, RefTarget {
       threadId: incarnation?.threadId ?? null,
       mailbox: this.mailboxDepth,
       mailboxCapacity: this.#options.mailbox,
-      lost: this.#lost,
+      lost: this.#mailbox.lost,
       memory: this.#memory,
       info: this.#info,
     }
   }
 }
 
-const reasonFromPlacement = (exit: PlacementExit): ExitReason => {
-  const code = (exit.error as { code?: string } | undefined)?.code
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY')
-    return { kind: 'memory', detail: exit.error?.message ?? 'the thread ran out of heap' }
-  if (exit.signal) return { kind: 'killed', signal: exit.signal }
-  if (exit.error)
-    return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
-  if (exit.code === 0) return { kind: 'normal' }
-  return {
-    kind: 'crash',
-    error: { name: 'Error', message: `exited with code ${exit.code}` },
-    ...(exit.code === null ? {} : { exitCode: exit.code }),
-  }
-}
-
-export const describe = (reason: ExitReason): string => {
-  switch (reason.kind) {
-    case 'crash':
-      return `crash: ${reason.error.message}`
-    case 'killed':
-      return `killed by ${reason.signal}`
-    case 'timeout':
-      return `no heartbeat for ${reason.silentMs} ms`
-    case 'memory':
-      return `memory: ${reason.detail}`
-    case 'recycled':
-      return `recycled: ${reason.why}`
-    case 'shutdown':
-      return reason.forced ? 'shutdown (forced)' : 'shutdown'
-    case 'normal':
-      return 'normal'
-  }
-}
-
-/** IPC copies; detaching keeps "a moved buffer is gone from the sender" true in every placement. */
-const detach = (transfer: readonly Transferable[]): void => {
-  for (const item of transfer) {
-    if (item instanceof ArrayBuffer && !item.detached) item.transfer()
-  }
-}
-
 /** A message that will never be delivered must not keep a client's socket open. */
-const discard = (queued: Queued): void => {
+const discard = (queued: Letter<Work>): void => {
   for (const item of queued.transfer ?? []) if (item instanceof Socket) item.destroy()
 }

@@ -9,19 +9,61 @@ export interface SerializedError {
   readonly message: string
   readonly code?: string
   readonly stack?: string
+  /** The error's `cause`, carried a few levels deep (an ActorCrashedError's cause is what the handler threw). */
+  readonly cause?: SerializedError
 }
+
+/**
+ * Brands, by `Symbol.for`, so that `instanceof` holds across copies of troupe (the source and
+ * the built bundle, two installs, a second import of this module): an error carries its code
+ * under CODE, a catalogue class carries the code it stands for under CLASS_CODE.
+ */
+const CODE = Symbol.for('troupe.error.code')
+const CLASS_CODE = Symbol.for('troupe.error.class-code')
+const BASE = Symbol.for('troupe.error.base')
 
 /** Base class of every error troupe raises; `code` is stable across releases. */
 export class TroupeError extends Error {
   readonly code: string
+  static readonly [BASE] = true
+
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name
+    Object.defineProperty(this, CODE, { value: code })
   }
 }
 
-const define = <C extends string>(code: C, name: string, description: string) => {
+/**
+ * `err instanceof ActorCrashedError` asks "does err carry that code", and
+ * `err instanceof TroupeError` "does it carry any troupe code": true for an error made by
+ * another copy of troupe too. Classes outside the catalogue (a user's subclass) keep the
+ * prototype check. Installed on the base class, so every subclass inherits it.
+ */
+function hasTroupeInstance(this: object, value: unknown): boolean {
+  if (Object.hasOwn(this, CLASS_CODE)) return brandOf(value) === (this as Branded)[CLASS_CODE]
+  if (Object.hasOwn(this, BASE)) return brandOf(value) !== undefined
+  return Function.prototype[Symbol.hasInstance].call(this, value)
+}
+Object.defineProperty(TroupeError, Symbol.hasInstance, { value: hasTroupeInstance })
+
+interface Branded {
+  readonly [CLASS_CODE]: string
+}
+
+const brandOf = (value: unknown): string | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined
+  const code = (value as Record<symbol, unknown>)[CODE]
+  return typeof code === 'string' ? code : undefined
+}
+
+type CatalogueClass<C extends string> = {
+  new (message?: string, options?: { cause?: unknown }): TroupeError & { readonly code: C }
+  readonly prototype: TroupeError
+}
+
+const define = <C extends string>(code: C, name: string, description: string): CatalogueClass<C> => {
   const Class = class extends TroupeError {
     declare readonly code: C
     constructor(message: string = description, options?: { cause?: unknown }) {
@@ -30,12 +72,13 @@ const define = <C extends string>(code: C, name: string, description: string) =>
     }
   }
   Object.defineProperty(Class, 'name', { value: name })
+  Object.defineProperty(Class, CLASS_CODE, { value: code })
   catalogue.push({ code, name, description })
-  return Class as unknown as {
-    new (message?: string, options?: { cause?: unknown }): TroupeError & { readonly code: C }
-    readonly prototype: TroupeError
-  }
+  classes.set(code, Class as unknown as CatalogueClass<string>)
+  return Class as unknown as CatalogueClass<C>
 }
+
+const classes = new Map<string, CatalogueClass<string>>()
 
 export interface CatalogueEntry {
   readonly code: string
@@ -102,6 +145,11 @@ export const UncloneableMessageError = define(
   'UncloneableMessageError',
   'the message or reply cannot be structured-cloned across the placement boundary',
 )
+export const ActorModuleSpawnsError = define(
+  'TROUPE_E_ACTOR_MODULE_SPAWNS',
+  'ActorModuleSpawnsError',
+  "the actor's module starts an actor system when imported, so each thread or process hosting it would spawn again; move the definition to its own module",
+)
 export const InvalidOptionError = define(
   'TROUPE_E_INVALID_OPTION',
   'InvalidOptionError',
@@ -152,24 +200,44 @@ export const PlacementUnsupportedError = define(
   'this combination of strategy, placement and Node version cannot work; the message names the alternatives',
 )
 
-export const serializeError = (error: unknown): SerializedError => {
+/** How many `cause`s deep an error is carried across a boundary. */
+const CAUSE_DEPTH = 3
+
+export const serializeError = (error: unknown, depth = 0): SerializedError => {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code
+    const cause = (error as { cause?: unknown }).cause
     return {
       name: error.name,
       message: error.message,
       ...(typeof code === 'string' ? { code } : {}),
       ...(error.stack ? { stack: error.stack } : {}),
+      ...(cause !== undefined && depth < CAUSE_DEPTH ? { cause: serializeError(cause, depth + 1) } : {}),
     }
   }
   return { name: 'Error', message: String(error) }
 }
 
-/** Rebuilds an error that crossed a boundary as a plain Error carrying name, code and stack. */
+/**
+ * Rebuilds an error that crossed a boundary. A troupe code comes back as its catalogue class
+ * (so `instanceof` and `code` work as on the side that raised it); anything else as an Error
+ * with the same name and code. The remote stack is kept: the error's own stack is the one
+ * from the other side, followed by where this side received it.
+ */
 export const deserializeError = (data: SerializedError): Error => {
-  const error = new Error(data.message) as Error & { code?: string }
-  error.name = data.name
-  if (data.code) error.code = data.code
-  if (data.stack) error.stack = data.stack
+  const Class = data.code === undefined ? undefined : classes.get(data.code)
+  const cause = data.cause === undefined ? undefined : deserializeError(data.cause)
+  const options = cause === undefined ? undefined : { cause }
+  const error: Error & { code?: string } = Class
+    ? new Class(data.message, options)
+    : new Error(data.message, options)
+  if (!Class) {
+    error.name = data.name
+    if (data.code) error.code = data.code
+  }
+  if (data.stack) {
+    const here = error.stack?.split('\n').slice(1).join('\n') ?? ''
+    error.stack = `${data.stack}\n    --- received across the placement boundary ---\n${here}`
+  }
   return error
 }

@@ -10,6 +10,7 @@ import type { Transferable } from 'node:worker_threads'
 import { type ResourceLimits, Worker } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { actorChildEntry } from './entries.ts'
+import { serializeError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { ActorHost } from './placement/actor-host.ts'
 import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
@@ -168,6 +169,7 @@ const startProcess = (
         return
       }
       if (child.connected) child.send(message)
+      if (transfer && transfer.length > 0) detach(transfer)
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -194,4 +196,27 @@ const moveLocally = <M>(message: M, transfer: readonly Transferable[] | undefine
   const movable = transfer.filter((t) => !(t instanceof Socket || t instanceof Server))
   if (movable.length === 0) return message
   return structuredClone(message, { transfer: movable as never })
+}
+
+/** The exit reason a placement's own report implies, when the host sent none (it died first). */
+export const exitFromPlacement = (exit: PlacementExit): ExitReason => {
+  const code = (exit.error as { code?: string } | undefined)?.code
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY')
+    return { kind: 'memory', detail: exit.error?.message ?? 'the thread ran out of heap' }
+  if (exit.signal) return { kind: 'killed', signal: exit.signal }
+  if (exit.error)
+    return { kind: 'crash', error: serializeError(exit.error), ...(exit.code ? { exitCode: exit.code } : {}) }
+  if (exit.code === 0) return { kind: 'normal' }
+  return {
+    kind: 'crash',
+    error: { name: 'Error', message: `exited with code ${exit.code}` },
+    ...(exit.code === null ? {} : { exitCode: exit.code }),
+  }
+}
+
+/** IPC copies; detaching keeps "a moved buffer is gone from the sender" true in every placement. */
+const detach = (transfer: readonly Transferable[]): void => {
+  for (const item of transfer) {
+    if (item instanceof ArrayBuffer && !item.detached) item.transfer()
+  }
 }

@@ -4,6 +4,9 @@
  */
 import { AskAbortedError, AskTimeoutError, deserializeError, type SerializedError } from './errors.ts'
 
+/** The ask timeout wherever none is given: refs, actors asking actors, pool threads (ms). */
+export const defaultAskTimeout = 5_000 // 5 s
+
 interface Waiting {
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void

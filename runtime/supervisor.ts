@@ -1,7 +1,8 @@
 /**
  * OTP supervision: one_for_one, one_for_all, rest_for_one, and a pool of identical
  * children. Restarts are delayed by exponential backoff with jitter; more than `intensity`
- * restarts within `period` stops every child and escalates to the parent.
+ * restarts within `period` stops every child and the supervisor itself (reason `shutdown`,
+ * marked `escalated`), and its parent decides what follows.
  */
 import { type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.ts'
 import { channels } from './channels.ts'
@@ -21,7 +22,7 @@ export interface SupervisorOptions {
   readonly period?: number
   readonly backoff?: BackoffOptions
   readonly restart?: RestartType
-  /** How long the whole subtree may take to stop before its children are forced, ms. */
+  /** How long the whole subtree may take to stop before what is still running in it is forced, ms. */
   readonly shutdownTimeout?: number
 }
 
@@ -40,6 +41,8 @@ export interface SpawnContext {
   readonly clock: Clock
   /** Finds any actor of the system by path, for actors that message each other. */
   readonly resolve: (path: string) => RefTarget | undefined
+  /** Where warnings go (SystemOptions.log). */
+  readonly log: (line: string) => void
 }
 
 /** Builds a child once the supervisor knows where it goes. */
@@ -65,6 +68,10 @@ export class Supervisor implements Child {
   readonly #backoff: Required<BackoffOptions>
   readonly #clock: Clock
   readonly #onExit: ExitListener
+  readonly #shutdownTimeout: number
+  /** Tells lost by children this supervisor no longer has (their tree nodes are gone). */
+  #goneLost = 0
+  #stopping: Promise<void> | undefined
   readonly #entries: Entry[] = []
   #restarts: number[] = []
   #state: NodeState = 'stopped'
@@ -77,6 +84,7 @@ export class Supervisor implements Child {
   readonly #deferred: Array<[Child, ExitReason]> = []
 
   readonly #resolve: SpawnContext['resolve']
+  readonly #log: SpawnContext['log']
 
   constructor(
     id: string,
@@ -86,6 +94,7 @@ export class Supervisor implements Child {
   ) {
     const { parentPath, clock, onExit } = context
     this.#resolve = context.resolve
+    this.#log = context.log
     this.kind = kind
     this.id = id
     this.path = `${parentPath}/${id}`
@@ -96,6 +105,7 @@ export class Supervisor implements Child {
     this.#backoff = resolveBackoff(options.backoff, `${this.path}.backoff`)
     this.#clock = clock
     this.#onExit = onExit
+    this.#shutdownTimeout = options.shutdownTimeout ?? supervisorDefaults.shutdownTimeout
   }
 
   get state(): NodeState {
@@ -113,6 +123,7 @@ export class Supervisor implements Child {
       onExit: (c, reason) => this.#childExited(c, reason),
       clock: this.#clock,
       resolve: this.#resolve,
+      log: this.#log,
     })
     if (this.#entries.some((e) => e.child.id === child.id))
       throw new DuplicateChildError(`${this.path} already has a child "${child.id}"`)
@@ -145,15 +156,23 @@ export class Supervisor implements Child {
     this.#expected.add(child)
     await child.stop(as)
     this.#expected.delete(child)
-    this.#remove(entry)
+    this.#delete(entry)
   }
 
+  /** Removes a child that did not start: it never took a message. */
   #remove(entry: Entry): void {
     const index = this.#entries.indexOf(entry)
     if (index >= 0) this.#entries.splice(index, 1)
   }
 
+  /** Deletes a child's spec for good; the tells it lost stay counted, on this supervisor. */
+  #delete(entry: Entry): void {
+    this.#goneLost += lostIn(entry.child.tree())
+    this.#remove(entry)
+  }
+
   async start(): Promise<void> {
+    this.#stopping = undefined
     this.#state = 'starting'
     this.#startedAt = Date.now()
     this.startedAtMono = this.#clock.now()
@@ -185,35 +204,78 @@ export class Supervisor implements Child {
     }
   }
 
-  /** `force`: children are killed at once instead of asked (a fast stop). */
-  async stop(_as?: ExitReason, force = false): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopping'
+  /**
+   * Stops every child in reverse start order, each with its own shutdown timeout, the whole
+   * within `shutdownTimeout`: past it, whatever still runs in the subtree is killed.
+   * `force`: children are killed at once instead of asked (a fast stop).
+   */
+  stop(_as?: ExitReason, force = false): Promise<void> {
     if (force) this.kill({ kind: 'shutdown', forced: true })
-    await this.#stopAll(this.#entries.map((e) => e.child))
+    if (this.#state === 'stopped') return Promise.resolve()
+    if (this.#state === 'failed' && !this.#stopping) {
+      // Gave up (or never started): nothing runs below it, and its exit was published then.
+      this.markStopped()
+      return Promise.resolve()
+    }
+    this.#stopping ??= this.#stopSubtree(force)
+    return this.#stopping
+  }
+
+  async #stopSubtree(force: boolean): Promise<void> {
+    this.#state = 'stopping'
+    let forced = force
+    const bound = this.#clock.setTimeout(() => {
+      forced = true
+      this.kill({ kind: 'shutdown', forced: true })
+    }, this.#shutdownTimeout)
+    try {
+      await this.#stopAll(this.#entries.map((e) => e.child))
+    } finally {
+      this.#clock.clearTimeout(bound)
+    }
+    this.#exited({ kind: 'shutdown', forced })
     this.#state = 'stopped'
-    this.#lastExit = { kind: 'shutdown', forced: false }
+  }
+
+  /** For a group restart of its parent: its children stop (reverse order) keeping their mailboxes. */
+  async stopForRestart(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    this.#state = 'restarting'
+    await this.#stopAll(
+      this.#entries.map((e) => e.child),
+      'restart',
+    )
+    this.#exited({ kind: 'shutdown', forced: false })
+  }
+
+  /** Records and publishes this supervisor's exit, as every node does. */
+  #exited(reason: ExitReason): void {
+    this.#lastExit = reason
+    channels.exit.publish({ path: this.path, reason })
   }
 
   /**
    * Reverse start order, one at a time, each with its own shutdown timeout. A pool's
    * members are independent of each other, so they drain together: one at a time would
-   * make a stop last members × graceful timeout.
+   * make a stop last members × graceful timeout. `restart`: they will be started again, so
+   * what waits for them is kept (see Child.stopForRestart).
    */
-  async #stopAll(children: readonly Child[]): Promise<void> {
+  async #stopAll(children: readonly Child[], purpose: 'good' | 'restart' = 'good'): Promise<void> {
     if (this.kind === 'pool') {
-      await Promise.all(children.map((child) => this.#stopExpected(child)))
+      await Promise.all(children.map((child) => this.#stopExpected(child, purpose)))
       return
     }
-    for (const child of [...children].reverse()) await this.#stopExpected(child)
+    for (const child of [...children].reverse()) await this.#stopExpected(child, purpose)
   }
 
-  async #stopExpected(child: Child): Promise<void> {
+  async #stopExpected(child: Child, purpose: 'good' | 'restart' = 'good'): Promise<void> {
     const entry = this.#entries.find((e) => e.child === child)
     if (entry) this.#clock.clearTimeout(entry.timer)
     this.#expected.add(child)
     try {
-      await child.stop()
+      // A temporary child is never started again (OTP): it always stops for good.
+      if (purpose === 'restart' && child.restart !== 'temporary') await child.stopForRestart()
+      else await child.stop()
     } finally {
       this.#expected.delete(child)
     }
@@ -223,13 +285,19 @@ export class Supervisor implements Child {
     this.#state = 'restarting'
   }
 
-  /** Kills every child now (their exits are expected: nothing is restarted while stopping). */
+  /** Kills every child now; nothing is restarted after (the caller stops this supervisor). */
   kill(reason: ExitReason): void {
-    for (const { child } of this.#entries) child.kill(reason)
+    if (this.#state === 'ready' || this.#state === 'starting') this.#state = 'stopping'
+    for (const entry of this.#entries) {
+      this.#clock.clearTimeout(entry.timer)
+      entry.child.kill(reason)
+    }
   }
 
+  /** Not started again: its children refuse what waits for them. */
   markStopped(): void {
     this.#state = 'stopped'
+    for (const { child } of this.#entries) child.markStopped()
   }
 
   #childExited(child: Child, reason: ExitReason): void {
@@ -239,8 +307,10 @@ export class Supervisor implements Child {
     if (!entry) return
     const restart = child.restart === 'permanent' || (child.restart === 'transient' && !isNormalExit(reason))
     if (!restart) {
+      // OTP keeps a transient child's spec (the tree shows it stopped, with what it lost);
+      // only a temporary child's is deleted.
       child.markStopped()
-      this.#remove(entry)
+      if (child.restart === 'temporary') this.#delete(entry)
       return
     }
     if (this.#groupRestart) {
@@ -283,15 +353,27 @@ export class Supervisor implements Child {
     return this.#restarts.length > this.intensity
   }
 
-  /** Stop the rest of the group (reverse order), then restart the whole group in start order. */
+  /**
+   * Stops the rest of the group (reverse start order), then restarts the group in start
+   * order. What waits for a member stays for its next incarnation; a temporary member is
+   * never restarted (OTP): it is stopped for good and its spec deleted.
+   */
   async #restartGroup(failed: Entry, group: Entry[], delay: number): Promise<void> {
     if (this.#groupRestart) return
     this.#groupRestart = true
     try {
-      const others = group.filter((e) => e !== failed).map((e) => e.child)
-      await this.#stopAll(others)
+      const others = group.filter((e) => e !== failed)
+      await this.#stopAll(
+        others.map((e) => e.child),
+        'restart',
+      )
+      for (const entry of others) if (entry.child.restart === 'temporary') this.#delete(entry)
       if (this.#state !== 'ready') return
-      this.#restartLater(failed, group, delay)
+      this.#restartLater(
+        failed,
+        group.filter((e) => this.#entries.includes(e)),
+        delay,
+      )
     } finally {
       this.#groupRestart = false
       for (const [child, reason] of this.#deferred.splice(0)) this.#childExited(child, reason)
@@ -324,18 +406,25 @@ export class Supervisor implements Child {
     }
   }
 
+  /**
+   * OTP: past its intensity a supervisor stops its children and itself with reason shutdown.
+   * Whether it starts again is its parent's call, so its children keep what waits for them
+   * until then: a restart delivers it, a parent that lets it go refuses it (markStopped).
+   */
   async #escalate(): Promise<void> {
     this.#state = 'failed'
     const restarts = this.#restarts.length - 1
     channels.escalate.publish({ path: this.path, restarts, periodMs: this.period })
     for (const entry of this.#entries) this.#clock.clearTimeout(entry.timer)
-    await this.#stopAll(this.#entries.map((e) => e.child))
+    await this.#stopAll(
+      this.#entries.map((e) => e.child),
+      'restart',
+    )
     const error = new SupervisorEscalatedError(
       `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms`,
     )
-    const reason: ExitReason = { kind: 'crash', error: serializeError(error) }
-    this.#lastExit = reason
-    channels.exit.publish({ path: this.path, reason })
+    const reason: ExitReason = { kind: 'shutdown', forced: false, escalated: serializeError(error) }
+    this.#exited(reason)
     this.#onExit(this, reason)
   }
 
@@ -351,7 +440,12 @@ export class Supervisor implements Child {
       strategy: this.kind === 'pool' ? 'pool' : this.strategy,
       intensity: this.intensity,
       periodMs: this.period,
+      lost: this.#goneLost,
       children: this.#entries.map((e) => e.child.tree()),
     }
   }
 }
+
+/** Tells lost anywhere in a subtree. */
+const lostIn = (node: TreeNode): number =>
+  (node.lost ?? 0) + (node.children ?? []).reduce((sum, child) => sum + lostIn(child), 0)

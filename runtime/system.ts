@@ -6,9 +6,11 @@ import type { ActorDefinition, ArgsOfDefinition, Placement, ProtocolOfDefinition
 import { ActorCell } from './cell.ts'
 import type { ReadyEvent } from './channels.ts'
 import { type Clock, systemClock } from './clock.ts'
-import { InvalidOptionError, SystemStoppedError } from './errors.ts'
+import { ActorModuleSpawnsError, InvalidOptionError, SystemStoppedError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import type { PlacementOptions } from './incarnation.ts'
+import { defaultAskTimeout } from './pending.ts'
+import { actorModuleLoading } from './placement/loading.ts'
 import { type ActorRef, makeRef } from './ref.ts'
 import { type ChildFactory, type SpawnContext, Supervisor, type SupervisorOptions } from './supervisor.ts'
 import type { Child, RestartType, TreeNode } from './tree.ts'
@@ -18,7 +20,7 @@ export const actorDefaults = {
   restart: 'permanent',
   shutdownTimeout: 5_000, // 5 s, then terminate() / SIGKILL
   mailbox: 1_000, // messages
-  askTimeout: 5_000, // 5 s
+  askTimeout: defaultAskTimeout, // 5 s
   heartbeatInterval: 1_000, // 1 s
   heartbeatTimeout: 5_000, // 5 s without a heartbeat = a stuck event loop
 } as const
@@ -104,9 +106,10 @@ export const actor = <D extends ActorDefinition>(
   const spec: ChildSpec & { readonly definition: D } = {
     id,
     definition,
-    build: ({ parentPath, onExit, clock, resolve }) =>
+    build: ({ parentPath, onExit, clock, resolve, log }) =>
       new ActorCell({
         resolve,
+        log,
         ...o,
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
         ...(options.execArgv ? { execArgv: options.execArgv } : {}),
@@ -208,6 +211,8 @@ export interface SystemOptions extends SupervisorOptions {
    * default logs one line and exits the process with status 1, so systemd or Kubernetes sees it.
    */
   readonly onFailure?: (reason: ExitReason) => void
+  /** Where warnings go, one line each (`warning: … [TROUPE_W_…]`). Default: standard error. */
+  readonly log?: (line: string) => void
 }
 
 export interface ActorSystem {
@@ -231,29 +236,49 @@ export interface ActorSystem {
   stop(): Promise<void>
 }
 
+const defaultLog = (line: string) => {
+  process.stderr.write(`${line}\n`)
+}
+
 const defaultFailure = (reason: ExitReason) => {
-  const message = reason.kind === 'crash' ? reason.error.message : reason.kind
+  const message =
+    reason.kind === 'crash'
+      ? reason.error.message
+      : reason.kind === 'shutdown' && reason.escalated
+        ? reason.escalated.message
+        : reason.kind
   process.stderr.write(`troupe: the root supervisor gave up (${message}); exiting\n`)
   process.exit(1)
 }
 
 /** Creates an actor system with a running root supervisor. */
 export const createSystem = async (options: SystemOptions = {}): Promise<ActorSystem> => {
+  const loading = actorModuleLoading()
+  if (loading !== undefined)
+    throw new ActorModuleSpawnsError(
+      `${loading} starts an actor system while a thread or process imports it for an actor's definition: ` +
+        'every thread or process hosting that actor would spawn again. Move the actor definition to its own module ' +
+        'and import it from the file that creates the system',
+    )
   const name = validId(options.name ?? 'troupe', 'options.name')
   const clock = options.clock ?? systemClock
   const onFailure = options.onFailure ?? defaultFailure
+  const log = options.log ?? defaultLog
   let stopped = false
   const root = new Supervisor(name, options, {
     parentPath: '',
     clock,
     onExit: (_child, reason) => {
       stopped = true
+      // Nothing above the root restarts it: what waits for its actors is refused now.
+      root.markStopped()
       onFailure(reason)
     },
     resolve: (path) => {
       const node = find(path)
       return node instanceof ActorCell ? node : undefined
     },
+    log,
   })
   await root.start()
 

@@ -20,7 +20,12 @@ export interface TreeNode {
   /** Messages accepted but not yet handled (including those waiting for a restart). */
   readonly mailbox?: number
   readonly mailboxCapacity?: number
-  /** Tells that died with an incarnation killed mid-way (their asks were rejected, not lost). */
+  /**
+   * Tells accepted and never handled: sent to an incarnation that died without saying how far
+   * it got (killed, out of memory, missed heartbeats), or waiting when the actor stopped for
+   * good. (Asks in the same case are refused with a code, not lost.) On a supervisor: the
+   * tells lost by children it no longer has (temporary children that exited, removed ones).
+   */
   readonly lost?: number
   /** From the last heartbeat, bytes (thread: the whole process's RSS; heapUsed is the thread's own). */
   readonly memory?: { readonly rss: number; readonly heapUsed: number } | null
@@ -43,6 +48,11 @@ export interface Child {
   start(): Promise<void>
   /** Graceful stop, forced after the child's shutdown timeout; resolves once it is gone. */
   stop(as?: ExitReason): Promise<void>
+  /**
+   * Like stop, but for a group restart: the child (a supervisor: its whole subtree) will be
+   * started again, so the messages waiting for it are kept for the next incarnation.
+   */
+  stopForRestart(): Promise<void>
   /** Ends it now (terminate / SIGKILL), recording `reason`. */
   kill(reason: ExitReason): void
   /** Mark as waiting for a restart (visible in the tree). */

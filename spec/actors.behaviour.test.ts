@@ -129,8 +129,27 @@ describe.each(placements)('actor in %s placement', (placement) => {
     const system = await testSystem()
     const ref = await system.spawn(counter, { placement, restart: 'transient' })
     expect(await ref.ask('stopSelf')).toBe('bye')
-    await eventually(() => nodeAt(system.tree(), ref.path) === undefined, 5_000, 'the child to be removed')
+    // OTP keeps a transient child's spec: the tree shows it stopped.
+    const node = await eventually(
+      () =>
+        nodeAt(system.tree(), ref.path)?.state === 'stopped' ? nodeAt(system.tree(), ref.path) : undefined,
+      5_000,
+      'the child to stop',
+    )
+    expect(node).toMatchObject({ restarts: 0, lastExit: { kind: 'normal' } })
     expect(() => ref.tell('add', 1)).toThrow(expect.objectContaining({ code: 'TROUPE_E_ACTOR_STOPPED' }))
+  })
+
+  it('a transient actor that stops itself accounts for what it never started: asks refused, tells lost', async () => {
+    const system = await testSystem()
+    const ref = await system.spawn(counter, { placement, restart: 'transient' })
+    const bye = ref.ask('stopSelf')
+    ref.tell('note', 'a')
+    ref.tell('note', 'b')
+    const late = ref.ask('get')
+    expect(await bye).toBe('bye')
+    await expect(late).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    expect(nodeAt(system.tree(), ref.path)).toMatchObject({ state: 'stopped', mailbox: 0, lost: 2 })
   })
 
   it('after ctx.stop(), messages it never started go to the next incarnation', async () => {

@@ -28,6 +28,17 @@ describe.each(placements)('from the %s placement', (placement) => {
     expect((error as Error).message).toContain('no actor at /troupe/nobody')
   })
 
+  it('a tell that cannot be delivered is written through the system log as TROUPE_W_TELL_FAILED', async () => {
+    const lines: string[] = []
+    const system = await testSystem({ log: (line) => lines.push(line) })
+    const ref = await system.spawn(relay, { placement, args: '/troupe/nobody' })
+    ref.tell('tellForward', 1)
+    const line = await eventually(() => lines.find((l) => l.includes('TROUPE_W_TELL_FAILED')))
+    expect(line).toBe(
+      `warning: ${ref.path} → /troupe/nobody "add": no actor at /troupe/nobody [TROUPE_W_TELL_FAILED]`,
+    )
+  })
+
   it('reports status that the tree shows as info', async () => {
     const system = await testSystem()
     const ref = await system.spawn(relay, { placement, args: '/troupe/x' })

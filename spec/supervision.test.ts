@@ -137,9 +137,44 @@ describe('restart types', () => {
       expect(node).toMatchObject({ state: 'ready', restarts: 1 })
       expect(await ref.ask('get')).toBe(1)
     } else {
-      expect(node).toBeUndefined()
+      // OTP deletes only a temporary child's spec; a transient one stays, stopped.
+      if (restart === 'temporary') expect(node).toBeUndefined()
+      else expect(node).toMatchObject({ state: 'stopped', restarts: 0 })
       await expect(ref.ask('get')).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
     }
+  })
+})
+
+describe('every accepted message is accounted for', () => {
+  it("a temporary child's spec is deleted when it exits; the tells it never handled stay counted on its supervisor", async () => {
+    const system = await testSystem()
+    const ref = await system.spawn(counter, { restart: 'temporary' })
+    const bye = ref.ask('stopSelf')
+    ref.tell('note', 'a')
+    ref.tell('note', 'b')
+    const late = ref.ask('get')
+    expect(await bye).toBe('bye')
+    await expect(late).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    await settle()
+    expect(nodeAt(system.tree(), ref.path)).toBeUndefined()
+    expect(system.tree().lost).toBe(2)
+  })
+
+  it('a supervisor stop refuses what waits (asks) and counts it (tells); the supervisor publishes its own exit', async () => {
+    const exits = record('troupe:actor:exit') as Array<{ path: string; reason: unknown }>
+    const system = await testSystem()
+    await system.start(supervisor({ id: 'sup', children: [actor(counter, { id: 'a' })] }))
+    const a = system.ref(counter, '/troupe/sup/a')
+    const slow = a.ask('slow', 50)
+    a.tell('note', 'queued')
+    const queued = a.ask('get')
+    const stopped = system.stop()
+    expect(await slow).toBe(50)
+    await expect(queued).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_STOPPED' })
+    await stopped
+    expect(nodeAt(system.tree(), '/troupe/sup/a')).toMatchObject({ state: 'stopped', lost: 1 })
+    expect(exits.map((e) => e.path)).toEqual(['/troupe/sup/a', '/troupe/sup', '/troupe'])
+    expect(exits.at(-1)!.reason).toEqual({ kind: 'shutdown', forced: false })
   })
 })
 
@@ -208,7 +243,12 @@ describe('intensity and escalation', () => {
     await crash(clock, ref)
     await settle(20)
     expect(system.failures).toHaveLength(1)
-    expect(system.failures[0]).toMatchObject({ kind: 'crash', error: { code: 'TROUPE_E_ESCALATED' } })
+    // OTP: a supervisor past its intensity ends with reason shutdown; troupe says why.
+    expect(system.failures[0]).toMatchObject({
+      kind: 'shutdown',
+      forced: false,
+      escalated: { code: 'TROUPE_E_ESCALATED' },
+    })
     await expect(system.spawn(counter, { id: 'late' })).rejects.toMatchObject({
       code: 'TROUPE_E_SYSTEM_STOPPED',
     })
@@ -239,7 +279,12 @@ describe('intensity and escalation', () => {
       flag.troupeFailInit = false
     }
     expect(restarts.map((r) => r.delayMs)).toEqual([100, 200, 400])
-    expect(system.failures).toEqual([expect.objectContaining({ kind: 'crash' })])
+    expect(system.failures).toEqual([
+      expect.objectContaining({
+        kind: 'shutdown',
+        escalated: expect.objectContaining({ code: 'TROUPE_E_ESCALATED' }),
+      }),
+    ])
   })
 })
 

@@ -2,8 +2,9 @@
 import type { IncomingMessage } from 'node:http'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../../apps/app.ts'
-import { serializeError } from '../../runtime/errors.ts'
+import { answerCall } from '../../runtime/calls.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
+import { warningLine } from '../../runtime/warnings.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
 import type { EngineHandle } from './engines.ts'
 import {
@@ -50,20 +51,14 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
   channel.onmessage = (event) => {
     const call = (event as unknown as { data: RelayCall | RelayReply }).data
     if (call.t !== 'call') return
-    const ref = target(call.path)
-    if (call.id === 0) {
-      try {
-        ref.tell(call.type, call.payload, undefined)
-      } catch (error) {
-        process.emitWarning(error as Error)
-      }
-      return
-    }
-    const answer = (reply: Omit<RelayReply, 't' | 'id' | 'thread'>) =>
-      channel.postMessage({ t: 'reply', id: call.id, thread: call.thread, ...reply } satisfies RelayReply)
-    ref.ask(call.type, call.payload, undefined).then(
-      (value) => answer({ ok: true, value }),
-      (error: unknown) => answer({ ok: false, error: serializeError(error) }),
+    answerCall(
+      call,
+      target,
+      (reply) => channel.postMessage({ ...reply, thread: call.thread } satisfies RelayReply),
+      (error) =>
+        process.stderr.write(
+          `${warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`)}\n`,
+        ),
     )
   }
   return channel

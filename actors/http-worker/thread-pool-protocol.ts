@@ -1,3 +1,5 @@
+import type { Call, CallReply } from '../../runtime/calls.ts'
+
 /** One request to a pool thread, and its answer: typed on both sides. */
 export interface ThreadTask {
   readonly method: string
@@ -45,22 +47,10 @@ export const decodeAnswer = (buffer: ArrayBuffer): { head: ThreadAnswerHead; bod
   return { head, body: new Uint8Array(buffer, 4 + length) }
 }
 
-/** Pool thread → worker: a message for an app actor. `id` 0 for a tell. */
-export interface RelayCall {
-  readonly t: 'call'
-  readonly id: number
+/** Pool thread → worker: a message for an app actor (the actor core's call shape), from `thread`. */
+export interface RelayCall extends Call {
   readonly thread: number
-  readonly path: string
-  readonly type: string
-  readonly payload: unknown
 }
 
-/** Worker → pool threads: the answer, addressed by thread and id. */
-export interface RelayReply {
-  readonly t: 'reply'
-  readonly id: number
-  readonly thread: number
-  readonly ok: boolean
-  readonly value?: unknown
-  readonly error?: { readonly name: string; readonly message: string; readonly code?: string }
-}
+/** Worker → pool threads: the answer, addressed by thread (every pool thread hears the channel). */
+export type RelayReply = CallReply & { readonly thread: number }

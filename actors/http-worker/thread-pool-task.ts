@@ -5,7 +5,7 @@
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { move } from 'piscina'
 import { type AppContext, loadApp, type ResolvedApp } from '../../apps/app.ts'
-import { PendingAsks } from '../../runtime/pending.ts'
+import { Caller } from '../../runtime/calls.ts'
 import { makeRef } from '../../runtime/ref.ts'
 import { installResponseCapture, rawBody, toHeaders } from '../../transports/http/http-fetch.ts'
 import {
@@ -23,30 +23,15 @@ installResponseCapture()
 // App actors live under the master; a pool thread reaches them through its worker.
 const relay = new BroadcastChannel(data.relay)
 relay.unref()
-const pending = new PendingAsks()
+const caller = new Caller((call) => relay.postMessage({ ...call, thread: threadId } satisfies RelayCall))
 relay.onmessage = (event) => {
   const reply = (event as unknown as { data: RelayReply | RelayCall }).data
-  if (reply.t === 'reply' && reply.thread === threadId)
-    pending.settle(reply.id, reply.ok, reply.value, reply.error)
+  if (reply.t === 'call-reply' && reply.thread === threadId) caller.settle(reply)
 }
 
 const ctx: AppContext = {
   worker: data.worker,
-  actor: (definition) => {
-    const path = `${data.actorsPath}/${definition.name}`
-    return makeRef({
-      path,
-      tell: (type, payload) =>
-        relay.postMessage({ t: 'call', id: 0, thread: threadId, path, type, payload } satisfies RelayCall),
-      ask: (type, payload, options) =>
-        pending.open(
-          `"${type}" to ${path}`,
-          { timeout: options?.timeout ?? 5_000, signal: options?.signal },
-          (id) =>
-            relay.postMessage({ t: 'call', id, thread: threadId, path, type, payload } satisfies RelayCall),
-        ),
-    })
-  },
+  actor: (definition) => makeRef(caller.target(`${data.actorsPath}/${definition.name}`)),
 }
 
 export default async function run(task: ThreadTask): Promise<unknown> {

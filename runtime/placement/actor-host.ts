@@ -5,18 +5,20 @@
  */
 import type { Transferable } from 'node:worker_threads'
 import { type ActorContext, type ActorDefinition, isTransfer, lookupDefinition } from '../actor.ts'
+import { Caller } from '../calls.ts'
 import {
   ActorCrashedError,
   ActorInitError,
+  ActorModuleSpawnsError,
   ActorNotFoundError,
-  ActorStoppedError,
   serializeError,
+  UncloneableMessageError,
   UnknownMessageError,
 } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
-import { PendingAsks } from '../pending.ts'
 import { makeRef } from '../ref.ts'
 import type { FromHost, StartMessage, ToHost } from './actor-protocol.ts'
+import { importActorModule } from './loading.ts'
 
 export interface HostPort {
   send(message: FromHost, transfer?: readonly Transferable[]): void
@@ -25,9 +27,6 @@ export interface HostPort {
 }
 
 type Work = Extract<ToHost, { t: 'tell' | 'ask' }>
-
-/** Default for asks an actor makes to other actors (ms). */
-const CALL_TIMEOUT = 5_000
 
 export class ActorHost {
   readonly #port: HostPort
@@ -41,45 +40,28 @@ export class ActorHost {
   #processed = 0
   #ackScheduled = false
   #context: ActorContext
-  readonly #calls = new PendingAsks()
+  readonly #calls: Caller
 
   constructor(port: HostPort, path: string) {
     this.#port = port
+    this.#calls = new Caller((call, transfer) => this.#port.send(call, transfer))
     this.#context = Object.freeze({
       path,
       stop: () => {
         this.#stopRequested ??= 'normal'
       },
-      ref: (_definition: ActorDefinition, target: string) =>
-        makeRef({
-          path: target,
-          tell: (type, payload, options) =>
-            this.#port.send({ t: 'call', id: 0, path: target, type, payload }, options?.transfer),
-          ask: (type, payload, options) => this.#call(target, type, payload, options ?? {}),
-        }),
+      ref: (_definition: ActorDefinition, target: string) => makeRef(this.#calls.target(target)),
       report: (info: Readonly<Record<string, unknown>>) => {
         if (!this.#ended) this.#port.send({ t: 'info', info })
       },
     }) as ActorContext
   }
 
-  #call(
-    path: string,
-    type: string,
-    payload: unknown,
-    options: { timeout?: number; signal?: AbortSignal; transfer?: readonly Transferable[] },
-  ): Promise<unknown> {
-    const limits = { timeout: options.timeout ?? CALL_TIMEOUT, signal: options.signal }
-    return this.#calls.open(`"${type}" to ${path}`, limits, (id) =>
-      this.#port.send({ t: 'call', id, path, type, payload }, options.transfer),
-    )
-  }
-
   /** Resolve the definition from its module; for local placement the definition is passed in. */
   async start(start: StartMessage, definition?: ActorDefinition): Promise<void> {
     try {
       if (!definition) {
-        await import(start.module)
+        await importActorModule(start.module)
         definition = lookupDefinition(start.module, start.name)
         if (!definition)
           throw new ActorNotFoundError(`module ${start.module} registered no actor named "${start.name}"`)
@@ -88,7 +70,7 @@ export class ActorHost {
       this.#state = await definition.behaviour.init(start.args, this.#context)
     } catch (error) {
       const wrapped =
-        error instanceof ActorNotFoundError
+        error instanceof ActorNotFoundError || error instanceof ActorModuleSpawnsError
           ? error
           : new ActorInitError(`actor ${start.path} failed to start: ${(error as Error)?.message ?? error}`, {
               cause: error,
@@ -106,7 +88,7 @@ export class ActorHost {
     if (this.#ended) return
     if (message.t === 'start') return
     if (message.t === 'call-reply') {
-      this.#calls.settle(message.id, message.ok, message.value, message.error)
+      this.#calls.settle(message)
       return
     }
     if (message.t === 'stop') {
@@ -158,11 +140,12 @@ export class ActorHost {
     } catch (error) {
       this.#processed++
       if (work.t === 'ask') {
+        // What the handler threw travels as the cause, with its stack from this side.
         const crashed = new ActorCrashedError(
           `actor ${this.#context.path} crashed handling "${work.type}": ${(error as Error)?.message ?? error}`,
+          { cause: error },
         )
-        const serialized = { ...serializeError(crashed), stack: serializeError(error).stack ?? '' }
-        this.#port.send({ t: 'reply', id: work.id, ok: false, error: serialized, processed: this.#processed })
+        this.#replyError(work.id, crashed)
       }
       this.#end({ kind: 'crash', error: serializeError(error) })
       return false
@@ -180,13 +163,13 @@ export class ActorHost {
         }
       } catch (error) {
         // A reply that cannot be cloned is the handler's bug, but the asker must hear of it.
-        this.#port.send({
-          t: 'reply',
-          id: work.id,
-          ok: false,
-          error: { ...serializeError(error), code: 'TROUPE_E_UNCLONEABLE' },
-          processed: this.#processed,
-        })
+        this.#replyError(
+          work.id,
+          new UncloneableMessageError(
+            `the reply of actor ${this.#context.path} to "${work.type}" cannot be sent back: ${(error as Error).message}`,
+            { cause: error },
+          ),
+        )
       }
     } else this.#scheduleAck()
     return true
@@ -207,17 +190,8 @@ export class ActorHost {
 
   async #finish(): Promise<void> {
     const why = this.#stopRequested!
-    // After ctx.stop() the queue is left unprocessed: the exit reports the exact count, so
-    // the cell hands those messages to the next incarnation (or refuses them if none comes).
-    // On a supervisor's stop there is no next one: refuse them here, never drop them.
-    for (const work of why === 'normal' ? [] : this.#queue.splice(0)) {
-      this.#processed++
-      if (work.t === 'ask')
-        this.#replyError(
-          work.id,
-          new ActorStoppedError(`actor ${this.#context.path} stopped before handling "${work.type}"`),
-        )
-    }
+    // The queue is left unprocessed: the exit reports the exact count, so the cell hands those
+    // messages to the next incarnation, or refuses them (and counts tells lost) if none comes.
     let reason: ExitReason = why === 'normal' ? { kind: 'normal' } : { kind: 'shutdown', forced: false }
     try {
       await this.#definition?.behaviour.terminate?.(this.#state)

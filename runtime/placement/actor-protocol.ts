@@ -7,6 +7,7 @@
  * process, or the same loop for `local`). Both sides import these types; nothing else
  * crosses the boundary.
  */
+import type { Call, CallReply } from '../calls.ts'
 import type { SerializedError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 
@@ -31,14 +32,12 @@ export type ToHost =
       readonly handleKey?: string
     }
   /** The answer to a `call` the actor made to another actor. Handled at once, not queued. */
-  | {
-      readonly t: 'call-reply'
-      readonly id: number
-      readonly ok: boolean
-      readonly value?: unknown
-      readonly error?: SerializedError
-    }
-  /** Graceful stop: finish the current message, run `terminate`, exit with reason shutdown. */
+  | CallReply
+  /**
+   * Graceful stop: finish the current message, run `terminate`, exit with reason shutdown and
+   * the exact processed count. What is still queued is left: the cell hands it to the next
+   * incarnation, or refuses it when none comes.
+   */
   | { readonly t: 'stop' }
 
 export interface MemoryReport {
@@ -61,13 +60,7 @@ export type FromHost =
   | { readonly t: 'ack'; readonly processed: number }
   | { readonly t: 'heartbeat'; readonly memory: MemoryReport }
   /** A message from this actor to another actor of the system, by path; `id` 0 for a tell. */
-  | {
-      readonly t: 'call'
-      readonly id: number
-      readonly path: string
-      readonly type: string
-      readonly payload: unknown
-    }
+  | Call
   /** The actor's latest status, for the tree (`ctx.report`). */
   | { readonly t: 'info'; readonly info: Readonly<Record<string, unknown>> }
   /**
