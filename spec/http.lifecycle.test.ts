@@ -126,19 +126,18 @@ describe.each(['thread', 'process'] as const)('%s workers killed or stuck', (pla
     if (placement === 'process') expect(replaced.pid).not.toBe(victim.pid)
     else expect(replaced.threadId).not.toBe(victim.threadId)
     expect(replaced.lastExit).toEqual({ kind: 'killed', signal: 'SIGKILL' })
-    // The replacement takes load again before wrk stops.
-    const before = signals.lines().filter(underLoad).length
-    await eventually(() => signals.lines().filter(underLoad).length > before, 15_000, 'load on the replacement')
     const result = await load.stop()
     // wrk's connections to the dead worker are the in-flight ones: at most one request each.
     expect(result.socketErrors + result.non2xx).toBeLessThanOrEqual(8)
-    expect((await get(`${base}/`)).status).toBe(200)
+    expect(result.errors.timeout).toBe(0)
+    // A new connection goes to the least loaded worker: the replacement, which answers.
+    expect((await get(`${base}/`)).body).toMatchObject({ id: victim.name, generation: 1 })
   }, 60_000)
 
   it('a worker whose loop stops answering for `timeout` is killed and replaced; the other keeps serving', async () => {
-    const { server, base } = await serve('lifecycle-app.ts', { placement, workers: 2, timeout: 1 })
+    const { server, base } = await serve('lifecycle-app.ts', { placement, workers: 2, timeout: 2 })
     const signals = handlerSignals()
-    const spinning = fetch(`${base}/spin?ms=8000&${signals.started}`).catch((error: Error) => error)
+    const spinning = fetch(`${base}/spin?ms=10000&${signals.started}`).catch((error: Error) => error)
     const [spinner] = await signals.waitStarted()
     const stuckId = spinner!.split(' ')[0]
     // Until the stuck one is killed, every request is answered (by the other one).
@@ -147,15 +146,16 @@ describe.each(['thread', 'process'] as const)('%s workers killed or stuck', (pla
       async () => {
         expect((await get(`${base}/`)).status).toBe(200)
         served++
-        return workersOf(server).find((w) => w.name === stuckId && w.lastExit?.kind === 'timeout')
+        return workersOf(server).find(
+          (w) => w.name === stuckId && w.lastExit?.kind === 'timeout' && w.restarts === 1,
+        )
       },
       15_000,
       `${stuckId} to be killed for missed heartbeats`,
     )
     expect(served).toBeGreaterThan(0)
-    expect(stuck.restarts).toBe(1)
     const { silentMs } = stuck.lastExit as { silentMs: number }
-    expect(silentMs).toBeGreaterThanOrEqual(1_000)
+    expect(silentMs).toBeGreaterThanOrEqual(2_000)
     expect(silentMs).toBeLessThan(8_000)
     expect(await spinning).toBeInstanceOf(Error)
     await eventually(() => workersOf(server).every((w) => w.state === 'ready'))
@@ -167,24 +167,28 @@ describe('graceful stop', () => {
     const { server, base } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 10 })
     const signals = handlerSignals()
     const slow = fetch(`${base}/slow?${signals.held}`)
+    slow.catch(() => {})
     await signals.waitStarted()
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     onTestFinished(() => agent.destroy())
     const request = () =>
-      new Promise<http.IncomingMessage>((resolve, reject) =>
-        http.get(`${base}/`, { agent }, resolve).on('error', reject),
+      new Promise<{ res: http.IncomingMessage; localPort: number }>((resolve, reject) =>
+        http
+          .get(`${base}/`, { agent }, (res) => {
+            res.resume()
+            resolve({ res, localPort: res.socket.localPort! })
+          })
+          .on('error', reject),
       )
     const first = await request()
-    first.resume()
-    expect(first.headers.connection).toBe('keep-alive')
+    expect(first.res.headers.connection).toBe('keep-alive')
     const stopped = server.stop()
     await draining(server)
     // The same connection, idle for less than the drain's idle cut: its next answer closes it.
     const second = await request()
-    second.resume()
-    expect(second.statusCode).toBe(200)
-    expect(second.headers.connection).toBe('close')
-    expect(second.socket.remotePort).toBe(first.socket.remotePort)
+    expect(second.res.statusCode).toBe(200)
+    expect(second.res.headers.connection).toBe('close')
+    expect(second.localPort).toBe(first.localPort)
     signals.open()
     expect((await slow).status).toBe(200)
     await stopped
@@ -199,6 +203,7 @@ describe('graceful stop', () => {
       slowDone = true
       return res.status
     })
+    slow.catch(() => {})
     await signals.waitStarted()
     // An idle keep-alive connection, after one answer.
     const idle = net.connect(port, '127.0.0.1')
@@ -211,7 +216,7 @@ describe('graceful stop', () => {
     })
     const idleClosed = new Promise<number>((resolve) => idle.on('close', () => resolve(performance.now())))
     idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    await eventually(() => text.includes('\r\n\r\n{'), 5_000, 'the first answer')
+    await eventually(() => text.includes('"generation":1'), 5_000, 'the first answer')
     const began = performance.now()
     const stopped = server.stop()
     const closedAt = await idleClosed
@@ -323,13 +328,15 @@ describe('stopping under keep-alive load', () => {
       const took = performance.now() - began
       const result = await load.stop()
       expect(took).toBeLessThan(8_000)
-      // Every request sent was answered 200; once the server was gone, wrk could only fail to connect.
-      expect({ read: result.errors.read, write: result.errors.write, timeout: result.errors.timeout }).toEqual({
-        read: 0,
-        write: 0,
-        timeout: 0,
-      })
+      // No request was cut or left unanswered: a cut one is a read error in wrk (EOF or reset
+      // before a whole response), an unanswered one a timeout. Once the listeners closed, wrk's
+      // reconnects are refused, which it counts as write errors: those are expected.
       expect(result.non2xx).toBe(0)
+      expect(result.errors.timeout).toBe(0)
+      if (strategy === 'handoff') expect(result.errors.read).toBe(0)
+      // A SYN queued on a worker's closing SO_REUSEPORT listener is reset (tcp_migrate_req=0):
+      // at most one per wrk connection, as it reconnects after its last answer.
+      else expect(result.errors.read).toBeLessThanOrEqual(8)
     },
     30_000,
   )
