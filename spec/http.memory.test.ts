@@ -4,34 +4,68 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { ExitEvent } from '../runtime/channels.ts'
 import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
+import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'
+import { startWrk } from './support/wrk.ts'
 
 const workersOf = (server: Server): readonly TreeNode[] =>
   server.tree().children!.find((c) => c.name === 'workers')!.children ?? []
 
 const lastExits = (server: Server) => workersOf(server).map((w) => w.lastExit?.kind ?? null)
 
+/** Records what `troupe:actor:ready` and `troupe:actor:exit` publish while the test runs, in order. */
+const recordLifecycle = () => {
+  const events: Array<{ what: 'ready' | 'exit'; path: string; at: number; reason?: ExitEvent['reason'] }> = []
+  const onReady = (event: unknown) =>
+    events.push({ what: 'ready', path: (event as { path: string }).path, at: Date.now() })
+  const onExit = (event: unknown) => {
+    const { path, reason } = event as ExitEvent
+    events.push({ what: 'exit', path, at: Date.now(), reason })
+  }
+  subscribe('troupe:actor:ready', onReady)
+  subscribe('troupe:actor:exit', onExit)
+  onTestFinished(() => {
+    unsubscribe('troupe:actor:ready', onReady)
+    unsubscribe('troupe:actor:exit', onExit)
+  })
+  return events
+}
+
 describe('memory limits', () => {
   it('process worker over its RSS soft limit is recycled gracefully: a replacement first, nothing dropped', async () => {
-    const exits: ExitEvent[] = []
-    const onExit = (event: unknown) => exits.push(event as ExitEvent)
-    subscribe('troupe:actor:exit', onExit)
-    onTestFinished(() => {
-      unsubscribe('troupe:actor:exit', onExit)
-    })
+    const events = recordLifecycle()
     const { server, base } = await serve('memory-app.ts', { placement: 'process', memorySoft: 150 })
     const first = workersOf(server)[0]!
+    // A request in flight on the worker about to be recycled, held until its replacement is up.
+    const signals = handlerSignals()
+    const held = fetch(`${base}/?${signals.held}`)
+    held.catch(() => {})
+    await signals.waitStarted()
+    const load = startWrk(`${base}/`, { connections: 4 })
     expect((await fetch(`${base}/grow?mb=200`)).status).toBe(200)
-    const replacement = await eventually(() => {
-      const ws = workersOf(server)
-      return ws.length === 1 && ws[0]!.path !== first.path ? ws[0] : undefined
-    }, 15_000)
-    expect(replacement!.state).toBe('ready')
-    expect(exits.find((e) => e.path === first.path)?.reason).toEqual({
-      kind: 'recycled',
-      why: 'RSS over 150 MB',
+    const replacement = await eventually(
+      () => events.find((e) => e.what === 'ready' && e.path !== first.path),
+      15_000,
+      'a replacement to be ready',
+    )
+    // The old worker is still there, draining its held request.
+    expect(events.some((e) => e.what === 'exit' && e.path === first.path)).toBe(false)
+    signals.open()
+    expect((await held).status).toBe(200)
+    const exit = await eventually(
+      () => events.find((e) => e.what === 'exit' && e.path === first.path),
+      15_000,
+      'the old worker to exit',
+    )
+    expect(exit.reason).toEqual({ kind: 'recycled', why: 'RSS over 150 MB' })
+    expect(exit.at).toBeGreaterThanOrEqual(replacement.at)
+    const result = await load.stop()
+    expect({ errors: result.errors, non2xx: result.non2xx }).toEqual({
+      errors: { connect: 0, read: 0, write: 0, timeout: 0 },
+      non2xx: 0,
     })
+    expect(workersOf(server).map((w) => [w.path, w.state])).toEqual([[replacement.path, 'ready']])
     expect((await fetch(`${base}/`)).status).toBe(200)
   }, 30_000)
 
@@ -61,12 +95,23 @@ describe('memory limits', () => {
 
 describe('minimum lifetime', () => {
   it('a worker past max requests is not recycled before its minimum lifetime', async () => {
-    const { server, base } = await serve('memory-app.ts', { maxRequests: 3, minLifetime: 2 })
+    const events = recordLifecycle()
+    const began = Date.now()
+    const { server, base } = await serve('memory-app.ts', { maxRequests: 3, minLifetime: 3 })
     const first = workersOf(server)[0]!.path
     for (let i = 0; i < 6; i++) expect((await fetch(`${base}/`)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    expect(workersOf(server).map((w) => w.path)).toEqual([first])
-    await eventually(() => !workersOf(server).some((w) => w.path === first), 10_000)
+    const exit = await eventually(
+      () => events.find((e) => e.what === 'exit' && e.path === first),
+      15_000,
+      'the first worker to be recycled',
+    )
+    expect(exit.reason).toEqual({ kind: 'recycled', why: 'max-requests' })
+    // Due after three requests, yet it lived its three seconds (started after `began`).
+    expect(exit.at - began).toBeGreaterThanOrEqual(3_000)
+    expect(exit.at - began).toBeLessThan(13_000)
+    const replacement = events.find((e) => e.what === 'ready' && e.path !== first)!
+    expect(replacement.at).toBeLessThanOrEqual(exit.at)
+    await eventually(() => workersOf(server).length === 1 && workersOf(server)[0]!.path !== first)
     expect(lastExits(server)).toEqual([null])
   }, 30_000)
 })
