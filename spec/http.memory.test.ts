@@ -43,13 +43,21 @@ describe('memory limits', () => {
     held.catch(() => {})
     await signals.waitStarted()
     const load = startWrk(`${base}/`, { connections: 4 })
+    // When the old worker starts draining (it says so in the tree), i.e. leaves the rotation.
+    const drainingSince = eventually(
+      () => workersOf(server).some((w) => w.path === first.path && w.info?.draining === true) && Date.now(),
+      20_000,
+      'the old worker to drain',
+    )
     expect((await fetch(`${base}/grow?mb=200`)).status).toBe(200)
     const replacement = await eventually(
       () => events.find((e) => e.what === 'ready' && e.path !== first.path),
       15_000,
       'a replacement to be ready',
     )
-    // The old worker is still there, draining its held request.
+    // The old worker left the rotation only once its replacement was ready, and is still there,
+    // draining its held request.
+    expect(await drainingSince).toBeGreaterThanOrEqual(replacement.at)
     expect(events.some((e) => e.what === 'exit' && e.path === first.path)).toBe(false)
     signals.open()
     expect((await held).status).toBe(200)
