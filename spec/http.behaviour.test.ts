@@ -284,7 +284,9 @@ describe('thread-pool kind', () => {
     signals.open()
     const settled = await Promise.all(results)
     expect(settled.filter((r) => r.status === 200)).toHaveLength(5)
-    expect(settled.filter((r) => r.status === 503)).toEqual(Array.from({ length: 5 }, () => ({ status: 503, retry: '1' })))
+    expect(settled.filter((r) => r.status === 503)).toEqual(
+      Array.from({ length: 5 }, () => ({ status: 503, retry: '1' })),
+    )
     // The four that waited ran one after the other on the one thread.
     expect(signals.lines()).toHaveLength(5)
   })

@@ -280,8 +280,8 @@ describe('the acceptor while no worker can take connections', () => {
         const socket = net.connect(port, '127.0.0.1')
         socket.on('error', () => {})
         onTestFinished(() => {
-      socket.destroy()
-    })
+          socket.destroy()
+        })
         await eventually(() => acceptorInfo(server).accepted > before, 5_000, 'the acceptor to accept')
         if (acceptorInfo(server).queued === 1) return socket
         socket.destroy()

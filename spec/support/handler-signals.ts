@@ -28,7 +28,8 @@ export const handlerSignals = (): HandlerSignals => {
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
   const startedFile = path.join(dir, 'started')
   const gateFile = path.join(dir, 'gate')
-  const lines = () => (existsSync(startedFile) ? readFileSync(startedFile, 'utf8').split('\n').slice(0, -1) : [])
+  const lines = () =>
+    existsSync(startedFile) ? readFileSync(startedFile, 'utf8').split('\n').slice(0, -1) : []
   const started = `started=${encodeURIComponent(startedFile)}`
   return {
     started,

@@ -5,7 +5,12 @@ import { onTestFinished } from 'vitest'
 export interface WrkResult {
   readonly requests: number
   /** wrk's socket errors by kind: connect, read, write, timeout. */
-  readonly errors: { readonly connect: number; readonly read: number; readonly write: number; readonly timeout: number }
+  readonly errors: {
+    readonly connect: number
+    readonly read: number
+    readonly write: number
+    readonly timeout: number
+  }
   /** All socket errors, summed. */
   readonly socketErrors: number
   readonly non2xx: number

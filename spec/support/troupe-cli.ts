@@ -1,0 +1,173 @@
+/**
+ * The `troupe` command as a test runs it: a real process started from source (in a temp
+ * directory, with an environment cleared of what troupe reads), its output, its exit.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { onTestFinished } from 'vitest'
+import { eventually } from './manual-clock.ts'
+
+const cli = fileURLToPath(new URL('../../runtime/master/cli.ts', import.meta.url))
+
+/** Every command must end by itself within this; past it the test fails (and kills it). */
+export const EXIT_CAP_MS = 15_000
+
+/** A fresh directory (its real path, as the CLI's `process.cwd()` reports it), removed after the test. */
+export const tempDir = (): string => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-')))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The test runner's environment without anything troupe reads, plus `extra`. */
+export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
+      continue
+    env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface RunOptions {
+  readonly cwd: string
+  readonly env?: Record<string, string>
+}
+
+/** A `troupe` process; SIGKILLed when the test ends if it is still running. */
+export class Troupe {
+  readonly args: readonly string[]
+  readonly child: ChildProcess
+  readonly exited: Promise<Exit>
+  stdout = ''
+  stderr = ''
+  #signalled: string | undefined
+
+  constructor(args: readonly string[], options: RunOptions) {
+    this.args = args
+    this.child = spawn(process.execPath, [cli, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk
+    })
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk
+    })
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        const done = () => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })
+        // 'close' follows once stdout and stderr are drained; do not wait on it forever.
+        const fallback = setTimeout(done, 1_000)
+        this.child.once('close', () => {
+          clearTimeout(fallback)
+          done()
+        })
+      })
+    })
+    onTestFinished(() => {
+      if (this.running) this.child.kill('SIGKILL')
+    })
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  get pid(): number {
+    return this.child.pid!
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.#signalled = signal
+    this.child.kill(signal)
+  }
+
+  /** The exit, which must come within `ms`; otherwise the process is killed and the test fails. */
+  async exitWithin(ms: number): Promise<Exit & { readonly ms: number }> {
+    const started = performance.now()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms)
+    })
+    const result = await Promise.race([this.exited, timeout])
+    clearTimeout(timer)
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL')
+      const after = this.#signalled ? ` after ${this.#signalled}` : ''
+      throw new Error(
+        `troupe ${this.args.join(' ')} did not exit within ${ms} ms${after}; stderr:\n${this.stderr}`,
+      )
+    }
+    return { ...result, ms: performance.now() - started }
+  }
+
+  /** Waits for a stderr line matching `pattern`; fails early if the process exits first. */
+  async waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+    return eventually(
+      () => {
+        const match = pattern.exec(this.stderr)
+        if (match) return match
+        if (!this.running)
+          throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
+        return undefined
+      },
+      ms,
+      `${pattern} on stderr; so far:\n${this.stderr}`,
+    )
+  }
+
+  /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any). */
+  async serving(): Promise<{ readonly addresses: readonly string[]; readonly port: number }> {
+    const match = await this.waitForStderr(/^troupe: serving (.+?) on (.+?) — /m, EXIT_CAP_MS)
+    const addresses = match[2]!.split(', ')
+    const tcp = addresses.map((a) => /^127\.0\.0\.1:(\d+)$/.exec(a)).find(Boolean)
+    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN }
+  }
+}
+
+export const start = (args: readonly string[], options: RunOptions) => new Troupe(args, options)
+
+/** Runs a command that must end by itself within the cap. */
+export const run = (args: readonly string[], options: RunOptions) =>
+  start(args, options).exitWithin(EXIT_CAP_MS)
+
+export interface Answer {
+  readonly status: number
+  readonly body: string
+}
+
+/** One request on its own connection (no keep-alive), so the acceptor places each one afresh. */
+export const get = (
+  target: { readonly port: number } | { readonly socketPath: string },
+  pathname = '/',
+  timeoutMs = 5_000,
+): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const where = 'port' in target ? { host: '127.0.0.1', port: target.port } : target
+    const request = http.get({ ...where, path: pathname, agent: false, timeout: timeoutMs }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        body += chunk
+      })
+      response.on('end', () => resolve({ status: response.statusCode!, body }))
+      response.on('error', reject)
+    })
+    request.on('timeout', () => request.destroy(new Error(`no response within ${timeoutMs} ms`)))
+    request.on('error', reject)
+  })
