@@ -165,6 +165,7 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
     const began = Date.now()
     const res = await fetch(`${base}/slow?ms=3000`)
     expect(res.status).toBe(504)
+    expect(Date.now() - began).toBeGreaterThanOrEqual(950)
     expect(Date.now() - began).toBeLessThan(2_900)
     expect((await fetch(`${base}/hello`)).status).toBe(200)
   })
