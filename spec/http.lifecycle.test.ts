@@ -196,7 +196,12 @@ describe('graceful stop', () => {
   }, 30_000)
 
   it('closes idle keep-alive connections at once, without waiting for the busy ones', async () => {
-    const { server, base, port } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 20 })
+    // Idle connections would close by themselves after `keepAlive`: a minute, far past the test.
+    const { server, base, port } = await serve('lifecycle-app.ts', {
+      workers: 1,
+      gracefulTimeout: 20,
+      keepAlive: 60,
+    })
     const signals = handlerSignals()
     let slowDone = false
     const slow = fetch(`${base}/slow?${signals.held}`).then((res) => {
