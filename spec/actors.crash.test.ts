@@ -37,7 +37,7 @@ describe.each(remote)('%s actor', (placement) => {
     const node = await eventually(() => {
       const n = nodeAt(system.tree(), stuck.path)
       return n?.state === 'ready' && n.restarts === 1 ? n : undefined
-    })
+    }, 20_000)
     expect(node.lastExit).toMatchObject({ kind: 'timeout' })
     const { silentMs } = node.lastExit as { silentMs: number }
     expect(silentMs).toBeGreaterThanOrEqual(1_500)
