@@ -3,20 +3,21 @@
  * workers replaced when killed or stuck, graceful stop. Steps line up on what the server
  * shows (its tree) and on what the fixture app signals (a request started), never on sleeps.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import http from 'node:http'
 import net from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { ExitEvent } from '../runtime/channels.ts'
 import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
 import { handlerSignals } from './support/handler-signals.ts'
+import { exitOf, recordLifecycle } from './support/lifecycle-events.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'
 import { startWrk } from './support/wrk.ts'
 
 const workersOf = (server: Server): readonly TreeNode[] =>
   server.tree().children!.find((c) => c.name === 'workers')!.children ?? []
+
+const workersPath = (server: Server) => server.tree().children!.find((c) => c.name === 'workers')!.path
 
 const acceptorInfo = (server: Server) =>
   server.tree().children!.find((c) => c.name === 'acceptor')!.info as {
@@ -45,17 +46,6 @@ const answerOnNewConnection = (port: number) =>
       })
       .on('error', reject)
   })
-
-/** Records the exits published on `troupe:actor:exit` while the test runs. */
-const recordExits = (): ExitEvent[] => {
-  const exits: ExitEvent[] = []
-  const onExit = (event: unknown) => exits.push(event as ExitEvent)
-  subscribe('troupe:actor:exit', onExit)
-  onTestFinished(() => {
-    unsubscribe('troupe:actor:exit', onExit)
-  })
-  return exits
-}
 
 /** Load flows through a generation once one of its workers has started 50 requests. */
 const EVERY = 50
@@ -90,7 +80,7 @@ describe.each([
 
 describe('recycling', () => {
   it('recycles workers after max requests (with jitter) under load, dropping nothing', async () => {
-    const exits = recordExits()
+    const events = recordLifecycle()
     const { server, base } = await serve('lifecycle-app.ts', {
       workers: 2,
       maxRequests: 300,
@@ -99,7 +89,7 @@ describe('recycling', () => {
     const load = startWrk(`${base}/`, { connections: 8 })
     // Both first workers recycled, each after its replacement was ready.
     await eventually(
-      () => ['w1', 'w2'].every((id) => exits.some((e) => e.path.endsWith(`/${id}`))),
+      () => ['w1', 'w2'].every((id) => exitOf(events, `${workersPath(server)}/${id}`)),
       30_000,
       'w1 and w2 to be recycled',
     )
@@ -109,7 +99,7 @@ describe('recycling', () => {
       non2xx: 0,
     })
     for (const id of ['w1', 'w2'])
-      expect(exits.find((e) => e.path.endsWith(`/${id}`))?.reason).toEqual({
+      expect(exitOf(events, `${workersPath(server)}/${id}`)?.reason).toEqual({
         kind: 'recycled',
         why: 'max-requests',
       })

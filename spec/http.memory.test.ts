@@ -1,10 +1,9 @@
 /** Memory limits and lifetimes: what gets a worker replaced, and with which exit reason. */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import type { ExitEvent } from '../runtime/channels.ts'
+import { describe, expect, it } from 'vitest'
 import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
 import { handlerSignals } from './support/handler-signals.ts'
+import { exitOf, recordLifecycle } from './support/lifecycle-events.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'
 import { startWrk } from './support/wrk.ts'
@@ -13,24 +12,6 @@ const workersOf = (server: Server): readonly TreeNode[] =>
   server.tree().children!.find((c) => c.name === 'workers')!.children ?? []
 
 const lastExits = (server: Server) => workersOf(server).map((w) => w.lastExit?.kind ?? null)
-
-/** Records what `troupe:actor:ready` and `troupe:actor:exit` publish while the test runs, in order. */
-const recordLifecycle = () => {
-  const events: Array<{ what: 'ready' | 'exit'; path: string; at: number; reason?: ExitEvent['reason'] }> = []
-  const onReady = (event: unknown) =>
-    events.push({ what: 'ready', path: (event as { path: string }).path, at: Date.now() })
-  const onExit = (event: unknown) => {
-    const { path, reason } = event as ExitEvent
-    events.push({ what: 'exit', path, at: Date.now(), reason })
-  }
-  subscribe('troupe:actor:ready', onReady)
-  subscribe('troupe:actor:exit', onExit)
-  onTestFinished(() => {
-    unsubscribe('troupe:actor:ready', onReady)
-    unsubscribe('troupe:actor:exit', onExit)
-  })
-  return events
-}
 
 describe('memory limits', () => {
   it('process worker over its RSS soft limit is recycled gracefully: a replacement first, nothing dropped', async () => {
@@ -58,14 +39,10 @@ describe('memory limits', () => {
     // The old worker left the rotation only once its replacement was ready, and is still there,
     // draining its held request.
     expect(await drainingSince).toBeGreaterThanOrEqual(replacement.at)
-    expect(events.some((e) => e.what === 'exit' && e.path === first.path)).toBe(false)
+    expect(exitOf(events, first.path)).toBeUndefined()
     signals.open()
     expect((await held).status).toBe(200)
-    const exit = await eventually(
-      () => events.find((e) => e.what === 'exit' && e.path === first.path),
-      15_000,
-      'the old worker to exit',
-    )
+    const exit = await eventually(() => exitOf(events, first.path), 15_000, 'the old worker to exit')
     expect(exit.reason).toEqual({ kind: 'recycled', why: 'RSS over 150 MB' })
     expect(exit.at).toBeGreaterThanOrEqual(replacement.at)
     const result = await load.stop()
@@ -108,11 +85,7 @@ describe('minimum lifetime', () => {
     const { server, base } = await serve('memory-app.ts', { maxRequests: 3, minLifetime: 3 })
     const first = workersOf(server)[0]!.path
     for (let i = 0; i < 6; i++) expect((await fetch(`${base}/`)).status).toBe(200)
-    const exit = await eventually(
-      () => events.find((e) => e.what === 'exit' && e.path === first),
-      15_000,
-      'the first worker to be recycled',
-    )
+    const exit = await eventually(() => exitOf(events, first), 15_000, 'the first worker to be recycled')
     expect(exit.reason).toEqual({ kind: 'recycled', why: 'max-requests' })
     // Due after three requests, yet it lived its three seconds (started after `began`).
     expect(exit.at - began).toBeGreaterThanOrEqual(3_000)
