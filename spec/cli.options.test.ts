@@ -98,7 +98,7 @@ describe('warnings', () => {
       cwd,
       env: { TROUPE_KIND: 'coroutine' },
     })
-    const port = await troupe.serving()
+    const { port } = await troupe.serving()
     expect(troupe.stderr).toContain(
       'troupe: warning: threads (from flag --threads) has no effect with kind coroutine (from env TROUPE_KIND); it applies to kind thread-pool [TROUPE_W_OPTION_NOT_APPLICABLE]\n',
     )
@@ -130,7 +130,7 @@ describe('PATH:EXPORT picks an export', () => {
       ],
       { cwd: tempDir() },
     )
-    const port = await troupe.serving()
+    const { port } = await troupe.serving()
     const seen = new Set<string>()
     await eventually(
       async () => {
@@ -218,7 +218,7 @@ describe('--chdir, --name, --pid', () => {
       ],
       { cwd: dir },
     )
-    const port = await troupe.serving()
+    const { port } = await troupe.serving()
     expect(troupe.stderr).toMatch(/^troupe shop: serving /m)
     expect((await get(port)).status).toBe(200)
     expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${troupe.pid}\n`)

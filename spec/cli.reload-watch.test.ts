@@ -19,7 +19,7 @@ it.each(['thread', 'process'])(
     const troupe = start(['serve', app, '--reload', '--bind', '127.0.0.1:0', '--placement', placement], {
       cwd: dir,
     })
-    const port = await troupe.serving()
+    const { port } = await troupe.serving()
     await troupe.waitForStderr(/^troupe: --reload: watching /m)
     expect((await get(port)).body).toBe('v1')
 

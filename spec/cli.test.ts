@@ -5,155 +5,22 @@
  * troupe.config.ts is not picked up) and an environment without PORT, WEB_CONCURRENCY or
  * TROUPE_*; every server listens on port 0 or on a socket in its temp directory.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import http from 'node:http'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { configKeys } from '../runtime/master/config.ts'
+import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
+import { type Exit, get, run, start, tempDir } from './support/troupe-cli.ts'
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url))
-const cli = here('../runtime/master/cli.ts')
 const configModule = here('../runtime/master/config.ts')
 const fixture = (name: string) => here(`./fixtures/cli/${name}`)
 const workerApp = fixture('worker-app.ts')
 const { version } = JSON.parse(fs.readFileSync(here('../package.json'), 'utf8')) as { version: string }
-
-/** Every command must end by itself within this; past it the test fails (and kills it). */
-const EXIT_CAP_MS = 15_000
-
-/** A fresh directory (its real path, as the CLI's `process.cwd()` reports it), removed after the test. */
-const tempDir = (): string => {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-')))
-  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The test runner's environment without anything troupe reads, plus `extra`. */
-const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
-      continue
-    env[key] = value
-  }
-  return { ...env, ...extra }
-}
-
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-interface RunOptions {
-  readonly cwd: string
-  readonly env?: Record<string, string>
-}
-
-/** A `troupe` process; SIGKILLed when the test ends if it is still running. */
-class Troupe {
-  readonly args: readonly string[]
-  readonly child: ChildProcess
-  readonly exited: Promise<Exit>
-  stdout = ''
-  stderr = ''
-  #signalled: string | undefined
-
-  constructor(args: readonly string[], options: RunOptions) {
-    this.args = args
-    this.child = spawn(process.execPath, [cli, ...args], {
-      cwd: options.cwd,
-      env: cleanEnv(options.env ?? {}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk
-    })
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk
-    })
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        const done = () => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })
-        // 'close' follows once stdout and stderr are drained; do not wait on it forever.
-        const fallback = setTimeout(done, 1_000)
-        this.child.once('close', () => {
-          clearTimeout(fallback)
-          done()
-        })
-      })
-    })
-    onTestFinished(() => {
-      if (this.running) this.child.kill('SIGKILL')
-    })
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null
-  }
-
-  get pid(): number {
-    return this.child.pid!
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.#signalled = signal
-    this.child.kill(signal)
-  }
-
-  /** The exit, which must come within `ms`; otherwise the process is killed and the test fails. */
-  async exitWithin(ms: number): Promise<Exit & { readonly ms: number }> {
-    const started = performance.now()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ms)
-    })
-    const result = await Promise.race([this.exited, timeout])
-    clearTimeout(timer)
-    if (result === 'timeout') {
-      this.child.kill('SIGKILL')
-      const after = this.#signalled ? ` after ${this.#signalled}` : ''
-      throw new Error(
-        `troupe ${this.args.join(' ')} did not exit within ${ms} ms${after}; stderr:\n${this.stderr}`,
-      )
-    }
-    return { ...result, ms: performance.now() - started }
-  }
-
-  /** Waits for a stderr line matching `pattern`; fails early if the process exits first. */
-  async waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
-    return eventually(
-      () => {
-        const match = pattern.exec(this.stderr)
-        if (match) return match
-        if (!this.running)
-          throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
-        return undefined
-      },
-      ms,
-      `${pattern} on stderr; so far:\n${this.stderr}`,
-    )
-  }
-
-  /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any). */
-  async serving(): Promise<{ readonly addresses: readonly string[]; readonly port: number }> {
-    const match = await this.waitForStderr(/^troupe: serving (.+?) on (.+?) — /m, EXIT_CAP_MS)
-    const addresses = match[2]!.split(', ')
-    const tcp = addresses.map((a) => /^127\.0\.0\.1:(\d+)$/.exec(a)).find(Boolean)
-    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN }
-  }
-}
-
-const start = (args: readonly string[], options: RunOptions) => new Troupe(args, options)
-
-/** Runs a command that must end by itself within the cap. */
-const run = (args: readonly string[], options: RunOptions) => start(args, options).exitWithin(EXIT_CAP_MS)
 
 /** A usage or start-up mistake: exit 1, one `troupe: ... [CODE]` line naming `fragments`, no stack trace. */
 const expectOneLineError = (exit: Exit, code: string, ...fragments: string[]) => {
@@ -187,32 +54,6 @@ const writeFile = (dir: string, name: string, text: string): string => {
   fs.writeFileSync(file, text)
   return file
 }
-
-interface Answer {
-  readonly status: number
-  readonly body: string
-}
-
-/** One request on its own connection (no keep-alive), so the acceptor places each one afresh. */
-const get = (
-  target: { readonly port: number } | { readonly socketPath: string },
-  pathname = '/',
-  timeoutMs = 5_000,
-): Promise<Answer> =>
-  new Promise((resolve, reject) => {
-    const where = 'port' in target ? { host: '127.0.0.1', port: target.port } : target
-    const request = http.get({ ...where, path: pathname, agent: false, timeout: timeoutMs }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => {
-        body += chunk
-      })
-      response.on('end', () => resolve({ status: response.statusCode!, body }))
-      response.on('error', reject)
-    })
-    request.on('timeout', () => request.destroy(new Error(`no response within ${timeoutMs} ms`)))
-    request.on('error', reject)
-  })
 
 interface WorkerAnswer {
   readonly id: string
@@ -502,9 +343,10 @@ describe('troupe serve', () => {
     const troupe = start(['serve', workerApp, '--bind', '127.0.0.1:0'], { cwd: tempDir() })
     const { port } = await troupe.serving()
     expect((await whoAnswers(port)).generation).toBe(1)
-    const slow = get({ port }, '/?sleep=20000', 20_000)
+    const signals = handlerSignals()
+    const slow = get({ port }, `/?sleep=20000&${signals.started}`, 20_000)
     slow.catch(() => {})
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await signals.waitStarted()
     troupe.signal('SIGQUIT')
     const exit = await troupe.exitWithin(3_000)
     expect(exit.code, exit.stderr).toBe(0)

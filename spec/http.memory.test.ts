@@ -1,11 +1,12 @@
 /** Memory limits and lifetimes: what gets a worker replaced, and with which exit reason. */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import type { ExitEvent } from '../runtime/channels.ts'
+import { describe, expect, it } from 'vitest'
 import type { Server } from '../runtime/master/master.ts'
 import type { TreeNode } from '../runtime/tree.ts'
+import { handlerSignals } from './support/handler-signals.ts'
+import { exitOf, recordLifecycle } from './support/lifecycle-events.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'
+import { startWrk } from './support/wrk.ts'
 
 const workersOf = (server: Server): readonly TreeNode[] =>
   server.tree().children!.find((c) => c.name === 'workers')!.children ?? []
@@ -14,24 +15,42 @@ const lastExits = (server: Server) => workersOf(server).map((w) => w.lastExit?.k
 
 describe('memory limits', () => {
   it('process worker over its RSS soft limit is recycled gracefully: a replacement first, nothing dropped', async () => {
-    const exits: ExitEvent[] = []
-    const onExit = (event: unknown) => exits.push(event as ExitEvent)
-    subscribe('troupe:actor:exit', onExit)
-    onTestFinished(() => {
-      unsubscribe('troupe:actor:exit', onExit)
-    })
+    const events = recordLifecycle()
     const { server, base } = await serve('memory-app.ts', { placement: 'process', memorySoft: 150 })
     const first = workersOf(server)[0]!
+    // A request in flight on the worker about to be recycled, held until its replacement is up.
+    const signals = handlerSignals()
+    const held = fetch(`${base}/?${signals.held}`)
+    held.catch(() => {})
+    await signals.waitStarted()
+    const load = startWrk(`${base}/`, { connections: 4 })
+    // When the old worker starts draining (it says so in the tree), i.e. leaves the rotation.
+    const drainingSince = eventually(
+      () => workersOf(server).some((w) => w.path === first.path && w.info?.draining === true) && Date.now(),
+      20_000,
+      'the old worker to drain',
+    )
     expect((await fetch(`${base}/grow?mb=200`)).status).toBe(200)
-    const replacement = await eventually(() => {
-      const ws = workersOf(server)
-      return ws.length === 1 && ws[0]!.path !== first.path ? ws[0] : undefined
-    }, 15_000)
-    expect(replacement!.state).toBe('ready')
-    expect(exits.find((e) => e.path === first.path)?.reason).toEqual({
-      kind: 'recycled',
-      why: 'RSS over 150 MB',
+    const replacement = await eventually(
+      () => events.find((e) => e.what === 'ready' && e.path !== first.path),
+      15_000,
+      'a replacement to be ready',
+    )
+    // The old worker left the rotation only once its replacement was ready, and is still there,
+    // draining its held request.
+    expect(await drainingSince).toBeGreaterThanOrEqual(replacement.at)
+    expect(exitOf(events, first.path)).toBeUndefined()
+    signals.open()
+    expect((await held).status).toBe(200)
+    const exit = await eventually(() => exitOf(events, first.path), 15_000, 'the old worker to exit')
+    expect(exit.reason).toEqual({ kind: 'recycled', why: 'RSS over 150 MB' })
+    expect(exit.at).toBeGreaterThanOrEqual(replacement.at)
+    const result = await load.stop()
+    expect({ errors: result.errors, non2xx: result.non2xx }).toEqual({
+      errors: { connect: 0, read: 0, write: 0, timeout: 0 },
+      non2xx: 0,
     })
+    expect(workersOf(server).map((w) => [w.path, w.state])).toEqual([[replacement.path, 'ready']])
     expect((await fetch(`${base}/`)).status).toBe(200)
   }, 30_000)
 
@@ -61,12 +80,19 @@ describe('memory limits', () => {
 
 describe('minimum lifetime', () => {
   it('a worker past max requests is not recycled before its minimum lifetime', async () => {
-    const { server, base } = await serve('memory-app.ts', { maxRequests: 3, minLifetime: 2 })
+    const events = recordLifecycle()
+    const began = Date.now()
+    const { server, base } = await serve('memory-app.ts', { maxRequests: 3, minLifetime: 3 })
     const first = workersOf(server)[0]!.path
     for (let i = 0; i < 6; i++) expect((await fetch(`${base}/`)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    expect(workersOf(server).map((w) => w.path)).toEqual([first])
-    await eventually(() => !workersOf(server).some((w) => w.path === first), 10_000)
+    const exit = await eventually(() => exitOf(events, first), 15_000, 'the first worker to be recycled')
+    expect(exit.reason).toEqual({ kind: 'recycled', why: 'max-requests' })
+    // Due after three requests, yet it lived its three seconds (started after `began`).
+    expect(exit.at - began).toBeGreaterThanOrEqual(3_000)
+    expect(exit.at - began).toBeLessThan(13_000)
+    const replacement = events.find((e) => e.what === 'ready' && e.path !== first)!
+    expect(replacement.at).toBeLessThanOrEqual(exit.at)
+    await eventually(() => workersOf(server).length === 1 && workersOf(server)[0]!.path !== first)
     expect(lastExits(server)).toEqual([null])
   }, 30_000)
 })

@@ -61,11 +61,29 @@ export class RequestTimeoutError extends Error {
 const LINGER_MS = 1_000
 
 /**
+ * Closes like nginx's lingering close once the 413 is out: FIN, then keep reading (and
+ * dropping) what the client still sends, until it stops or LINGER_MS pass. node:http would
+ * destroy the socket at once, and closing with the client's bytes unread resets the
+ * connection: a client still writing gets EPIPE and gives up before it reads the answer.
+ */
+const lingerOnClose = (socket: Socket | Duplex): void => {
+  const tcp = socket as Socket
+  // A relayed (bridged) connection has no destroySoon; node:http ends it instead.
+  if (typeof tcp.destroySoon !== 'function') return
+  tcp.destroySoon = () => {
+    tcp.end()
+    const timer = setTimeout(() => tcp.destroy(), LINGER_MS)
+    tcp.once('close', () => clearTimeout(timer))
+  }
+}
+
+/**
  * 413, after reading what the client is still sending: answering mid-upload and closing
  * would reset the connection before the client reads the answer (EPIPE on its side).
  */
 const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   res.shouldKeepAlive = false
+  lingerOnClose(req.socket)
   let answered = false
   const answer = () => {
     if (answered) return

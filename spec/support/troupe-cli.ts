@@ -1,8 +1,6 @@
 /**
- * Runs the `troupe` command as a user does — a real process started from source, in a temp
- * working directory, with an environment free of PORT, WEB_CONCURRENCY and TROUPE_* — and
- * observes it through its exit, its output and the sockets it serves. Every process is
- * SIGKILLed when its test ends if it still runs.
+ * The `troupe` command as a test runs it: a real process started from source (in a temp
+ * directory, with an environment cleared of what troupe reads), its output, its exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import fs from 'node:fs'
@@ -16,23 +14,25 @@ import { eventually } from './manual-clock.ts'
 export const cliPath = fileURLToPath(new URL('../../runtime/master/cli.ts', import.meta.url))
 export const cliFixture = (name: string) => fileURLToPath(new URL(`../fixtures/cli/${name}`, import.meta.url))
 
-/** Every command must end by itself within this. */
+/** Every command must end by itself within this; past it the test fails (and kills it). */
 export const EXIT_CAP_MS = 15_000
 
-/** A fresh directory (its real path), removed after the test. */
+/** A fresh directory (its real path, as the CLI's `process.cwd()` reports it), removed after the test. */
 export const tempDir = (): string => {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-')))
   onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
+/** Writes `text` to `dir/name` and returns the file's path. */
 export const writeFile = (dir: string, name: string, text: string): string => {
   const file = path.join(dir, name)
   fs.writeFileSync(file, text)
   return file
 }
 
-const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+/** The test runner's environment without anything troupe reads, plus `extra`. */
+export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
@@ -54,12 +54,14 @@ export interface RunOptions {
   readonly env?: Record<string, string>
 }
 
+/** A `troupe` process; SIGKILLed when the test ends if it is still running. */
 export class Troupe {
   readonly args: readonly string[]
   readonly child: ChildProcess
   readonly exited: Promise<Exit>
   stdout = ''
   stderr = ''
+  #signalled: string | undefined
 
   constructor(args: readonly string[], options: RunOptions) {
     this.args = args
@@ -75,9 +77,15 @@ export class Troupe {
       this.stderr += chunk
     })
     this.exited = new Promise((resolve) => {
-      this.child.once('close', (code, signal) =>
-        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }),
-      )
+      this.child.once('exit', (code, signal) => {
+        const done = () => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })
+        // 'close' follows once stdout and stderr are drained; do not wait on it forever.
+        const fallback = setTimeout(done, 1_000)
+        this.child.once('close', () => {
+          clearTimeout(fallback)
+          done()
+        })
+      })
     })
     onTestFinished(() => {
       if (this.running) this.child.kill('SIGKILL')
@@ -92,8 +100,14 @@ export class Troupe {
     return this.child.pid!
   }
 
+  signal(signal: NodeJS.Signals): void {
+    this.#signalled = signal
+    this.child.kill(signal)
+  }
+
   /** The exit, which must come within `ms`; otherwise the process is killed and the test fails. */
-  async exitWithin(ms = EXIT_CAP_MS): Promise<Exit> {
+  async exitWithin(ms: number = EXIT_CAP_MS): Promise<Exit & { readonly ms: number }> {
+    const started = performance.now()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), ms)
@@ -102,13 +116,16 @@ export class Troupe {
     clearTimeout(timer)
     if (result === 'timeout') {
       this.child.kill('SIGKILL')
-      throw new Error(`troupe ${this.args.join(' ')} did not exit within ${ms} ms; stderr:\n${this.stderr}`)
+      const after = this.#signalled ? ` after ${this.#signalled}` : ''
+      throw new Error(
+        `troupe ${this.args.join(' ')} did not exit within ${ms} ms${after}; stderr:\n${this.stderr}`,
+      )
     }
-    return result
+    return { ...result, ms: performance.now() - started }
   }
 
   /** Waits for a stderr line matching `pattern`; fails early if the process exits first. */
-  waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  async waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
     return eventually(
       () => {
         const match = pattern.exec(this.stderr)
@@ -122,38 +139,48 @@ export class Troupe {
     )
   }
 
-  /** Waits for the serving line and returns its TCP port. */
-  async serving(): Promise<number> {
-    const match = await this.waitForStderr(
-      /^troupe(?: \S+)?: serving .+? on 127\.0\.0\.1:(\d+)/m,
-      EXIT_CAP_MS,
-    )
-    return Number(match[1])
+  /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any). */
+  async serving(): Promise<{ readonly addresses: readonly string[]; readonly port: number }> {
+    const match = await this.waitForStderr(/^troupe(?: \S+)?: serving (.+?) on (.+?) — /m, EXIT_CAP_MS)
+    const addresses = match[2]!.split(', ')
+    const tcp = addresses.map((a) => /^127\.0\.0\.1:(\d+)$/.exec(a)).find(Boolean)
+    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN }
   }
 }
 
 export const start = (args: readonly string[], options: RunOptions) => new Troupe(args, options)
-export const run = (args: readonly string[], options: RunOptions) => start(args, options).exitWithin()
 
-/** One GET on its own connection. */
+/** Runs a command that must end by itself within the cap. */
+export const run = (args: readonly string[], options: RunOptions) =>
+  start(args, options).exitWithin(EXIT_CAP_MS)
+
+export interface Answer {
+  readonly status: number
+  readonly body: string
+}
+
+/** One request on its own connection (no keep-alive), so the acceptor places each one afresh. */
 export const get = (
-  port: number,
+  target: number | { readonly port: number } | { readonly socketPath: string },
   pathname = '/',
   timeoutMs = 5_000,
-): Promise<{ status: number; body: string }> =>
+): Promise<Answer> =>
   new Promise((resolve, reject) => {
-    const request = http.get(
-      { host: '127.0.0.1', port, path: pathname, agent: false, timeout: timeoutMs },
-      (response) => {
-        let body = ''
-        response.setEncoding('utf8')
-        response.on('data', (chunk: string) => {
-          body += chunk
-        })
-        response.on('end', () => resolve({ status: response.statusCode!, body }))
-        response.on('error', reject)
-      },
-    )
+    const where =
+      typeof target === 'number'
+        ? { host: '127.0.0.1', port: target }
+        : 'port' in target
+          ? { host: '127.0.0.1', port: target.port }
+          : target
+    const request = http.get({ ...where, path: pathname, agent: false, timeout: timeoutMs }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        body += chunk
+      })
+      response.on('end', () => resolve({ status: response.statusCode!, body }))
+      response.on('error', reject)
+    })
     request.on('timeout', () => request.destroy(new Error(`no response within ${timeoutMs} ms`)))
     request.on('error', reject)
   })
