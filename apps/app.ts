@@ -120,8 +120,27 @@ export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'thread-poo
     )
 }
 
+/**
+ * Why this Node cannot import a TypeScript file, or undefined when it can (or the file is
+ * JavaScript). Type stripping is on by default from Node 22.18 and 23.6; before that (or with
+ * it turned off) a `.ts` import fails with a message that does not say so.
+ */
+export const typeStrippingMissing = (
+  file: string,
+  node: { readonly version: string; readonly typescript: unknown } = {
+    version: process.version,
+    typescript: (process.features as { typescript?: unknown }).typescript,
+  },
+): string | undefined => {
+  if (!/\.[cm]?ts$/.test(file.replace(/[?#].*$/, ''))) return undefined
+  if (node.typescript === 'strip' || node.typescript === 'transform') return undefined
+  return `${file.replace(/^file:\/\//, '')} is TypeScript, which this Node (${node.version}) cannot run: type stripping needs Node >= 22.18 (on by default); use a newer Node, or compile it to .js`
+}
+
 /** Imports an app module and resolves its style; every failure is a TROUPE_E_APP_LOAD naming the file. */
 export const loadApp = async (url: string): Promise<ResolvedApp> => {
+  const typescript = typeStrippingMissing(url)
+  if (typescript) throw new AppLoadError(typescript)
   let module: { default?: unknown }
   try {
     module = await import(url)

@@ -4,6 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../../apps/app.ts'
 import { serializeError } from '../../runtime/errors.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
+import { warningLine } from '../../runtime/warnings.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
 import type { EngineHandle } from './engines.ts'
 import {
@@ -55,7 +56,9 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
       try {
         ref.tell(call.type, call.payload, undefined)
       } catch (error) {
-        process.emitWarning(error as Error)
+        process.stderr.write(
+          `troupe: ${warningLine('TROUPE_W_TELL_FAILED', `"${call.type}" to ${call.path}: ${(error as Error).message}`)}\n`,
+        )
       }
       return
     }

@@ -109,6 +109,9 @@ const loadConfigFile = async (path: string | undefined): Promise<Layers['file']>
     if (explicit) throw new ConfigError(`config file not found: ${file}`)
     return undefined
   }
+  const { typeStrippingMissing } = await import('../../apps/app.ts')
+  const typescript = typeStrippingMissing(file)
+  if (typescript) throw new ConfigError(`config file ${typescript}`)
   let module: { default?: unknown }
   try {
     // A fresh URL each time: HUP must see the file as it is now, not the module cache's copy.
@@ -127,8 +130,11 @@ const loadConfigFile = async (path: string | undefined): Promise<Layers['file']>
   return { path: file, values: config }
 }
 
-/** Reads every layer afresh (HUP re-reads the file) and resolves them. */
-const resolveAll = async (parsed: Parsed): Promise<Resolved> => {
+/**
+ * Reads every layer afresh (HUP re-reads the file), resolves them, and fits what was left to
+ * its default to this Node (`note` says what changed, for the serving line).
+ */
+const resolveAll = async (parsed: Parsed): Promise<Resolved & { readonly note?: string }> => {
   const file = await loadConfigFile(parsed.values.config as string | undefined)
   const flags: Partial<Record<ConfigKey, unknown>> = {}
   for (const key of configKeys) {
@@ -139,7 +145,9 @@ const resolveAll = async (parsed: Parsed): Promise<Resolved> => {
   if (typeof flags.app === 'string') flags.app = resolve(flags.app)
   const env = { ...process.env }
   if (typeof env.TROUPE_APP === 'string') env.TROUPE_APP = resolve(env.TROUPE_APP)
-  return resolveConfig({ ...(file ? { file } : {}), env, flags })
+  const resolved = resolveConfig({ ...(file ? { file } : {}), env, flags })
+  const { fitToNode } = await import('./preflight.ts')
+  return { ...resolved, ...fitToNode(resolved.config, resolved.sources) }
 }
 
 const say = (line: string) => process.stderr.write(`troupe: ${line}\n`)
@@ -148,8 +156,8 @@ const check = async (parsed: Parsed): Promise<number> => {
   const { config, sources } = await resolveAll(parsed)
   const { loadApp } = await import('../../apps/app.ts')
   const app = await loadApp(pathToFileURL(config.app).href)
-  const { checkServable } = await import('./master.ts')
-  checkServable(config, app)
+  const { preflight } = await import('./preflight.ts')
+  preflight(config, app)
   const width = Math.max(...configKeys.map((k) => k.length))
   for (const key of configKeys) {
     const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])
@@ -165,7 +173,7 @@ const check = async (parsed: Parsed): Promise<number> => {
 }
 
 const serve = async (parsed: Parsed): Promise<number> => {
-  const { config } = await resolveAll(parsed)
+  const { config, note } = await resolveAll(parsed)
   const { startServer } = await import('./master.ts')
   // Signals are taken from the start: a TERM during start-up stops cleanly once started.
   type Server = Awaited<ReturnType<typeof startServer>>
@@ -213,14 +221,13 @@ const serve = async (parsed: Parsed): Promise<number> => {
   )
   process.on(
     'SIGTTOU',
-    withServer(async (s) => {
-      if (s.config.workers > 1) await s.scale(s.config.workers - 1)
-    }),
+    // At one worker the server refuses, and logs why.
+    withServer((s) => s.scale(s.config.workers - 1)),
   )
   server = await startServer(config, { log: say })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
-      `${config.kind}, ${config.strategy} (pid ${process.pid})`,
+      `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
   )
   if (stopRequested !== undefined) stop(stopRequested)
   return finished
