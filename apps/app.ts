@@ -141,19 +141,18 @@ export const typeStrippingMissing = (
 export const loadApp = async (url: string): Promise<ResolvedApp> => {
   const typescript = typeStrippingMissing(url)
   if (typescript) throw new AppLoadError(typescript)
+  // The path as the user knows it: without the query that makes a reload import afresh.
+  const file = url.replace(/^file:\/\//, '').replace(/\?.*$/, '')
   let module: { default?: unknown }
   try {
     module = await import(url)
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(url.replace(/^file:\/\//, '')))
-      throw new AppLoadError(`app module not found: ${url.replace(/^file:\/\//, '')}`, { cause: error })
-    throw new AppLoadError(
-      `app module ${url.replace(/^file:\/\//, '')} threw while loading: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    )
+    if (code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(file))
+      throw new AppLoadError(`app module not found: ${file}`, { cause: error })
+    throw new AppLoadError(`app module ${file} threw while loading: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   return resolveApp(module.default, url)
 }

@@ -54,7 +54,7 @@ export const fitToNode = (
 
 /** Throws the first reason `config` (and `app`, when loaded) cannot be served. */
 export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
-  config.bind.forEach((b, i) => parseBind(b, `bind[${i}]`))
+  for (const [i, b] of config.bind.entries()) parseBind(b, `bind[${i}]`)
   if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
     throw new PlacementUnsupportedError(
       `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
