@@ -154,5 +154,5 @@ export const loadApp = async (url: string): Promise<ResolvedApp> => {
       cause: error,
     })
   }
-  return resolveApp(module.default, url)
+  return resolveApp(module.default, url.replace(/\?.*$/, ''))
 }

@@ -90,7 +90,9 @@ describe('a failed reload does not poison the next one', () => {
 
     // TTOU at one worker is refused with the reason, and the worker serves on.
     troupe.signal('SIGTTOU')
-    await troupe.waitForStderr(/^troupe: scale ignored: at least one worker must serve \(asked for 0; 1 serving\)$/m)
+    await troupe.waitForStderr(
+      /^troupe: scale ignored: at least one worker must serve \(asked for 0; 1 serving\)$/m,
+    )
     expect(await answer(port)).toMatchObject({ version: 'two' })
     expect((await troupe.stop()).code).toBe(0)
   })
@@ -142,7 +144,9 @@ describe('reload applies a changed bind', () => {
     const port = portOf(server)
     await expect(server.reload({ ...server.config, strategy: 'reuseport' })).rejects.toMatchObject({
       code: 'TROUPE_E_CONFIG',
-      message: expect.stringMatching(/^strategy cannot change on reload \(handoff → reuseport\); restart troupe/),
+      message: expect.stringMatching(
+        /^strategy cannot change on reload \(handoff → reuseport\); restart troupe/,
+      ),
     })
     expect(events.map((e) => e.name)).toEqual(['troupe:server:reload:start', 'troupe:server:reload:failed'])
     expect(server.generation).toBe(1)

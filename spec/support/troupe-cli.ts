@@ -72,7 +72,8 @@ export class TroupeProcess {
       () => {
         const match = pattern.exec(this.stderr.slice(from))
         if (match) return match
-        if (!this.running) throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
+        if (!this.running)
+          throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
         return undefined
       },
       ms,
@@ -111,7 +112,11 @@ export const runTroupe = async (
 }
 
 /** One GET on its own connection: status and body. */
-export const get = (port: number, pathname = '/', timeoutMs = 5_000): Promise<{ status: number; body: string }> =>
+export const get = (
+  port: number,
+  pathname = '/',
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: string }> =>
   new Promise((resolve, reject) => {
     const request = http.get(
       { host: '127.0.0.1', port, path: pathname, agent: false, timeout: timeoutMs },
