@@ -132,9 +132,10 @@ export const typeStrippingMissing = (
     typescript: (process.features as { typescript?: unknown }).typescript,
   },
 ): string | undefined => {
-  if (!/\.[cm]?ts$/.test(file.replace(/[?#].*$/, ''))) return undefined
+  const path = file.replace(/^file:\/\//, '').replace(/[?#].*$/, '')
+  if (!/\.[cm]?ts$/.test(path)) return undefined
   if (node.typescript === 'strip' || node.typescript === 'transform') return undefined
-  return `${file.replace(/^file:\/\//, '')} is TypeScript, which this Node (${node.version}) cannot run: type stripping needs Node >= 22.18 (on by default); use a newer Node, or compile it to .js`
+  return `${path} is TypeScript, which this Node (${node.version}) cannot run: type stripping needs Node >= 22.18 (on by default); use a newer Node, or compile it to .js`
 }
 
 /** Imports an app module and resolves its style; every failure is a TROUPE_E_APP_LOAD naming the file. */
