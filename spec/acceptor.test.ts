@@ -154,7 +154,7 @@ describe('Acceptor', () => {
     await connect(port)
 
     await acceptor.rebind([{ kind: 'tcp', host: '127.0.0.2', port: 0 }])
-    const [moved] = acceptor.addresses as [{ host: string; port: number }]
+    const moved = acceptor.addresses[0] as { host: string; port: number }
     expect(moved.host).toBe('127.0.0.2')
     expect(events).toEqual([`listen 127.0.0.2:${moved.port}`, `unlisten 127.0.0.1:${port}`])
     await new Promise<void>((resolve, reject) => {
