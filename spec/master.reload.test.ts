@@ -135,6 +135,26 @@ describe('reload applies a changed bind', () => {
     await expect(get(Number(oldAddress.split(':').pop()))).rejects.toMatchObject({ code: 'ECONNREFUSED' })
   })
 
+  it.runIf(process.platform === 'linux')(
+    'reuseport: a kept address keeps its port; a changed one moves with the new generation',
+    async () => {
+      const dir = tempDir()
+      const app = path.join(dir, 'app.mjs')
+      writeApp(app, appSource('one'))
+      const { server } = await start({ app, strategy: 'reuseport' })
+      const [address] = server.addresses
+      await server.reload()
+      expect(server.addresses).toEqual([address])
+      expect(await answer(portOf(server))).toMatchObject({ generation: 2 })
+
+      await server.reload({ ...server.config, bind: ['0.0.0.0:0'] })
+      expect(server.addresses).toEqual([expect.stringMatching(/^0\.0\.0\.0:\d+$/)])
+      const port = portOf(server)
+      expect(await answer(port)).toMatchObject({ generation: 3 })
+      await expect(get(Number(address!.split(':').pop()))).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    },
+  )
+
   it('refuses a strategy change in one coded error; the old generation keeps serving', async () => {
     const dir = tempDir()
     const app = path.join(dir, 'app.mjs')

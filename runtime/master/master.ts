@@ -91,13 +91,23 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
   preflight(config, app)
+  /** The binds as configured, and as bound (the same, but with a port 0 made concrete under reuseport). */
+  let requested: readonly string[] = []
+  let binds: BindAddress[] = []
   /** Parsed binds; for reuseport, with port 0 made concrete (the workers bind them). */
   const bindsFor = async (cfg: ResolvedConfig): Promise<BindAddress[]> => {
-    const binds = cfg.bind.map((b, i) => parseBind(b, `bind[${i}]`))
-    if (cfg.strategy !== 'reuseport') return binds
-    return Promise.all(binds.map(concretePort))
+    const parsed = cfg.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+    if (cfg.strategy !== 'reuseport') return parsed
+    // An address kept across a reload keeps the port it got: `:0` must not move on every HUP.
+    return Promise.all(
+      parsed.map((bind, i) => {
+        const kept = requested.indexOf(cfg.bind[i]!)
+        return kept >= 0 && binds[kept] ? binds[kept] : concretePort(bind)
+      }),
+    )
   }
-  let binds = await bindsFor(config)
+  binds = await bindsFor(config)
+  requested = config.bind
   // Said once at start: the strategy cannot change on reload, nor the sysctl under troupe's feet.
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
@@ -197,6 +207,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       }
       if (acceptor) acceptor.generation = gen
       binds = nextBinds
+      requested = next.bind
       configuredWorkers = next.workers
       await workerPool.promote(cfg, setting, gen)
       log(`reloaded: generation ${gen}, ${count} workers`)

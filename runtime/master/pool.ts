@@ -201,7 +201,11 @@ export class WorkerPool {
     const livedMs = Date.now() - slot.startedAt
     const minimum = ms(this.#config.minLifetime)
     if (livedMs < minimum) {
-      slot.recycleLater ??= setTimeout(() => void this.recycle(slot, why), minimum - livedMs).unref()
+      // Cleared before the retry: a timer may fire a millisecond early, and must be able to re-arm.
+      slot.recycleLater ??= setTimeout(() => {
+        slot.recycleLater = undefined
+        void this.recycle(slot, why)
+      }, minimum - livedMs).unref()
       return
     }
     this.#recycling.add(slot)
