@@ -29,7 +29,7 @@ export interface PoolSlot extends WorkerSlot {
   /** Became ready at least once: a later ready is a restart. */
   started: boolean
   /** Set while a recycle waits for the minimum lifetime: one timer, however many reports. */
-  recycleLater?: NodeJS.Timeout
+  recycleLater?: NodeJS.Timeout | undefined
 }
 
 export interface WorkerPoolOptions {
