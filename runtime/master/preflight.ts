@@ -80,6 +80,6 @@ export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
 export const preflightReload = (current: ResolvedConfig, next: ResolvedConfig): void => {
   if (next.strategy !== current.strategy)
     throw new ConfigError(
-      `strategy cannot change on reload (${current.strategy} → ${next.strategy}); restart troupe to switch, the old workers keep serving`,
+      `strategy cannot change on reload (${current.strategy} → ${next.strategy}); restart troupe to switch`,
     )
 }
