@@ -85,30 +85,37 @@ const concretePort = async (bind: BindAddress): Promise<BindAddress> => {
   return bound
 }
 
+/** The binds as configured (`127.0.0.1:0`) and as they are bound (under reuseport, port 0 made concrete). */
+interface Binds {
+  readonly requested: readonly string[]
+  readonly bound: readonly BindAddress[]
+}
+
+/**
+ * Parses `config.bind`; under reuseport, makes port 0 concrete, since every worker binds the
+ * same port itself. An address kept from `previous` keeps its port: `:0` must not move on HUP.
+ */
+const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<Binds> => {
+  const parsed = config.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+  if (config.strategy !== 'reuseport') return { requested: config.bind, bound: parsed }
+  const bound = await Promise.all(
+    parsed.map((bind, i) => {
+      const kept = previous?.requested.indexOf(config.bind[i]!) ?? -1
+      return kept >= 0 && previous?.bound[kept] ? previous.bound[kept] : concretePort(bind)
+    }),
+  )
+  return { requested: config.bind, bound }
+}
+
+/** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
   const log = options.log ?? (() => {})
   const base = pathToFileURL(`${options.cwd ?? process.cwd()}/`)
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
   preflight(config, app)
-  /** The binds as configured, and as bound (the same, but with a port 0 made concrete under reuseport). */
-  let requested: readonly string[] = []
-  let binds: BindAddress[] = []
-  /** Parsed binds; for reuseport, with port 0 made concrete (the workers bind them). */
-  const bindsFor = async (cfg: ResolvedConfig): Promise<BindAddress[]> => {
-    const parsed = cfg.bind.map((b, i) => parseBind(b, `bind[${i}]`))
-    if (cfg.strategy !== 'reuseport') return parsed
-    // An address kept across a reload keeps the port it got: `:0` must not move on every HUP.
-    return Promise.all(
-      parsed.map((bind, i) => {
-        const kept = requested.indexOf(cfg.bind[i]!)
-        return kept >= 0 && binds[kept] ? binds[kept] : concretePort(bind)
-      }),
-    )
-  }
-  binds = await bindsFor(config)
-  requested = config.bind
-  // Said once at start: the strategy cannot change on reload, nor the sysctl under troupe's feet.
+  const binds = await resolveBinds(config)
+  // Said once at start: the strategy cannot change on reload.
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
 
@@ -119,10 +126,10 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     period: 60_000,
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
   })
-  const settingFor = (cfg: ResolvedConfig, reuseportBinds: readonly BindAddress[]): WorkerSetting => ({
+  const settingFor = (cfg: ResolvedConfig, bound: readonly BindAddress[]): WorkerSetting => ({
     app: appUrl(cfg.app),
     actorsPath: `/${system.name}/actors`,
-    binds: reuseportBinds,
+    binds: bound,
   })
 
   let workers: Supervisor | undefined
@@ -139,7 +146,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     )
     if (config.strategy === 'handoff') {
       acceptor = new Acceptor({
-        binds,
+        binds: binds.bound,
         backlog: config.backlog,
         socketMode: config.socketMode,
         queueLimit: config.acceptQueue,
@@ -163,7 +170,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         return workers
       },
     })
-    pool = new WorkerPool(config, settingFor(config, binds), {
+    pool = new WorkerPool(config, settingFor(config, binds.bound), {
       supervisor: workers!,
       log,
       onReady: () => acceptor?.flush(),
@@ -175,112 +182,146 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     await system.stop()
     throw error
   }
-  const workerPool = pool
-  if (acceptor) acceptor.generation = workerPool.generation
+  if (acceptor) acceptor.generation = pool.generation
+  return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
+}
 
+interface Parts {
+  readonly system: ActorSystem
+  readonly workers: Supervisor
+  readonly pool: WorkerPool
+  readonly acceptor: Acceptor | undefined
+  readonly binds: Binds
+  readonly log: (line: string) => void
+  readonly appUrl: (app: string) => string
+  readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
+}
+
+/** The facade operators steer; each operation is a method that says what it does. */
+class TroupeServer implements Server {
+  readonly system: ActorSystem
+  readonly #parts: Parts
+  readonly #pool: WorkerPool
+  readonly #acceptor: Acceptor | undefined
+  #binds: Binds
   /** The `workers` the last config asked for: a reload keeps a scaled count unless this changes. */
-  let configuredWorkers = config.workers
+  #configuredWorkers: number
   /** Every reload attempt imports the app under a URL of its own: a failed import is cached by URL. */
-  let loads = 0
-  let stopping = false
-  let stopped: Promise<void> | undefined
-  let reloading: Promise<void> | undefined
+  #loads = 0
+  #reloading: Promise<void> | undefined
+  #stopped: Promise<void> | undefined
 
-  const reload = async (next: ResolvedConfig): Promise<void> => {
-    const current = workerPool.config
-    const generation = workerPool.generation + 1
+  constructor(parts: Parts) {
+    this.system = parts.system
+    this.#parts = parts
+    this.#pool = parts.pool
+    this.#acceptor = parts.acceptor
+    this.#binds = parts.binds
+    this.#configuredWorkers = parts.pool.config.workers
+  }
+
+  get addresses(): readonly string[] {
+    return (this.#acceptor?.addresses ?? this.#binds.bound).map(formatBind)
+  }
+
+  get config(): ResolvedConfig {
+    return this.#pool.config
+  }
+
+  get generation(): number {
+    return this.#pool.generation
+  }
+
+  reload(next?: ResolvedConfig): Promise<void> {
+    this.#reloading ??= this.#reload(next ?? this.#pool.config).finally(() => {
+      this.#reloading = undefined
+    })
+    return this.#reloading
+  }
+
+  /**
+   * Checks the new config and code, starts the new generation beside the old one, moves the
+   * listeners (new ones first), switches the acceptor, drains the old generation. Anything
+   * that fails before the switch leaves the old generation serving.
+   */
+  async #reload(next: ResolvedConfig): Promise<void> {
+    const pool = this.#pool
+    const current = pool.config
     const started = performance.now()
-    serverChannels.reloadStart.publish({ generation })
+    serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
     try {
       preflightReload(current, next)
-      preflight(next, await loadApp(`${appUrl(next.app)}?load=${++loads}`))
-      const count = next.workers !== configuredWorkers ? next.workers : current.workers
-      const nextBinds = await bindsFor(next)
-      const cfg = { ...next, workers: count }
-      const setting = settingFor(cfg, nextBinds)
-      const gen = await workerPool.startGeneration(cfg, setting, count)
+      preflight(next, await loadApp(`${this.#parts.appUrl(next.app)}?load=${++this.#loads}`))
+      const count = next.workers !== this.#configuredWorkers ? next.workers : current.workers
+      const binds = await resolveBinds(next, this.#binds)
+      const config = { ...next, workers: count }
+      const setting = this.#parts.settingFor(config, binds.bound)
+      const gen = await pool.startGeneration(config, setting, count)
       try {
-        await acceptor?.rebind(nextBinds)
+        await this.#acceptor?.rebind(binds.bound)
       } catch (error) {
-        await workerPool.abandon(gen)
+        await pool.abandon(gen)
         throw error
       }
-      if (acceptor) acceptor.generation = gen
-      binds = nextBinds
-      requested = next.bind
-      configuredWorkers = next.workers
-      await workerPool.promote(cfg, setting, gen)
-      log(`reloaded: generation ${gen}, ${count} workers`)
+      if (this.#acceptor) this.#acceptor.generation = gen
+      this.#binds = binds
+      this.#configuredWorkers = next.workers
+      await pool.promote(config, setting, gen)
+      this.#parts.log(`reloaded: generation ${gen}, ${count} workers`)
       serverChannels.reloadDone.publish({
         generation: gen,
         workers: count,
         durationMs: Math.round(performance.now() - started),
       })
     } catch (error) {
-      serverChannels.reloadFailed.publish({ generation, error: error as Error })
+      serverChannels.reloadFailed.publish({ generation: pool.generation + 1, error: error as Error })
       throw error
     }
   }
 
-  return {
-    get addresses() {
-      return acceptor ? acceptor.addresses.map(formatBind) : binds.map(formatBind)
-    },
-    system,
-    get config() {
-      return workerPool.config
-    },
-    get generation() {
-      return workerPool.generation
-    },
-    reload(next) {
-      reloading ??= reload(next ?? workerPool.config).finally(() => {
-        reloading = undefined
-      })
-      return reloading
-    },
-    async scale(count) {
-      await reloading?.catch(() => {})
-      await workerPool.scale(count)
-    },
-    kill(workerId) {
-      workerPool.kill(workerId)
-    },
-    stop(stopOptions = {}) {
-      // A fast stop asked for during a graceful one cuts it short, and both end together.
-      if (stopOptions.graceful === false) void workers!.stop(undefined, true)
-      stopped ??= (async () => {
-        stopping = true
-        workerPool.stopping()
-        // Listening stops now; the listeners' close completes once relayed (Unix, thread)
-        // connections are gone, which is after the workers drained them.
-        const closing = acceptor?.close()
-        await reloading?.catch(() => {})
-        await system.stop()
-        // Bounded: a listener whose last relayed connection lingers must not hold the exit.
-        await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
-      })()
-      return stopped
-    },
-    tree() {
-      const tree = system.tree()
-      const acceptorNode: TreeNode = {
-        path: `/${system.name}/acceptor`,
-        name: 'acceptor',
-        kind: 'actor',
-        state: stopping ? 'stopped' : 'ready',
-        startedAt: null,
-        restarts: 0,
-        lastExit: null,
-        placement: 'local',
-        pid: process.pid,
-        threadId: null,
-        info: {
-          strategy: workerPool.config.strategy,
-          ...(acceptor?.info() ?? { listeners: binds.map(formatBind) }),
-        },
-      }
-      return { ...tree, children: [acceptorNode, ...(tree.children ?? [])] }
-    },
+  async scale(count: number): Promise<void> {
+    await this.#reloading?.catch(() => {})
+    await this.#pool.scale(count)
+  }
+
+  kill(workerId: string): void {
+    this.#pool.kill(workerId)
+  }
+
+  stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+    // A fast stop asked for during a graceful one cuts it short, and both end together.
+    if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
+    this.#stopped ??= (async () => {
+      this.#pool.stopping()
+      // Listening stops now; the listeners' close completes once relayed (Unix, thread)
+      // connections are gone, which is after the workers drained them.
+      const closing = this.#acceptor?.close()
+      await this.#reloading?.catch(() => {})
+      await this.system.stop()
+      // Bounded: a listener whose last relayed connection lingers must not hold the exit.
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+    })()
+    return this.#stopped
+  }
+
+  tree(): TreeNode {
+    const tree = this.system.tree()
+    const acceptorNode: TreeNode = {
+      path: `/${this.system.name}/acceptor`,
+      name: 'acceptor',
+      kind: 'actor',
+      state: this.#stopped ? 'stopped' : 'ready',
+      startedAt: null,
+      restarts: 0,
+      lastExit: null,
+      placement: 'local',
+      pid: process.pid,
+      threadId: null,
+      info: {
+        strategy: this.#pool.config.strategy,
+        ...(this.#acceptor?.info() ?? { listeners: this.#binds.bound.map(formatBind) }),
+      },
+    }
+    return { ...tree, children: [acceptorNode, ...(tree.children ?? [])] }
   }
 }
