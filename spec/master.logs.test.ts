@@ -38,8 +38,8 @@ describe.each(['thread', 'process'] as const)('worker exits are logged (%s place
   })
 
   it('a worker whose loop stops answering: killed for its missed heartbeats, and replaced', async () => {
-    const { lines, port } = await startLogged('lifecycle-app.ts', { placement, timeout: 1 })
-    get(port, '/spin?ms=4000', 10_000).catch(() => {})
+    const { lines, port } = await startLogged('lifecycle-app.ts', { placement, timeout: 2 })
+    get(port, '/spin?ms=6000', 15_000).catch(() => {})
     const line = await eventually(
       () =>
         lines.find((l) =>
