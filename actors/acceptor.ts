@@ -4,6 +4,7 @@
  * worker is ready waits here (bounded); past the bound it is answered 503 and closed, never
  * dropped silently.
  */
+import { chmodSync } from 'node:fs'
 import net from 'node:net'
 import { warningLine } from '../runtime/warnings.ts'
 import { type BindAddress, formatBind, listen } from '../transports/http/listen.ts'
@@ -53,7 +54,7 @@ const BUSY =
   'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 34\r\n\r\nno worker is ready; try again soon\n'
 
 export class Acceptor {
-  readonly #options: AcceptorOptions
+  #options: AcceptorOptions
   readonly #balance: Balancer
   /** By the address as asked for (`127.0.0.1:0`), so a reload that keeps it keeps the listener. */
   #listeners = new Map<string, Listener>()
@@ -87,6 +88,18 @@ export class Acceptor {
       await this.close()
       throw error
     }
+  }
+
+  /**
+   * A reload's new limits: the queue's apply at once, `backlog` and `socketMode` to the
+   * addresses opened from now on (a listening socket's backlog is fixed), and the mode also
+   * to the Unix socket files already there.
+   */
+  configure(limits: Pick<AcceptorOptions, 'backlog' | 'socketMode' | 'queueLimit' | 'queueTimeout'>): void {
+    this.#options = { ...this.#options, ...limits }
+    if (limits.socketMode === undefined) return
+    for (const { bound } of this.#listeners.values())
+      if (bound.kind === 'unix') chmodSync(bound.path, limits.socketMode)
   }
 
   /**

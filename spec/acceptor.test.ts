@@ -3,7 +3,10 @@
  * plain objects recording what they were handed: no worker behind them, nothing faked in the
  * acceptor itself.
  */
+import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
 import { leastLoaded } from '../actors/balance.ts'
@@ -166,6 +169,26 @@ describe('Acceptor', () => {
     })
     await expect(connect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     await eventually(() => slot.handed.length === 2, 5_000, 'both connections handed')
+  })
+
+  it('configure() applies a new socket mode to the Unix socket files already there', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-acceptor-'))
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const socketPath = path.join(dir, 'a.sock')
+    const acceptor = new Acceptor({
+      binds: [{ kind: 'unix', path: socketPath }],
+      backlog: 64,
+      socketMode: 0o660,
+      queueLimit: 2,
+      queueTimeout: 10_000,
+      workers: () => [],
+    })
+    await acceptor.listen()
+    onTestFinished(() => acceptor.close())
+    const mode = () => (fs.statSync(socketPath).mode & 0o777).toString(8)
+    expect(mode()).toBe('660')
+    acceptor.configure({ backlog: 64, socketMode: 0o600, queueLimit: 2, queueTimeout: 10_000 })
+    expect(mode()).toBe('600')
   })
 
   it('close() answers the waiting connections 503 and stops listening', async () => {

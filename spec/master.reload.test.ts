@@ -109,9 +109,12 @@ describe('reload applies a changed bind', () => {
     const socket = path.join(dir, 'new.sock')
     events.length = 0
 
-    const { config: next } = resolveConfig({ flags: { app, bind: [`unix:${socket}`], workers: 1 } })
+    const { config: next } = resolveConfig({
+      flags: { app, bind: [`unix:${socket}`], workers: 1, socketMode: '600' },
+    })
     await server.reload(next)
     expect(server.addresses).toEqual([`unix:${socket}`])
+    expect((fs.statSync(socket).mode & 0o777).toString(8), 'the new socketMode').toBe('600')
     expect(events.map((e) => e.name)).toEqual([
       'troupe:server:listen',
       'troupe:server:unlisten',

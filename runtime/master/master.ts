@@ -107,6 +107,14 @@ const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<B
   return { requested: config.bind, bound }
 }
 
+/** What the acceptor takes from the config. */
+const acceptorLimits = (config: ResolvedConfig) => ({
+  backlog: config.backlog,
+  socketMode: config.socketMode,
+  queueLimit: config.acceptQueue,
+  queueTimeout: Math.round(config.timeout * 1000),
+})
+
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
   const log = options.log ?? (() => {})
@@ -147,10 +155,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     if (config.strategy === 'handoff') {
       acceptor = new Acceptor({
         binds: binds.bound,
-        backlog: config.backlog,
-        socketMode: config.socketMode,
-        queueLimit: config.acceptQueue,
-        queueTimeout: Math.round(config.timeout * 1000),
+        ...acceptorLimits(config),
         workers: () => pool?.slots ?? [],
         log,
         onListen: (address) => serverChannels.listen.publish({ address: formatBind(address) }),
@@ -258,8 +263,11 @@ class TroupeServer implements Server {
       const setting = this.#parts.settingFor(config, binds.bound)
       const gen = await pool.startGeneration(config, setting, count)
       try {
+        // The new limits first: the addresses opened next are opened with them.
+        this.#acceptor?.configure(acceptorLimits(config))
         await this.#acceptor?.rebind(binds.bound)
       } catch (error) {
+        this.#acceptor?.configure(acceptorLimits(current))
         await pool.abandon(gen)
         throw error
       }
