@@ -72,10 +72,6 @@ export class WorkerPool {
     return this.#config
   }
 
-  get setting(): WorkerSetting {
-    return this.#setting
-  }
-
   /** The generation that takes new connections. */
   get generation(): number {
     return this.#generation
