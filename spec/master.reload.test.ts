@@ -68,6 +68,31 @@ describe('a failed reload does not poison the next one', () => {
     expect(await answer(port)).toMatchObject({ version: 'two', generation: 2 })
   })
 
+  it('server.reload(): a broken file the app imports, once fixed, is loaded afresh too', async () => {
+    const dir = tempDir()
+    const app = path.join(dir, 'app.mjs')
+    const lib = path.join(dir, 'lib.mjs')
+    writeApp(lib, "export const version = 'one'\n")
+    writeApp(
+      app,
+      "import { version } from './lib.mjs'\nexport default { fetch: (request, ctx) => Response.json({ version, generation: ctx.worker.generation }) }\n",
+    )
+    const { server } = await start({ app })
+    const port = portOf(server)
+    expect(await answer(port)).toMatchObject({ version: 'one', generation: 1 })
+
+    writeApp(lib, "export const version = 'broken'\nthrow new Error('the library is broken')\n")
+    await expect(server.reload()).rejects.toMatchObject({
+      code: 'TROUPE_E_APP_LOAD',
+      message: expect.stringContaining('the library is broken'),
+    })
+    expect(await answer(port)).toMatchObject({ version: 'one', generation: 1 })
+
+    writeApp(lib, "export const version = 'two'\n")
+    await server.reload()
+    expect(await answer(port)).toMatchObject({ version: 'two', generation: 2 })
+  })
+
   it('the real CLI and SIGHUP: broken deploy refused in one line, fixed deploy served', async () => {
     const dir = tempDir()
     const app = path.join(dir, 'app.mjs')

@@ -19,7 +19,7 @@ import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
 import { WorkerPool } from './pool.ts'
-import { preflight, preflightReload } from './preflight.ts'
+import { preflight, preflightApp, preflightReload } from './preflight.ts'
 import type { WorkerSetting } from './worker-spec.ts'
 
 export { threadHandoffSupported } from './preflight.ts'
@@ -211,8 +211,6 @@ class TroupeServer implements Server {
   #binds: Binds
   /** The `workers` the last config asked for: a reload keeps a scaled count unless this changes. */
   #configuredWorkers: number
-  /** Every reload attempt imports the app under a URL of its own: a failed import is cached by URL. */
-  #loads = 0
   #reloading: Promise<void> | undefined
   #stopped: Promise<void> | undefined
 
@@ -256,7 +254,8 @@ class TroupeServer implements Server {
     serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
     try {
       preflightReload(current, next)
-      preflight(next, await loadApp(`${this.#parts.appUrl(next.app)}?load=${++this.#loads}`))
+      preflight(next)
+      await preflightApp(this.#parts.appUrl(next.app), next)
       const count = next.workers !== this.#configuredWorkers ? next.workers : current.workers
       const binds = await resolveBinds(next, this.#binds)
       const config = { ...next, workers: count }

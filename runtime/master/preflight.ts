@@ -4,9 +4,17 @@
  * kind cannot run, a change a reload cannot apply live. Also the one place that decides what
  * an unset placement becomes on a Node that cannot hand sockets to threads.
  */
+import { Worker } from 'node:worker_threads'
 import { assertKindFits, type ResolvedApp } from '../../apps/app.ts'
 import { parseBind } from '../../transports/http/listen.ts'
-import { ConfigError, PlacementUnsupportedError } from '../errors.ts'
+import {
+  AppLoadError,
+  ConfigError,
+  deserializeError,
+  PlacementUnsupportedError,
+  type SerializedError,
+} from '../errors.ts'
+import type { AppCheckData } from './app-check.ts'
 import type { ConfigKey, ResolvedConfig } from './config.ts'
 
 /**
@@ -83,3 +91,42 @@ export const preflightReload = (current: ResolvedConfig, next: ResolvedConfig): 
       `strategy cannot change on reload (${current.strategy} → ${next.strategy}); restart troupe to switch`,
     )
 }
+
+const appCheckEntry = import.meta.url.endsWith('.ts')
+  ? new URL('./app-check.ts', import.meta.url)
+  : new URL('./app-check.js', import.meta.url)
+
+/**
+ * The app part of `preflight` for a reload, run in a short-lived thread (see app-check.ts):
+ * the app at `url` loads and fits `config.kind`, or the coded error says why. Bounded by
+ * `config.timeout`, as a worker's start is by its heartbeat.
+ */
+export const preflightApp = (url: string, config: ResolvedConfig): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const data: AppCheckData = { url, kind: config.kind }
+    const thread = new Worker(appCheckEntry, { workerData: data })
+    const limitMs = Math.round(config.timeout * 1000)
+    const timer = setTimeout(() => {
+      void thread.terminate()
+      reject(
+        new AppLoadError(
+          `app module ${url.replace(/^file:\/\//, '')} did not finish loading within ${limitMs} ms`,
+        ),
+      )
+    }, limitMs)
+    const settle = (error?: Error) => {
+      clearTimeout(timer)
+      void thread.terminate()
+      if (error) reject(error)
+      else resolve()
+    }
+    thread.once('message', (answer: { ok: boolean; error?: SerializedError }) =>
+      settle(answer.ok ? undefined : deserializeError(answer.error!)),
+    )
+    thread.once('error', (error: Error) =>
+      settle(new AppLoadError(`checking the app failed: ${error.message}`, { cause: error })),
+    )
+    thread.once('exit', (code) =>
+      settle(new AppLoadError(`checking the app failed: its thread exited (${code})`)),
+    )
+  })
