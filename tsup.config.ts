@@ -9,6 +9,8 @@ export default defineConfig({
     cli: 'runtime/master/cli.ts',
     // piscina loads its task file by path: actors/http-worker/thread-pool-engine.ts looks for ./thread-pool-task.js.
     'thread-pool-task': 'actors/http-worker/thread-pool-task.ts',
+    // preflight.ts checks a reload's app in a thread running ./app-check.js.
+    'app-check': 'runtime/master/app-check.ts',
   },
   format: ['esm'],
   target: 'node22',

@@ -4,7 +4,9 @@
  * worker is ready waits here (bounded); past the bound it is answered 503 and closed, never
  * dropped silently.
  */
+import { chmodSync } from 'node:fs'
 import net from 'node:net'
+import { warningLine } from '../runtime/warnings.ts'
 import { type BindAddress, formatBind, listen } from '../transports/http/listen.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
@@ -30,6 +32,16 @@ export interface AcceptorOptions {
   /** The current workers, freshly read for each decision. */
   readonly workers: () => readonly WorkerSlot[]
   readonly balancer?: Balancer
+  /** Receives warning lines (an accept error); the master's log. */
+  readonly log?: (line: string) => void
+  /** Called with each address once it listens, and once it stopped listening. */
+  readonly onListen?: (address: BindAddress) => void
+  readonly onUnlisten?: (address: BindAddress) => void
+}
+
+interface Listener {
+  readonly server: net.Server
+  readonly bound: BindAddress
 }
 
 interface Waiting {
@@ -42,12 +54,12 @@ const BUSY =
   'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 34\r\n\r\nno worker is ready; try again soon\n'
 
 export class Acceptor {
-  readonly #options: AcceptorOptions
+  #options: AcceptorOptions
   readonly #balance: Balancer
-  readonly #servers: net.Server[] = []
+  /** By the address as asked for (`127.0.0.1:0`), so a reload that keeps it keeps the listener. */
+  #listeners = new Map<string, Listener>()
   readonly #queue: Waiting[] = []
   #sweeper: NodeJS.Timeout | undefined
-  #bound: BindAddress[] = []
   #accepted = 0
   #refused = 0
   #acceptErrors = 0
@@ -60,7 +72,7 @@ export class Acceptor {
   }
 
   get addresses(): readonly BindAddress[] {
-    return this.#bound
+    return [...this.#listeners.values()].map((l) => l.bound)
   }
 
   /** Connections go to workers of this generation (and later ones) from now on. */
@@ -70,27 +82,73 @@ export class Acceptor {
   }
 
   async listen(): Promise<void> {
-    for (const bind of this.#options.binds) {
-      const unix = bind.kind === 'unix'
-      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket, unix))
-      try {
-        this.#bound.push(
-          await listen(server, bind, {
-            backlog: this.#options.backlog,
-            ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
-          }),
-        )
-      } catch (error) {
-        await this.close()
-        throw error
-      }
-      // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
-      server.on('error', (error) => {
-        this.#acceptErrors++
-        process.emitWarning(`troupe acceptor: ${error.message}`)
-      })
-      this.#servers.push(server)
+    try {
+      await this.rebind(this.#options.binds)
+    } catch (error) {
+      await this.close()
+      throw error
     }
+  }
+
+  /**
+   * A reload's new limits: the queue's apply at once, `backlog` and `socketMode` to the
+   * addresses opened from now on (a listening socket's backlog is fixed), and the mode also
+   * to the Unix socket files already there.
+   */
+  configure(limits: Pick<AcceptorOptions, 'backlog' | 'socketMode' | 'queueLimit' | 'queueTimeout'>): void {
+    this.#options = { ...this.#options, ...limits }
+    if (limits.socketMode === undefined) return
+    for (const { bound } of this.#listeners.values())
+      if (bound.kind === 'unix') chmodSync(bound.path, limits.socketMode)
+  }
+
+  /**
+   * Listens on `binds` and nothing else: new addresses are bound first, and only once all of
+   * them listen are the ones no longer wanted closed, so no connection finds the port shut.
+   * If one cannot be bound, those just opened are closed again and the old set stays.
+   */
+  async rebind(binds: readonly BindAddress[]): Promise<void> {
+    const wanted = new Map(binds.map((b) => [formatBind(b), b]))
+    const opened = new Map<string, Listener>()
+    try {
+      for (const [key, bind] of wanted) {
+        if (this.#listeners.has(key)) continue
+        opened.set(key, await this.#open(bind))
+      }
+    } catch (error) {
+      await Promise.all([...opened.values()].map((l) => this.#close(l)))
+      throw error
+    }
+    const next = new Map<string, Listener>()
+    for (const key of wanted.keys()) next.set(key, this.#listeners.get(key) ?? opened.get(key)!)
+    const gone = [...this.#listeners].filter(([key]) => !wanted.has(key)).map(([, l]) => l)
+    this.#listeners = next
+    for (const listener of opened.values()) this.#options.onListen?.(listener.bound)
+    // Listening stops now; the close itself completes once relayed connections are gone.
+    for (const listener of gone) void this.#close(listener)
+  }
+
+  async #open(bind: BindAddress): Promise<Listener> {
+    const unix = bind.kind === 'unix'
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket, unix))
+    const bound = await listen(server, bind, {
+      backlog: this.#options.backlog,
+      ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
+    })
+    // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
+    server.on('error', (error) => {
+      this.#acceptErrors++
+      this.#options.log?.(
+        warningLine('TROUPE_W_ACCEPT_ERROR', `acceptor on ${formatBind(bound)}: ${error.message}`),
+      )
+    })
+    return { server, bound }
+  }
+
+  #close(listener: Listener): Promise<void> {
+    const closed = new Promise<void>((resolve) => listener.server.close(() => resolve()))
+    this.#options.onUnlisten?.(listener.bound)
+    return closed
   }
 
   #onConnection(socket: net.Socket, unix: boolean): void {
@@ -171,7 +229,7 @@ export class Acceptor {
     this.#closed = true
     // server.close() resolves only once its connections are gone, and the waiting ones are
     // ours to end: answer them first, then wait.
-    const closed = this.#servers.map((s) => new Promise((resolve) => s.close(resolve)))
+    const closed = [...this.#listeners.values()].map((l) => this.#close(l))
     for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
     clearInterval(this.#sweeper)
     await Promise.all(closed)
@@ -179,7 +237,7 @@ export class Acceptor {
 
   info(): Record<string, unknown> {
     return {
-      listeners: this.#bound.map(formatBind),
+      listeners: this.addresses.map(formatBind),
       queued: this.#queue.length,
       accepted: this.#accepted,
       refused: this.#refused,

@@ -127,31 +127,50 @@ export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'thread-poo
 }
 
 /**
+ * Why this Node cannot import a TypeScript file, or undefined when it can (or the file is
+ * JavaScript). Type stripping is on by default from Node 22.18 and 23.6; before that (or with
+ * it turned off) a `.ts` import fails with a message that does not say so.
+ */
+export const typeStrippingMissing = (
+  file: string,
+  node: { readonly version: string; readonly typescript: unknown } = {
+    version: process.version,
+    typescript: (process.features as { typescript?: unknown }).typescript,
+  },
+): string | undefined => {
+  const path = file.replace(/^file:\/\//, '').replace(/[?#].*$/, '')
+  if (!/\.[cm]?ts$/.test(path)) return undefined
+  if (node.typescript === 'strip' || node.typescript === 'transform') return undefined
+  return `${path} is TypeScript, which this Node (${node.version}) cannot run: type stripping needs Node >= 22.18 (on by default); use a newer Node, or compile it to .js`
+}
+
+/**
  * Imports an app module and resolves the style of its default export, or of the export the
  * reference names (`file:///app.ts:api`, see app-ref.ts); every failure is a TROUPE_E_APP_LOAD
  * naming the file (and the export).
  */
 export const loadApp = async (ref: string): Promise<ResolvedApp> => {
   const { module: url, exportName } = parseAppRef(ref)
+  const typescript = typeStrippingMissing(url)
+  if (typescript) throw new AppLoadError(typescript)
+  // The path as the user knows it: without the query that makes a reload import afresh.
+  const file = url.replace(/^file:\/\//, '').replace(/\?.*$/, '')
   let module: Record<string, unknown>
   try {
     module = await import(url)
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(url.replace(/^file:\/\//, '')))
-      throw new AppLoadError(`app module not found: ${url.replace(/^file:\/\//, '')}`, { cause: error })
-    throw new AppLoadError(
-      `app module ${url.replace(/^file:\/\//, '')} threw while loading: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    )
+    if (code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(file))
+      throw new AppLoadError(`app module not found: ${file}`, { cause: error })
+    throw new AppLoadError(`app module ${file} threw while loading: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   if (exportName !== 'default' && !(exportName in module)) {
     const names = Object.keys(module).filter((name) => name !== 'default')
     throw new AppLoadError(
-      `${url.replace(/^file:\/\//, '')} has no export "${exportName}" (it exports: ${names.join(', ') || 'nothing by name'})`,
+      `${file} has no export "${exportName}" (it exports: ${names.join(', ') || 'nothing by name'})`,
     )
   }
-  return resolveApp(module[exportName], url, exportName)
+  return resolveApp(module[exportName], url.replace(/\?.*$/, ''), exportName)
 }

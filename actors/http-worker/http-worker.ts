@@ -8,6 +8,7 @@ import { isMainThread, type MessagePort, threadId } from 'node:worker_threads'
 import { type AppContext, assertKindFits, loadApp, type ResolvedApp } from '../../apps/app.ts'
 import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
+import { warningLine } from '../../runtime/warnings.ts'
 import { installResponseCapture } from '../../transports/http/http-fetch.ts'
 import { listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
@@ -28,6 +29,19 @@ export interface HttpWorkerArgs extends WorkerArgs {
   /** How long a drain may take before connections are cut, ms. */
   readonly gracefulMs: number
 }
+
+/**
+ * A worker's own lines go to stderr, as the master's do: in a thread it is forwarded to the
+ * master's stderr, in a process it is inherited. Not `process.emitWarning`, which
+ * NODE_NO_WARNINGS silences and which has no room for the request.
+ */
+const say = (line: string): void => {
+  process.stderr.write(`troupe: ${line}\n`)
+}
+
+/** The stack when there is one (it names the error and the message), else what was thrown. */
+const describeError = (error: unknown): string =>
+  error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : `thrown: ${String(error)}`
 
 export const httpWorker = defineActor({
   name: 'http-worker',
@@ -55,12 +69,18 @@ export const httpWorker = defineActor({
             (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,
           )
         : coroutineEngine(app, appContext, args)
-    const server = new WorkerServer(args, engine.run, (info: WorkerInfo) => ctx.report({ ...info }))
+    const server = new WorkerServer(args, engine.run, {
+      onChange: (info: WorkerInfo) => ctx.report({ ...info }),
+      onAppError: (error, req) =>
+        say(`error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`),
+    })
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
       const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
-      listener.on('error', (error) => process.emitWarning(`troupe reuseport listener: ${error.message}`))
+      listener.on('error', (error) =>
+        say(warningLine('TROUPE_W_LISTENER_ERROR', `worker ${id} reuseport listener: ${error.message}`)),
+      )
       listeners.push(listener)
     }
     ctx.report({ ...server.info() })

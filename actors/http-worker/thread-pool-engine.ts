@@ -57,7 +57,7 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
       (reply) => channel.postMessage({ ...reply, thread: call.thread } satisfies RelayReply),
       (error) =>
         process.stderr.write(
-          `${warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`)}\n`,
+          `troupe: ${warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`)}\n`,
         ),
     )
   }

@@ -7,6 +7,7 @@
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 
 /**
@@ -100,11 +101,18 @@ const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): vo
   }
 }
 
+export interface WorkerServerHooks {
+  /** Receives the counters when they changed (coalesced to one call per tick). */
+  readonly onChange: (info: WorkerInfo) => void
+  /** An app failure answered 500 (not a timeout or a client that left): the worker logs it. */
+  readonly onAppError?: (error: unknown, req: http.IncomingMessage) => void
+}
+
 export class WorkerServer {
   readonly http: http.Server
   readonly #args: WorkerArgs
   readonly #engine: Engine
-  readonly #onChange: (info: WorkerInfo) => void
+  readonly #hooks: WorkerServerHooks
   readonly #sockets = new Map<Socket | Duplex, Tracked>()
   #requests = 0
   #inflight = 0
@@ -116,10 +124,10 @@ export class WorkerServer {
   #reportScheduled = false
   readonly #live = new Set<Live>()
 
-  constructor(args: WorkerArgs, engine: Engine, onChange: (info: WorkerInfo) => void) {
+  constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
     this.#engine = engine
-    this.#onChange = onChange
+    this.#hooks = hooks
     this.http = http.createServer(
       {
         keepAliveTimeout: args.keepAliveMs,
@@ -172,7 +180,7 @@ export class WorkerServer {
     this.#reportScheduled = true
     setImmediate(() => {
       this.#reportScheduled = false
-      this.#onChange(this.info())
+      this.#hooks.onChange(this.info())
     })
   }
 
@@ -243,11 +251,11 @@ export class WorkerServer {
     }
     this.#engine(req, res, signal).catch((error: unknown) => {
       if (res.writableEnded) return
-      if ((error as { status?: number }).status === 413) {
+      if (isBodyTooLarge(error)) {
         refuseTooLarge(req, res)
         return
       }
-      if (!live.controller?.signal.aborted) process.emitWarning(error as Error)
+      if (!live.controller?.signal.aborted) this.#hooks.onAppError?.(error, req)
       res.shouldKeepAlive = false
       plain(res, 500, 'Internal Server Error\n')
     })

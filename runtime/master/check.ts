@@ -6,14 +6,14 @@
 import { pathToFileURL } from 'node:url'
 import { loadApp, normalizeActors } from '../../apps/app.ts'
 import { configKeys, type Resolved } from './config.ts'
-import { checkServable } from './master.ts'
+import { preflight } from './preflight.ts'
 
 export const checkCommand = async (
   { config, sources }: Resolved,
   out: (line: string) => void,
 ): Promise<void> => {
   const app = await loadApp(pathToFileURL(config.app).href)
-  checkServable(config, app)
+  preflight(config, app)
   const width = Math.max(...configKeys.map((k) => k.length))
   for (const key of configKeys) {
     const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])

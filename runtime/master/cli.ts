@@ -59,7 +59,7 @@ const applyName = (name: string | null) => {
 
 const serve = async (parsed: Parsed): Promise<number> => {
   const resolved = await resolveAll(parsed)
-  const { config, sources } = resolved
+  const { config, sources, note } = resolved
   warnAll(resolved.warnings)
   applyName(config.name)
   const { startServer } = await import('./master.ts')
@@ -115,9 +115,8 @@ const serve = async (parsed: Parsed): Promise<number> => {
   )
   process.on(
     'SIGTTOU',
-    withServer(async (s) => {
-      if (s.config.workers > 1) await s.scale(s.config.workers - 1)
-    }),
+    // At one worker, scale() refuses and logs why: the signal is not dropped silently.
+    withServer((s) => s.scale(s.config.workers - 1)),
   )
   // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
   for (const [signal, why] of Object.entries(ignoredSignals))
@@ -126,7 +125,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
   server = await startServer(config, { log: say })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
-      `${config.kind}, ${config.strategy} (pid ${process.pid})`,
+      `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
   )
   if (config.reload) {
     const root = dirname(resolve(parseAppRef(config.app).module))

@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.ts'
 import type { Parsed } from './cli-args.ts'
 import { envName, type Layers, type OptionKey, optionKeys, type Resolved, resolveConfig } from './config.ts'
 import { optionTable } from './options.ts'
+import { fitToNode } from './preflight.ts'
 
 const pathKeys = optionKeys.filter((key: OptionKey) => optionTable[key].path === true)
 
@@ -23,6 +24,9 @@ export const loadConfigFile = async (path: string | undefined): Promise<Layers['
     if (explicit) throw new ConfigError(`config file not found: ${file}`)
     return undefined
   }
+  const { typeStrippingMissing } = await import('../../apps/app.ts')
+  const typescript = typeStrippingMissing(file)
+  if (typescript) throw new ConfigError(`config file ${typescript}`)
   let module: { default?: unknown }
   try {
     // A fresh URL each time: HUP must see the file as it is now, not the module cache's copy.
@@ -43,11 +47,14 @@ export const loadConfigFile = async (path: string | undefined): Promise<Layers['
   return { path: file, values: config }
 }
 
-/** Reads every layer afresh (HUP re-reads the file) and resolves them. */
+/**
+ * Reads every layer afresh (HUP re-reads the file), resolves them, and fits what was left to
+ * its default to this Node (`note` says what changed, for the serving line).
+ */
 export const resolveLayers = async (
   parsed: Parsed,
   environment: Readonly<Record<string, string | undefined>>,
-): Promise<Resolved> => {
+): Promise<Resolved & { readonly note?: string }> => {
   const file = await loadConfigFile(parsed.config)
   const flags: Record<string, unknown> = { ...parsed.flags }
   if (parsed.app !== undefined) flags.app = parsed.app
@@ -59,5 +66,6 @@ export const resolveLayers = async (
     const text = env[envName(key)]
     if (text !== undefined && text !== '') env[envName(key)] = resolve(text)
   }
-  return resolveConfig({ ...(file ? { file } : {}), env, flags })
+  const resolved = resolveConfig({ ...(file ? { file } : {}), env, flags })
+  return { ...resolved, ...fitToNode(resolved.config, resolved.sources) }
 }

@@ -1,32 +1,35 @@
 /**
- * The master: serves nothing itself. It checks the app, starts the actor system with the
- * app's actors, the acceptor and a pool of HTTP workers, and steers them: reload (a new
- * generation ready before the old one drains), scale, recycle, stop.
+ * The master: serves nothing itself. It composes the parts — preflight checks, the actor
+ * system with the app's actors, the acceptor (handoff) and the worker pool — and is the
+ * `Server` facade operators steer: reload (a new generation ready before the old one
+ * drains), scale, kill, stop, tree.
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
-import { Acceptor, type WorkerSlot } from '../../actors/acceptor.ts'
-import { type HttpWorkerArgs, httpWorker } from '../../actors/http-worker/http-worker.ts'
-import type { WorkerInfo } from '../../actors/http-worker/worker-protocol.ts'
-import { assertKindFits, loadApp, normalizeActors, type ResolvedApp } from '../../apps/app.ts'
+import { Acceptor } from '../../actors/acceptor.ts'
+import { loadApp, normalizeActors, type ResolvedApp } from '../../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../../transports/http/listen.ts'
-import { bridge } from '../../transports/http/socket-bridge.ts'
-import type { ActorCell } from '../cell.ts'
-import type { ReadyEvent } from '../channels.ts'
-import { ConfigError, InvalidOptionError, PlacementUnsupportedError } from '../errors.ts'
+import { ConfigError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 import { Supervisor } from '../supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from '../system.ts'
 import type { TreeNode } from '../tree.ts'
+import { warningLine } from '../warnings.ts'
+import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
+import { WorkerPool } from './pool.ts'
+import { preflight, preflightApp, preflightReload } from './preflight.ts'
+import type { WorkerSetting } from './worker-spec.ts'
+
+export { threadHandoffSupported } from './preflight.ts'
 
 export interface ServeOptions {
   /** Directory the app path is relative to. */
   readonly cwd?: string
   /** Called when the root supervisor gives up (default: exit 1). */
   readonly onFailure?: (reason: ExitReason) => void
-  /** Receives one line per notable event (worker up, reload done…). */
+  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…). */
   readonly log?: (line: string) => void
 }
 
@@ -35,9 +38,13 @@ export interface Server {
   readonly system: ActorSystem
   readonly config: ResolvedConfig
   readonly generation: number
-  /** Starts a new generation (new code; new config if given), routes to it once ready, drains the old. */
+  /**
+   * Starts a new generation (new code; new config if given), routes to it once ready, drains
+   * the old. Listeners follow a changed `bind` (new ones open before old ones close). The
+   * worker count stays as scaled unless the new config's `workers` differs from the last one's.
+   */
   reload(config?: ResolvedConfig): Promise<void>
-  /** Changes the number of workers live. */
+  /** Changes the number of workers live; fewer than one is ignored with a log line. */
   scale(workers: number): Promise<void>
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void
@@ -45,32 +52,6 @@ export interface Server {
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
 }
-
-/** Socket transfer to worker threads arrived in Node 26.6. */
-export const threadHandoffSupported = (version = process.versions.node): boolean => {
-  const [major = 0, minor = 0] = version.split('.').map(Number)
-  return major > 26 || (major === 26 && minor >= 6)
-}
-
-/** Everything that can be refused before a worker starts: one list for `serve`, HUP and `check`. */
-export const checkServable = (config: ResolvedConfig, app: ResolvedApp): void => {
-  assertKindFits(app, config.kind)
-  if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
-    throw new PlacementUnsupportedError(
-      `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
-    )
-  if (config.strategy === 'reuseport') {
-    if (process.platform !== 'linux')
-      throw new PlacementUnsupportedError(`--strategy reuseport needs Linux; use --strategy handoff`)
-    const unix = config.bind.find((b) => b.startsWith('unix:'))
-    if (unix)
-      throw new PlacementUnsupportedError(
-        `--strategy reuseport cannot share ${unix} (SO_REUSEPORT is for TCP); use --strategy handoff for Unix sockets`,
-      )
-  }
-}
-
-const ms = (seconds: number) => Math.round(seconds * 1000)
 
 /** The app's own actors and those the config registers; one name, one actor. */
 const appActors = (app: ResolvedApp, config: ResolvedConfig): ResolvedApp['actors'] => {
@@ -95,6 +76,7 @@ const migratesQueuedConnections = (): boolean => {
   }
 }
 
+/** With reuseport every worker binds the same port itself: port 0 has to become one real port first. */
 const concretePort = async (bind: BindAddress): Promise<BindAddress> => {
   if (bind.kind !== 'tcp' || bind.port !== 0) return bind
   const probe = net.createServer()
@@ -103,354 +85,250 @@ const concretePort = async (bind: BindAddress): Promise<BindAddress> => {
   return bound
 }
 
-interface Slot extends WorkerSlot {
-  readonly cell: ActorCell
-  readonly startedAt: number
-  up: boolean
-  handed: number
-  closed: number
-  retiring: boolean
-  /** Set while a recycle waits for the minimum lifetime: one timer, however many reports. */
-  recycleLater?: NodeJS.Timeout
+/** The binds as configured (`127.0.0.1:0`) and as they are bound (under reuseport, port 0 made concrete). */
+interface Binds {
+  readonly requested: readonly string[]
+  readonly bound: readonly BindAddress[]
 }
 
+/**
+ * Parses `config.bind`; under reuseport, makes port 0 concrete, since every worker binds the
+ * same port itself. An address kept from `previous` keeps its port: `:0` must not move on HUP.
+ */
+const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<Binds> => {
+  const parsed = config.bind.map((b, i) => parseBind(b, `bind[${i}]`))
+  if (config.strategy !== 'reuseport') return { requested: config.bind, bound: parsed }
+  const bound = await Promise.all(
+    parsed.map((bind, i) => {
+      const kept = previous?.requested.indexOf(config.bind[i]!) ?? -1
+      return kept >= 0 && previous?.bound[kept] ? previous.bound[kept] : concretePort(bind)
+    }),
+  )
+  return { requested: config.bind, bound }
+}
+
+/** What the acceptor takes from the config. */
+const acceptorLimits = (config: ResolvedConfig) => ({
+  backlog: config.backlog,
+  socketMode: config.socketMode,
+  queueLimit: config.acceptQueue,
+  queueTimeout: Math.round(config.timeout * 1000),
+})
+
+/** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
   const log = options.log ?? (() => {})
-  const appUrl = (app: string) =>
-    pathToFileURL(new URL(app, pathToFileURL(`${options.cwd ?? process.cwd()}/`)).pathname).href
-  let current = config
-  let app = await loadApp(appUrl(current.app))
-  checkServable(current, app)
-  let binds = current.bind.map((b, i) => parseBind(b, `bind[${i}]`))
-  // With reuseport every worker binds the same port itself: port 0 has to become one real
-  // port first, or each worker would get a different one.
-  if (current.strategy === 'reuseport') {
-    binds = await Promise.all(binds.map(concretePort))
-    if (!migratesQueuedConnections())
-      log(
-        'reuseport: net.ipv4.tcp_migrate_req is 0, so connections queued on a worker that stops listening ' +
-          '(reload, recycle, scale down) are reset; set it to 1 (sysctl) for reloads that drop nothing',
-      )
-  }
+  const base = pathToFileURL(`${options.cwd ?? process.cwd()}/`)
+  const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
+  const app = await loadApp(appUrl(config.app))
+  preflight(config, app)
+  const binds = await resolveBinds(config)
+  // Said once at start: the strategy cannot change on reload.
+  if (config.strategy === 'reuseport' && !migratesQueuedConnections())
+    log(warningLine('TROUPE_W_MIGRATE_REQ'))
 
   const system = await createSystem({
     name: 'troupe',
     // The master's own children (acceptor side, app actors, the pool) give up only after many restarts.
-    intensity: Math.max(10, current.workers * 3),
+    intensity: Math.max(10, config.workers * 3),
     period: 60_000,
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
   })
+  const settingFor = (cfg: ResolvedConfig, bound: readonly BindAddress[]): WorkerSetting => ({
+    app: appUrl(cfg.app),
+    actorsPath: `/${system.name}/actors`,
+    binds: bound,
+  })
+
+  let workers: Supervisor | undefined
+  let acceptor: Acceptor | undefined
+  let pool: WorkerPool | undefined
   try {
     await system.start(
       supervisor({
         id: 'actors',
-        children: appActors(app, current).map(({ definition, options: actorOptions }) =>
+        children: appActors(app, config).map(({ definition, options: actorOptions }) =>
           actor(definition, { placement: 'thread', ...actorOptions, id: definition.name }),
         ),
       }),
     )
-  } catch (error) {
-    await system.stop()
-    throw error
-  }
-
-  const slots = new Map<string, Slot>()
-  let generation = 1
-  const acceptor =
-    current.strategy === 'handoff'
-      ? new Acceptor({
-          binds,
-          backlog: current.backlog,
-          socketMode: current.socketMode,
-          queueLimit: current.acceptQueue,
-          queueTimeout: ms(current.timeout),
-          workers: () => [...slots.values()],
-        })
-      : undefined
-  if (acceptor) {
-    try {
+    if (config.strategy === 'handoff') {
+      acceptor = new Acceptor({
+        binds: binds.bound,
+        ...acceptorLimits(config),
+        workers: () => pool?.slots ?? [],
+        log,
+        onListen: (address) => serverChannels.listen.publish({ address: formatBind(address) }),
+        onUnlisten: (address) => serverChannels.unlisten.publish({ address: formatBind(address) }),
+      })
       await acceptor.listen()
-    } catch (error) {
-      await system.stop()
-      throw error
     }
-  }
-
-  let pool: Supervisor | undefined
-  await system.start({
-    id: 'workers',
-    build: (context) => {
-      pool = new Supervisor(
-        'workers',
-        { strategy: 'one_for_one', intensity: Math.max(5, current.workers * 2), period: 30_000 },
-        context,
-        'pool',
-      )
-      return pool
-    },
-  })
-  const workers = pool!
-
-  const onReady = (event: ReadyEvent) => {
-    const slot = slots.get(event.path)
-    if (!slot) return
-    slot.up = !slot.retiring
-    slot.handed = 0
-    slot.closed = 0
-    acceptor?.flush()
-  }
-
-  let next = 1
-  const argsFor = (cfg: ResolvedConfig, gen: number): HttpWorkerArgs => ({
-    app: appUrl(cfg.app),
-    kind: cfg.kind,
-    threads: cfg.threads,
-    threadQueue: cfg.threadQueue > 0 ? cfg.threadQueue : cfg.threads * 16,
-    connections: cfg.connections,
-    timeoutMs: ms(cfg.timeout),
-    keepAliveMs: ms(cfg.keepAlive),
-    headersTimeoutMs: ms(cfg.headersTimeout),
-    maxHeaderSize: cfg.maxHeaderSize,
-    maxHeaders: cfg.maxHeaders,
-    maxBodySize: cfg.maxBodySize,
-    maxRequests:
-      cfg.maxRequests > 0 ? cfg.maxRequests + Math.floor(Math.random() * (cfg.maxRequestsJitter + 1)) : 0,
-    drainIdleMs: Math.min(1_000, ms(cfg.keepAlive)),
-    generation: gen,
-    actorsPath: `/${system.name}/actors`,
-    gracefulMs: ms(cfg.gracefulTimeout),
-    ...(cfg.strategy === 'reuseport' ? { reuseport: { binds, backlog: cfg.backlog } } : {}),
-  })
-
-  /** Adds one worker of generation `gen`; resolves when it is ready. */
-  const addWorker = async (cfg: ResolvedConfig, gen: number): Promise<Slot> => {
-    const id = `w${next++}`
-    const heartbeatMs = Math.min(1_000, ms(cfg.timeout) / 4)
-    let cell: ActorCell | undefined
-    const spec = actor(httpWorker, {
-      id,
-      placement: cfg.placement,
-      args: argsFor(cfg, gen),
-      // Drain time plus room to run teardown before the forced path.
-      shutdownTimeout: ms(cfg.gracefulTimeout) + 2_000,
-      heartbeatInterval: heartbeatMs,
-      heartbeatTimeout: ms(cfg.timeout),
-      mailbox: 100_000,
-      ...(cfg.placement === 'thread' && cfg.memory > 0
-        ? { resourceLimits: { maxOldGenerationSizeMb: cfg.memory } }
-        : {}),
-      onReady,
-      onExit: () => {
-        const slot = slots.get(`${workers.path}/${id}`)
-        if (slot) slot.up = false
-      },
-      onInfo: (info) => {
-        const slot = slots.get(`${workers.path}/${id}`)
-        if (!slot) return
-        const w = info as unknown as WorkerInfo
-        slot.closed = w.closed
-        if (w.recycle) void recycle(slot, w.recycle)
+    await system.start({
+      id: 'workers',
+      build: (context) => {
+        workers = new Supervisor(
+          'workers',
+          { strategy: 'one_for_one', intensity: Math.max(5, config.workers * 2), period: 30_000 },
+          context,
+          'pool',
+        )
+        return workers
       },
     })
-    const slot: Slot = {
-      path: `${workers.path}/${id}`,
-      generation: gen,
-      get cell() {
-        return cell!
-      },
-      startedAt: Date.now(),
-      up: false,
-      // A worker whose heartbeats stopped (a handler spinning) gets no new connections while
-      // its supervisor decides; they would only wait behind the blocked loop.
-      get ready() {
-        return this.up && this.cell.silentMs < heartbeatMs * 2 + 100
-      },
-      handed: 0,
-      closed: 0,
-      retiring: false,
-      get load() {
-        return this.handed - this.closed
-      },
-      hand(socket, unix) {
-        if (unix && cfg.placement === 'thread') {
-          const relay = bridge(socket)
-          try {
-            this.cell.tell('bridged', { port: relay.port }, { transfer: [relay.port] })
-          } catch (error) {
-            relay.cancel()
-            throw error
-          }
-          relay.start()
-        } else this.cell.tell('connection', { socket }, { transfer: [socket] })
-        this.handed++
-      },
-    }
-    slots.set(slot.path, slot)
-    try {
-      cell = (await workers.add((context) => {
-        cell = spec.build(context) as ActorCell
-        return cell
-      })) as ActorCell
-    } catch (error) {
-      slots.delete(slot.path)
-      throw error
-    }
-    log(`worker ${id} ready (generation ${gen}, ${cfg.placement}, ${cfg.kind})`)
-    return slot
-  }
-
-  /** Takes a worker out of rotation and drains it; `why` is recorded as its exit reason. */
-  const retire = async (slot: Slot, why?: ExitReason): Promise<void> => {
-    slot.retiring = true
-    slot.up = false
-    await workers.removeChild(slot.cell, why)
-    slots.delete(slot.path)
-  }
-
-  let stopping = false
-  let stopped: Promise<void> | undefined
-  let reloading: Promise<void> | undefined
-  const recycling = new Set<Slot>()
-  const recycle = async (slot: Slot, why: string): Promise<void> => {
-    // During a reload the old generation is being replaced anyway; a worker of the new one
-    // that still wants recycling says so again in its next report.
-    if (recycling.has(slot) || slot.retiring || stopping || reloading) return
-    const livedMs = Date.now() - slot.startedAt
-    if (livedMs < ms(current.minLifetime)) {
-      if (!slot.recycleLater)
-        slot.recycleLater = setTimeout(
-          () => void recycle(slot, why),
-          ms(current.minLifetime) - livedMs,
-        ).unref()
-      return
-    }
-    recycling.add(slot)
-    try {
-      // The replacement is ready before the old one stops taking connections: no gap.
-      await addWorker(current, slot.generation)
-      await retire(slot, { kind: 'recycled', why })
-      log(`worker ${slot.path} recycled (${why})`)
-    } catch (error) {
-      log(`recycling ${slot.path} failed: ${(error as Error).message}`)
-    } finally {
-      recycling.delete(slot)
-    }
-  }
-
-  // Process RSS limits: soft recycles gracefully, hard kills (exit reason memory).
-  const memoryWatch = setInterval(() => {
-    if (current.placement !== 'process' || (current.memory === 0 && current.memorySoft === 0)) return
-    for (const slot of slots.values()) {
-      const rss = slot.cell.tree().memory?.rss ?? 0
-      const mb = rss / 1024 / 1024
-      if (current.memory > 0 && mb > current.memory)
-        slot.cell.kill({
-          kind: 'memory',
-          detail: `RSS ${mb.toFixed(0)} MB over the ${current.memory} MB limit`,
-        })
-      else if (current.memorySoft > 0 && mb > current.memorySoft)
-        void recycle(slot, `RSS over ${current.memorySoft} MB`)
-    }
-  }, 1_000)
-  memoryWatch.unref()
-
-  const cleanup = async () => {
-    clearInterval(memoryWatch)
-  }
-
-  try {
-    await Promise.all(Array.from({ length: current.workers }, () => addWorker(current, generation)))
+    pool = new WorkerPool(config, settingFor(config, binds.bound), {
+      supervisor: workers!,
+      log,
+      onReady: () => acceptor?.flush(),
+    })
+    await pool.start()
   } catch (error) {
+    pool?.stopping()
     await acceptor?.close()
-    await cleanup()
     await system.stop()
     throw error
   }
-  if (acceptor) acceptor.generation = generation
+  if (acceptor) acceptor.generation = pool.generation
+  return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
+}
 
-  const server: Server = {
-    get addresses() {
-      return acceptor ? acceptor.addresses.map(formatBind) : binds.map(formatBind)
-    },
-    system,
-    get config() {
-      return current
-    },
-    get generation() {
-      return generation
-    },
-    reload(config) {
-      reloading ??= (async () => {
-        const cfg = config ?? current
-        const nextApp = await loadApp(`${appUrl(cfg.app)}?generation=${generation + 1}`)
-        checkServable(cfg, nextApp)
-        const gen = generation + 1
-        const fresh = await Promise.allSettled(Array.from({ length: cfg.workers }, () => addWorker(cfg, gen)))
-        const failed = fresh.find((r) => r.status === 'rejected')
-        if (failed) {
-          // The old generation keeps serving; the new one is taken down again.
-          for (const r of fresh) if (r.status === 'fulfilled') await retire(r.value)
-          throw (failed as PromiseRejectedResult).reason
-        }
-        generation = gen
-        current = cfg
-        app = nextApp
-        if (acceptor) acceptor.generation = gen
-        // Taken now, not before the new generation started: whatever joined meanwhile goes too.
-        const old = [...slots.values()].filter((s) => s.generation < gen && !s.retiring)
-        await Promise.all(old.map((slot) => retire(slot)))
-        log(`reloaded: generation ${gen}, ${cfg.workers} workers`)
-      })().finally(() => {
-        reloading = undefined
-      })
-      return reloading
-    },
-    async scale(count) {
-      await reloading?.catch(() => {})
-      const live = () => [...slots.values()].filter((s) => !s.retiring && s.generation === generation)
-      while (live().length < count) await addWorker(current, generation)
-      while (live().length > count && live().length > 0) await retire(live().at(-1)!)
-      current = { ...current, workers: count }
-      log(`scaled to ${count} workers`)
-    },
-    kill(workerId) {
-      const slot = slots.get(`${workers.path}/${workerId}`)
-      if (!slot) throw new InvalidOptionError(`no worker ${workerId}`)
-      slot.cell.kill({ kind: 'killed', signal: 'SIGKILL' })
-    },
-    stop(stopOptions = {}) {
-      // A fast stop asked for during a graceful one cuts it short, and both end together.
-      if (stopOptions.graceful === false) void workers.stop(undefined, true)
-      stopped ??= (async () => {
-        stopping = true
-        // Listening stops now; the listeners' close completes once relayed (Unix, thread)
-        // connections are gone, which is after the workers drained them.
-        const closing = acceptor?.close()
-        await reloading?.catch(() => {})
-        await system.stop()
-        // Bounded: a listener whose last relayed connection lingers must not hold the exit.
-        await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
-        await cleanup()
-      })()
-      return stopped
-    },
-    tree() {
-      const tree = system.tree()
-      const acceptorNode: TreeNode = {
-        path: `/${system.name}/acceptor`,
-        name: 'acceptor',
-        kind: 'actor',
-        state: stopping ? 'stopped' : 'ready',
-        startedAt: null,
-        restarts: 0,
-        lastExit: null,
-        placement: 'local',
-        pid: process.pid,
-        threadId: null,
-        info: { strategy: current.strategy, ...(acceptor?.info() ?? { listeners: binds.map(formatBind) }) },
-      }
-      return { ...tree, children: [acceptorNode, ...(tree.children ?? [])] }
-    },
+interface Parts {
+  readonly system: ActorSystem
+  readonly workers: Supervisor
+  readonly pool: WorkerPool
+  readonly acceptor: Acceptor | undefined
+  readonly binds: Binds
+  readonly log: (line: string) => void
+  readonly appUrl: (app: string) => string
+  readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
+}
+
+/** The facade operators steer; each operation is a method that says what it does. */
+class TroupeServer implements Server {
+  readonly system: ActorSystem
+  readonly #parts: Parts
+  readonly #pool: WorkerPool
+  readonly #acceptor: Acceptor | undefined
+  #binds: Binds
+  /** The `workers` the last config asked for: a reload keeps a scaled count unless this changes. */
+  #configuredWorkers: number
+  #reloading: Promise<void> | undefined
+  #stopped: Promise<void> | undefined
+
+  constructor(parts: Parts) {
+    this.system = parts.system
+    this.#parts = parts
+    this.#pool = parts.pool
+    this.#acceptor = parts.acceptor
+    this.#binds = parts.binds
+    this.#configuredWorkers = parts.pool.config.workers
   }
-  return server
+
+  get addresses(): readonly string[] {
+    return (this.#acceptor?.addresses ?? this.#binds.bound).map(formatBind)
+  }
+
+  get config(): ResolvedConfig {
+    return this.#pool.config
+  }
+
+  get generation(): number {
+    return this.#pool.generation
+  }
+
+  reload(next?: ResolvedConfig): Promise<void> {
+    this.#reloading ??= this.#reload(next ?? this.#pool.config).finally(() => {
+      this.#reloading = undefined
+    })
+    return this.#reloading
+  }
+
+  /**
+   * Checks the new config and code, starts the new generation beside the old one, moves the
+   * listeners (new ones first), switches the acceptor, drains the old generation. Anything
+   * that fails before the switch leaves the old generation serving.
+   */
+  async #reload(next: ResolvedConfig): Promise<void> {
+    const pool = this.#pool
+    const current = pool.config
+    const started = performance.now()
+    serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
+    try {
+      preflightReload(current, next)
+      preflight(next)
+      await preflightApp(this.#parts.appUrl(next.app), next)
+      const count = next.workers !== this.#configuredWorkers ? next.workers : current.workers
+      const binds = await resolveBinds(next, this.#binds)
+      const config = { ...next, workers: count }
+      const setting = this.#parts.settingFor(config, binds.bound)
+      const gen = await pool.startGeneration(config, setting, count)
+      try {
+        // The new limits first: the addresses opened next are opened with them.
+        this.#acceptor?.configure(acceptorLimits(config))
+        await this.#acceptor?.rebind(binds.bound)
+      } catch (error) {
+        this.#acceptor?.configure(acceptorLimits(current))
+        await pool.abandon(gen)
+        throw error
+      }
+      if (this.#acceptor) this.#acceptor.generation = gen
+      this.#binds = binds
+      this.#configuredWorkers = next.workers
+      await pool.promote(config, setting, gen)
+      this.#parts.log(`reloaded: generation ${gen}, ${count} workers`)
+      serverChannels.reloadDone.publish({
+        generation: gen,
+        workers: count,
+        durationMs: Math.round(performance.now() - started),
+      })
+    } catch (error) {
+      serverChannels.reloadFailed.publish({ generation: pool.generation + 1, error: error as Error })
+      throw error
+    }
+  }
+
+  async scale(count: number): Promise<void> {
+    await this.#reloading?.catch(() => {})
+    await this.#pool.scale(count)
+  }
+
+  kill(workerId: string): void {
+    this.#pool.kill(workerId)
+  }
+
+  stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+    // A fast stop asked for during a graceful one cuts it short, and both end together.
+    if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
+    this.#stopped ??= (async () => {
+      this.#pool.stopping()
+      // Listening stops now; the listeners' close completes once relayed (Unix, thread)
+      // connections are gone, which is after the workers drained them.
+      const closing = this.#acceptor?.close()
+      await this.#reloading?.catch(() => {})
+      await this.system.stop()
+      // Bounded: a listener whose last relayed connection lingers must not hold the exit.
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+    })()
+    return this.#stopped
+  }
+
+  tree(): TreeNode {
+    const tree = this.system.tree()
+    const acceptorNode: TreeNode = {
+      path: `/${this.system.name}/acceptor`,
+      name: 'acceptor',
+      kind: 'actor',
+      state: this.#stopped ? 'stopped' : 'ready',
+      startedAt: null,
+      restarts: 0,
+      lastExit: null,
+      placement: 'local',
+      pid: process.pid,
+      threadId: null,
+      info: {
+        strategy: this.#pool.config.strategy,
+        ...(this.#acceptor?.info() ?? { listeners: this.#binds.bound.map(formatBind) }),
+      },
+    }
+    return { ...tree, children: [acceptorNode, ...(tree.children ?? [])] }
+  }
 }

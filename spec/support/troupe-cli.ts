@@ -124,11 +124,11 @@ export class Troupe {
     return { ...result, ms: performance.now() - started }
   }
 
-  /** Waits for a stderr line matching `pattern`; fails early if the process exits first. */
-  async waitForStderr(pattern: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  /** Waits for a stderr line matching `pattern` (from offset `from` on); fails early if the process exits first. */
+  async waitForStderr(pattern: RegExp, ms = 10_000, from = 0): Promise<RegExpExecArray> {
     return eventually(
       () => {
-        const match = pattern.exec(this.stderr)
+        const match = pattern.exec(this.stderr.slice(from))
         if (match) return match
         if (!this.running)
           throw new Error(`troupe exited before printing ${pattern}; stderr:\n${this.stderr}`)
@@ -139,12 +139,22 @@ export class Troupe {
     )
   }
 
-  /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any). */
-  async serving(): Promise<{ readonly addresses: readonly string[]; readonly port: number }> {
-    const match = await this.waitForStderr(/^troupe(?: \S+)?: serving (.+?) on (.+?) — /m, EXIT_CAP_MS)
+  /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any) and the line. */
+  async serving(): Promise<{
+    readonly addresses: readonly string[]
+    readonly port: number
+    readonly line: string
+  }> {
+    const match = await this.waitForStderr(/^troupe(?: \S+)?: serving (.+?) on (.+?) — .*$/m, EXIT_CAP_MS)
     const addresses = match[2]!.split(', ')
     const tcp = addresses.map((a) => /^127\.0\.0\.1:(\d+)$/.exec(a)).find(Boolean)
-    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN }
+    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN, line: match[0] }
+  }
+
+  /** Stops it (TERM) and returns its exit, which must come within `ms`. */
+  stop(ms = 10_000): Promise<Exit & { readonly ms: number }> {
+    this.signal('SIGTERM')
+    return this.exitWithin(ms)
   }
 }
 

@@ -1,0 +1,132 @@
+/**
+ * Everything refused before a worker starts, in one list that `serve`, HUP and `troupe check`
+ * all run: an impossible strategy × placement × Node combination, a bad bind, an app style the
+ * kind cannot run, a change a reload cannot apply live. Also the one place that decides what
+ * an unset placement becomes on a Node that cannot hand sockets to threads.
+ */
+import { Worker } from 'node:worker_threads'
+import { assertKindFits, type ResolvedApp } from '../../apps/app.ts'
+import { parseBind } from '../../transports/http/listen.ts'
+import {
+  AppLoadError,
+  ConfigError,
+  deserializeError,
+  PlacementUnsupportedError,
+  type SerializedError,
+} from '../errors.ts'
+import type { AppCheckData } from './app-check.ts'
+import type { ConfigKey, ResolvedConfig } from './config.ts'
+
+/**
+ * Socket transfer to worker threads arrived in Node 26.6. `TROUPE_TEST_NO_THREAD_HANDOFF=1`
+ * (test-only, read here and nowhere else) makes this Node look older, so the fallback and the
+ * refusal are tested on the Node the suite runs on.
+ */
+export const threadHandoffSupported = (
+  version = process.versions.node,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean => {
+  if (env.TROUPE_TEST_NO_THREAD_HANDOFF === '1') return false
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  return major > 26 || (major === 26 && minor >= 6)
+}
+
+const reuseportPossible = (config: ResolvedConfig): boolean =>
+  process.platform === 'linux' && !config.bind.some((b) => b.startsWith('unix:'))
+
+export interface Fitted {
+  readonly config: ResolvedConfig
+  /** Set when a default was changed to fit this Node: said in the serving line. */
+  readonly note?: string
+}
+
+/**
+ * The default (thread placement, handoff) needs Node >= 26.6. When the user did not choose
+ * the placement, process placement (which works on every supported Node) takes its place;
+ * when they chose thread placement but not the strategy, reuseport does where it can. What
+ * the user asked for explicitly is left alone, for `preflight` to refuse with the reason.
+ */
+export const fitToNode = (
+  config: ResolvedConfig,
+  sources: Readonly<Partial<Record<ConfigKey, string>>>,
+): Fitted => {
+  if (config.strategy !== 'handoff' || config.placement !== 'thread' || threadHandoffSupported())
+    return { config }
+  const why = `thread handoff needs Node >= 26.6, this is ${process.version}`
+  if (sources.placement === 'default')
+    return { config: { ...config, placement: 'process' }, note: `process placement: ${why}` }
+  if (sources.strategy === 'default' && reuseportPossible(config))
+    return { config: { ...config, strategy: 'reuseport' }, note: `reuseport strategy: ${why}` }
+  return { config }
+}
+
+/** Throws the first reason `config` (and `app`, when loaded) cannot be served. */
+export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
+  for (const [i, b] of config.bind.entries()) parseBind(b, `bind[${i}]`)
+  if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
+    throw new PlacementUnsupportedError(
+      `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
+    )
+  if (config.strategy === 'reuseport') {
+    if (process.platform !== 'linux')
+      throw new PlacementUnsupportedError(`--strategy reuseport needs Linux; use --strategy handoff`)
+    const unix = config.bind.find((b) => b.startsWith('unix:'))
+    if (unix)
+      throw new PlacementUnsupportedError(
+        `--strategy reuseport cannot share ${unix} (SO_REUSEPORT is for TCP); use --strategy handoff for Unix sockets`,
+      )
+  }
+  if (app) assertKindFits(app, config.kind)
+}
+
+/**
+ * What a reload cannot change while serving. Switching strategy would need the master's
+ * listeners and the workers' SO_REUSEPORT ones bound to the same port at once, which the
+ * kernel refuses (or, were the master's listeners SO_REUSEPORT too, would let a second troupe
+ * share the port by mistake): it takes a restart.
+ */
+export const preflightReload = (current: ResolvedConfig, next: ResolvedConfig): void => {
+  if (next.strategy !== current.strategy)
+    throw new ConfigError(
+      `strategy cannot change on reload (${current.strategy} → ${next.strategy}); restart troupe to switch`,
+    )
+}
+
+const appCheckEntry = import.meta.url.endsWith('.ts')
+  ? new URL('./app-check.ts', import.meta.url)
+  : new URL('./app-check.js', import.meta.url)
+
+/**
+ * The app part of `preflight` for a reload, run in a short-lived thread (see app-check.ts):
+ * the app at `url` loads and fits `config.kind`, or the coded error says why. Bounded by
+ * `config.timeout`, as a worker's start is by its heartbeat.
+ */
+export const preflightApp = (url: string, config: ResolvedConfig): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const data: AppCheckData = { url, kind: config.kind }
+    const thread = new Worker(appCheckEntry, { workerData: data })
+    const limitMs = Math.round(config.timeout * 1000)
+    const timer = setTimeout(() => {
+      void thread.terminate()
+      reject(
+        new AppLoadError(
+          `app module ${url.replace(/^file:\/\//, '')} did not finish loading within ${limitMs} ms`,
+        ),
+      )
+    }, limitMs)
+    const settle = (error?: Error) => {
+      clearTimeout(timer)
+      void thread.terminate()
+      if (error) reject(error)
+      else resolve()
+    }
+    thread.once('message', (answer: { ok: boolean; error?: SerializedError }) =>
+      settle(answer.ok ? undefined : deserializeError(answer.error!)),
+    )
+    thread.once('error', (error: Error) =>
+      settle(new AppLoadError(`checking the app failed: ${error.message}`, { cause: error })),
+    )
+    thread.once('exit', (code) =>
+      settle(new AppLoadError(`checking the app failed: its thread exited (${code})`)),
+    )
+  })

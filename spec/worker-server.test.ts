@@ -1,0 +1,163 @@
+/**
+ * The worker's HTTP server fed in-process sockets: a net.Server on a temp-dir Unix socket
+ * hands each accepted connection to WorkerServer.accept, as the acceptor's handoff does, and
+ * a real HTTP client speaks to it. No worker thread, no master.
+ */
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { WorkerArgs } from '../actors/http-worker/worker-protocol.ts'
+import { type Engine, WorkerServer } from '../actors/http-worker/worker-server.ts'
+import { BodyTooLargeError } from '../transports/http/http-fetch.ts'
+import { eventually } from './support/manual-clock.ts'
+
+const args: WorkerArgs = {
+  app: 'file:///unused.mjs',
+  kind: 'coroutine',
+  threads: 1,
+  threadQueue: 16,
+  connections: 10,
+  timeoutMs: 5_000,
+  keepAliveMs: 5_000,
+  headersTimeoutMs: 5_000,
+  maxHeaderSize: 16_384,
+  maxHeaders: 100,
+  maxBodySize: 1_024,
+  maxRequests: 0,
+  drainIdleMs: 50,
+  generation: 1,
+  actorsPath: '/troupe/actors',
+}
+
+interface Fed {
+  readonly server: WorkerServer
+  readonly socketPath: string
+  readonly appErrors: Array<{ error: unknown; method: string | undefined; url: string | undefined }>
+}
+
+/** A WorkerServer whose connections come from a listener on a temp Unix socket. */
+const feed = async (engine: Engine, overrides: Partial<WorkerArgs> = {}): Promise<Fed> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-ws-'))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const appErrors: Fed['appErrors'] = []
+  const server = new WorkerServer({ ...args, ...overrides }, engine, {
+    onChange: () => {},
+    onAppError: (error, req) => appErrors.push({ error, method: req.method, url: req.url }),
+  })
+  const socketPath = path.join(dir, 'in.sock')
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
+  await new Promise<void>((resolve) => listener.listen(socketPath, resolve))
+  onTestFinished(async () => {
+    server.http.close()
+    server.http.closeAllConnections()
+    await new Promise((resolve) => listener.close(resolve))
+  })
+  return { server, socketPath, appErrors }
+}
+
+interface Reply {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+const request = (socketPath: string, options: http.RequestOptions & { body?: string } = {}): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: '/', ...options }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end(options.body)
+  })
+
+const hello: Engine = async (req, res) => {
+  res.setHeader('content-type', 'text/plain')
+  res.end(`hello ${req.method} ${req.url}\n`)
+}
+
+describe('WorkerServer, fed an in-process socket', () => {
+  it('answers over the handed connection and keeps it alive; the counters follow', async () => {
+    const { server, socketPath } = await feed(hello)
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    onTestFinished(() => agent.destroy())
+    expect(await request(socketPath, { agent, path: '/a' })).toMatchObject({
+      status: 200,
+      body: 'hello GET /a\n',
+    })
+    const second = await request(socketPath, { agent, path: '/b', method: 'POST', body: 'x' })
+    expect(second).toMatchObject({ status: 200, body: 'hello POST /b\n' })
+    expect(second.headers.connection).toBe('keep-alive')
+    expect(server.info()).toMatchObject({ requests: 2, connections: 1, inflight: 0, closed: 0 })
+  })
+
+  it('an app error carrying status 413 is answered 500, and handed to onAppError with its request', async () => {
+    const failure = Object.assign(new Error('x'), { status: 413 })
+    const { socketPath, appErrors } = await feed(async () => {
+      throw failure
+    })
+    const reply = await request(socketPath, { path: '/cart?id=3' })
+    expect(reply).toMatchObject({ status: 500, body: 'Internal Server Error\n' })
+    expect(reply.headers.connection).toBe('close')
+    expect(appErrors).toEqual([{ error: failure, method: 'GET', url: '/cart?id=3' }])
+  })
+
+  it('troupe’s own body-limit error is answered 413, and is not an app failure', async () => {
+    const { socketPath, appErrors } = await feed(async () => {
+      throw new BodyTooLargeError('request body over 1024 bytes')
+    })
+    const reply = await request(socketPath, { method: 'POST', body: 'small' })
+    expect(reply).toMatchObject({ status: 413, body: 'Content Too Large\n' })
+    expect(appErrors).toEqual([])
+  })
+
+  it('refuses a declared body over maxBodySize with 413 before the engine runs', async () => {
+    let ran = 0
+    const { socketPath } = await feed(async (req, res) => {
+      ran++
+      await hello(req, res, () => new AbortController().signal)
+    })
+    const reply = await request(socketPath, { method: 'POST', body: 'y'.repeat(2_000) })
+    expect(reply.status).toBe(413)
+    expect(ran).toBe(0)
+  })
+
+  it('sheds past `connections` requests in flight with 503 and Retry-After', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const { server, socketPath } = await feed(
+      async (req, res) => {
+        await held
+        await hello(req, res, () => new AbortController().signal)
+      },
+      { connections: 1 },
+    )
+    const first = request(socketPath, { path: '/held' })
+    await eventually(() => server.info().inflight === 1, 5_000, 'the first request in flight')
+    const shed = await request(socketPath, { path: '/more' })
+    expect(shed.status).toBe(503)
+    expect(shed.headers['retry-after']).toBe('1')
+    release()
+    expect((await first).status).toBe(200)
+  })
+
+  it('draining: a keep-alive client gets Connection: close on its next answer, then the socket closes', async () => {
+    const { server, socketPath } = await feed(hello)
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    onTestFinished(() => agent.destroy())
+    expect((await request(socketPath, { agent })).headers.connection).toBe('keep-alive')
+    const drained = server.drain(5_000)
+    const last = await request(socketPath, { agent, path: '/last' })
+    expect(last.headers.connection).toBe('close')
+    await drained
+    expect(server.info()).toMatchObject({ connections: 0, draining: true })
+  })
+})
