@@ -37,6 +37,15 @@ export {
 export type { Clock } from './clock.ts'
 export * from './errors.ts'
 export type { ExitKind, ExitReason } from './exit.ts'
+export {
+  type ListenerEvent,
+  type ReloadDoneEvent,
+  type ReloadFailedEvent,
+  type ReloadStartEvent,
+  type ScaleEvent,
+  serverChannelNames,
+  serverChannels,
+} from './master/channels.ts'
 export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './master/config.ts'
 export { type ServeOptions, type Server, startServer } from './master/master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'

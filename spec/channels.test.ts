@@ -1,8 +1,7 @@
 /** The README's "Lifecycle channels" table lists exactly the channels troupe publishes on. */
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
-import { channelNames } from '../runtime/channels.ts'
-import { serverChannelNames } from '../runtime/master/channels.ts'
+import { channelNames, serverChannelNames } from '../runtime/index.ts'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const section = readme.split('<!-- channel-table:start -->')[1]?.split('<!-- channel-table:end -->')[0] ?? ''
