@@ -6,13 +6,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { typeStrippingMissing } from '../apps/app.ts'
-import { resolveConfig } from '../runtime/master/config.ts'
-import { startServer } from '../runtime/master/master.ts'
 import { threadHandoffSupported } from '../runtime/master/preflight.ts'
 import { warningLine } from '../runtime/warnings.ts'
-import { fixturePath } from './support/serve.ts'
+import { fixturePath, startTestServer } from './support/serve.ts'
 import { get, run as runCli, start as startCli, tempDir } from './support/troupe-cli.ts'
 
 const noHandoff = { TROUPE_TEST_NO_THREAD_HANDOFF: '1' }
@@ -25,6 +23,21 @@ describe('on a Node without thread handoff', () => {
     expect(threadHandoffSupported('26.6.0', {})).toBe(true)
     expect(threadHandoffSupported('27.0.0', {})).toBe(true)
     expect(threadHandoffSupported('27.0.0', noHandoff)).toBe(false)
+  })
+
+  it('check judges the fitted config: a process-only setting is not flagged, and the switch is said', async () => {
+    const exit = await runCli(['check', workerApp, '--memory-soft', '300'], {
+      cwd: tempDir(),
+      env: noHandoff,
+    })
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(exit.stderr).not.toMatch(/TROUPE_W_OPTION_NOT_APPLICABLE/)
+    expect(exit.stderr).toContain(
+      `troupe: process placement: thread handoff needs Node >= 26.6, this is ${process.version}`,
+    )
+    expect(exit.stdout).toMatch(
+      new RegExp(`^placement +"process" +\\(default, fitted to Node ${process.version}\\)$`, 'm'),
+    )
   })
 
   it('serve with no placement chosen runs process workers, says so, and keeps them across HUP', async () => {
@@ -101,15 +114,8 @@ describe('TypeScript on a Node without type stripping', () => {
 })
 
 describe.runIf(process.platform === 'linux')('reuseport claims of the README', () => {
-  const start = async (flags: Record<string, unknown>) => {
-    const lines: string[] = []
-    const { config } = resolveConfig({
-      flags: { workers: 1, strategy: 'reuseport', bind: ['127.0.0.1:0'], ...flags, app: workerApp },
-    })
-    const server = await startServer(config, { onFailure: () => {}, log: (line) => lines.push(line) })
-    onTestFinished(() => server.stop({ graceful: false }))
-    return { server, lines }
-  }
+  const start = (flags: Record<string, unknown>) =>
+    startTestServer({ strategy: 'reuseport', ...flags, app: workerApp })
 
   it('refuses a unix: bind at start-up, naming the socket and the alternative', async () => {
     const socket = path.join(tempDir(), 's.sock')

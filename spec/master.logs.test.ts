@@ -3,22 +3,12 @@
  * failure with the worker, the request and the stack — in every placement and kind, and not
  * silenced by NODE_NO_WARNINGS.
  */
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { resolveConfig } from '../runtime/master/config.ts'
-import { startServer } from '../runtime/master/master.ts'
+import { describe, expect, it } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
 import { fixturePath, serve } from './support/serve.ts'
 import { get, start as startCli, tempDir } from './support/troupe-cli.ts'
 
-const startLogged = async (app: string, flags: Record<string, unknown>) => {
-  const lines: string[] = []
-  const { config } = resolveConfig({
-    flags: { bind: ['127.0.0.1:0'], workers: 1, ...flags, app: fixturePath(app) },
-  })
-  const server = await startServer(config, { onFailure: () => {}, log: (line) => lines.push(line) })
-  onTestFinished(() => server.stop({ graceful: false }))
-  return { server, lines, port: Number(server.addresses[0]!.split(':').pop()) }
-}
+const startLogged = (app: string, flags: Record<string, unknown>) => serve(app, flags)
 
 describe.each(['thread', 'process'] as const)('worker exits are logged (%s placement)', (placement) => {
   it('a killed worker: its exit with the reason, then its replacement', async () => {

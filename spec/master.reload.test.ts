@@ -9,8 +9,9 @@ import http from 'node:http'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { resolveConfig } from '../runtime/master/config.ts'
-import { type Server, startServer } from '../runtime/master/master.ts'
+import type { Server } from '../runtime/master/master.ts'
 import { eventually } from './support/manual-clock.ts'
+import { startTestServer } from './support/serve.ts'
 import { get, start as startCli, tempDir } from './support/troupe-cli.ts'
 
 const appSource = (version: string) =>
@@ -19,13 +20,8 @@ const brokenSource = `throw new Error('the deploy is broken')\nexport default {}
 
 const writeApp = (file: string, source: string) => fs.writeFileSync(file, source)
 
-const start = async (flags: Record<string, unknown>): Promise<{ server: Server; lines: string[] }> => {
-  const lines: string[] = []
-  const { config } = resolveConfig({ flags: { bind: ['127.0.0.1:0'], workers: 1, ...flags } })
-  const server = await startServer(config, { onFailure: () => {}, log: (line) => lines.push(line) })
-  onTestFinished(() => server.stop({ graceful: false }))
-  return { server, lines }
-}
+const start = (flags: Record<string, unknown>): Promise<{ server: Server; lines: string[] }> =>
+  startTestServer(flags)
 
 const portOf = (server: Server) => Number(server.addresses[0]!.split(':').pop())
 

@@ -20,10 +20,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { resolveConfig } from '../runtime/master/config.ts'
-import { startServer } from '../runtime/master/master.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CodeBlock, codeBlocks, readReadme, repoRoot, tsLanguages } from './support/readme.ts'
+import { startTestServer } from './support/serve.ts'
 
 const run = promisify(execFile)
 const troupeEntry = fileURLToPath(new URL('../runtime/index.ts', import.meta.url))
@@ -160,10 +159,7 @@ describe('README TypeScript blocks', () => {
       const entry = written.find((w) => w.block === block)!
       const file = path.join(dir, entry.file)
       if (entry.role === 'app') {
-        const { config } = resolveConfig({ flags: { app: file, bind: ['127.0.0.1:0'], workers: 1 } })
-        const server = await startServer(config, { onFailure: () => {} })
-        onTestFinished(() => server.stop({ graceful: false }))
-        const port = Number(server.addresses[0]!.split(':').pop())
+        const { port } = await startTestServer({ app: file })
         const response = await fetch(`http://127.0.0.1:${port}/`)
         const body = await response.text()
         expect({ status: response.status, body }).toMatchObject({ status: 200 })

@@ -37,6 +37,7 @@ const warnAll = (warnings: readonly string[]) => {
 const check = async (parsed: Parsed): Promise<number> => {
   const resolved = await resolveAll(parsed)
   warnAll(resolved.warnings)
+  if (resolved.note) say(resolved.note)
   const { checkCommand } = await import('./check.ts')
   await checkCommand(resolved, (line) => process.stdout.write(`${line}\n`))
   return 0

@@ -54,7 +54,7 @@ export const loadConfigFile = async (path: string | undefined): Promise<Layers['
 export const resolveLayers = async (
   parsed: Parsed,
   environment: Readonly<Record<string, string | undefined>>,
-): Promise<Resolved & { readonly note?: string }> => {
+): Promise<Resolved> => {
   const file = await loadConfigFile(parsed.config)
   const flags: Record<string, unknown> = { ...parsed.flags }
   if (parsed.app !== undefined) flags.app = parsed.app
@@ -66,6 +66,5 @@ export const resolveLayers = async (
     const text = env[envName(key)]
     if (text !== undefined && text !== '') env[envName(key)] = resolve(text)
   }
-  const resolved = resolveConfig({ ...(file ? { file } : {}), env, flags })
-  return { ...resolved, ...fitToNode(resolved.config, resolved.sources) }
+  return resolveConfig({ ...(file ? { file } : {}), env, flags, fit: fitToNode })
 }

@@ -52,13 +52,23 @@ export interface Resolved {
   readonly sources: Readonly<Record<OptionKey, string>>
   /** Warning lines (`warning: … [TROUPE_W_…]`): renamed values, settings that do not apply. */
   readonly warnings: readonly string[]
+  /** Set when `Layers.fit` changed a default to suit this Node: said in the serving line. */
+  readonly note?: string
 }
+
+/** Changes defaults the running Node cannot serve (see preflight's fitToNode). */
+export type Fit = (
+  config: ResolvedConfig,
+  sources: Readonly<Record<OptionKey, string>>,
+) => { readonly config: ResolvedConfig; readonly note?: string }
 
 export interface Layers {
   readonly file?: { readonly path: string; readonly values: Readonly<Record<string, unknown>> }
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Values from flags, keyed by config key. */
   readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>
+  /** Applied before the applies-to checks, so they judge the config that will be served. */
+  readonly fit?: Fit
 }
 
 const show = (value: unknown): string =>
@@ -74,7 +84,10 @@ export const resolveConfig = (layers: Layers): Resolved => {
   const set = (key: OptionKey, value: unknown, source: string, expected?: string, raw?: unknown) => {
     if (value === undefined) return
     const { type } = table[key]
-    const renamed = typeof value === 'string' ? type.renamed?.[value] : undefined
+    const renamed =
+      typeof value === 'string' && type.renamed && Object.hasOwn(type.renamed, value)
+        ? type.renamed[value]
+        : undefined
     if (renamed) {
       warn(
         renamed.warning,
@@ -113,7 +126,13 @@ export const resolveConfig = (layers: Layers): Resolved => {
   }
   for (const key of configKeys) set(key, layers.flags?.[key], `flag --${flagName(key)}`)
 
-  const config = values as unknown as ResolvedConfig
+  let config = values as unknown as ResolvedConfig
+  const fitted = layers.fit?.(config, sources as Record<OptionKey, string>)
+  if (fitted) {
+    for (const key of optionKeys)
+      if (fitted.config[key] !== config[key]) sources[key] = `default, fitted to Node ${process.version}`
+    config = { ...fitted.config }
+  }
   if (config.maxRequests === 0 && config.maxRequestsJitter > 0)
     throw new ConfigError(`maxRequestsJitter needs maxRequests > 0 (from ${sources.maxRequestsJitter})`)
   for (const key of optionKeys) {
@@ -131,5 +150,6 @@ export const resolveConfig = (layers: Layers): Resolved => {
     config: Object.freeze(config),
     sources: Object.freeze(sources) as Record<OptionKey, string>,
     warnings,
+    ...(fitted?.note ? { note: fitted.note } : {}),
   }
 }

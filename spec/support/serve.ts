@@ -7,24 +7,33 @@ import { type Server, startServer } from '../../runtime/master/master.ts'
 export const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 
 /**
- * Starts troupe on 127.0.0.1:0 with `flags`; stopped when the test ends. A root supervisor
- * that gave up fails the test then, whatever the test itself asserted.
+ * Starts troupe in this process with `flags` (one worker on 127.0.0.1:0 unless they say
+ * otherwise); stopped when the test ends. A root supervisor that gave up fails the test then,
+ * whatever the test itself asserted. `lines` collects the server's log.
  */
-export const serve = async (
-  app: string,
-  flags: Partial<Record<ConfigKey, unknown>> = {},
-): Promise<{ server: Server; base: string; port: number }> => {
-  const { config } = resolveConfig({
-    flags: { bind: ['127.0.0.1:0'], workers: 1, ...flags, app: fixturePath(app) },
-  })
+export const startTestServer = async (
+  flags: Partial<Record<ConfigKey, unknown>>,
+): Promise<{ server: Server; lines: string[]; port: number }> => {
+  const { config } = resolveConfig({ flags: { bind: ['127.0.0.1:0'], workers: 1, ...flags } })
   const failures: ExitReason[] = []
-  const server = await startServer(config, { onFailure: (reason) => failures.push(reason) })
+  const lines: string[] = []
+  const server = await startServer(config, {
+    onFailure: (reason) => failures.push(reason),
+    log: (line) => lines.push(line),
+  })
   onTestFinished(async () => {
     await server.stop({ graceful: false })
     if (failures.length > 0)
       throw new Error(`the root supervisor gave up during the test: ${JSON.stringify(failures)}`)
   })
-  const address = server.addresses[0]!
-  const port = Number(address.split(':').pop())
-  return { server, base: `http://127.0.0.1:${port}`, port }
+  return { server, lines, port: Number(server.addresses[0]!.split(':').pop()) }
+}
+
+/** Starts troupe serving the fixture `app` (see startTestServer). */
+export const serve = async (
+  app: string,
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+): Promise<{ server: Server; base: string; port: number; lines: string[] }> => {
+  const { server, lines, port } = await startTestServer({ ...flags, app: fixturePath(app) })
+  return { server, base: `http://127.0.0.1:${port}`, port, lines }
 }
