@@ -208,11 +208,16 @@ describe('worker count across reloads', () => {
     await server.reload()
     expect(server.config.workers).toBe(3)
     expect(lines).toContain('reloaded: generation 2, 3 workers')
+    // The file read again, unchanged (workers 1, as loaded): the scaled count still stands.
+    const { config: unchanged } = resolveConfig({ flags: { app, bind: ['127.0.0.1:0'], workers: 1 } })
+    await server.reload({ ...unchanged, bind: server.config.bind })
+    expect(server.config.workers).toBe(3)
+    expect(lines).toContain('reloaded: generation 3, 3 workers')
 
     const { config: edited } = resolveConfig({ flags: { app, bind: ['127.0.0.1:0'], workers: 2 } })
     await server.reload({ ...edited, bind: server.config.bind })
     expect(server.config.workers).toBe(2)
-    expect(lines).toContain('reloaded: generation 3, 2 workers')
+    expect(lines).toContain('reloaded: generation 4, 2 workers')
 
     await server.scale(0)
     expect(lines).toContain('scale ignored: at least one worker must serve (asked for 0; 2 serving)')

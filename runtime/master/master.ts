@@ -236,7 +236,11 @@ class TroupeServer implements Server {
   }
 
   reload(next?: ResolvedConfig): Promise<void> {
-    this.#reloading ??= this.#reload(next ?? this.#pool.config).finally(() => {
+    // With no new config, the loaded one again: its `workers` is the configured count, not the
+    // scaled one the pool runs, so a scaled count stays as it is.
+    this.#reloading ??= this.#reload(
+      next ?? { ...this.#pool.config, workers: this.#configuredWorkers },
+    ).finally(() => {
       this.#reloading = undefined
     })
     return this.#reloading
