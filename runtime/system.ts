@@ -10,7 +10,7 @@ import { ActorModuleSpawnsError, InvalidOptionError, SystemStoppedError } from '
 import type { ExitReason } from './exit.ts'
 import type { PlacementOptions } from './incarnation.ts'
 import { defaultAskTimeout } from './pending.ts'
-import { actorModuleLoading } from './placement/loading.ts'
+import { spawningFromHostedModule } from './placement/loading.ts'
 import { type ActorRef, makeRef } from './ref.ts'
 import { type ChildFactory, type SpawnContext, Supervisor, type SupervisorOptions } from './supervisor.ts'
 import type { Child, RestartType, TreeNode } from './tree.ts'
@@ -253,10 +253,10 @@ const defaultFailure = (reason: ExitReason) => {
 
 /** Creates an actor system with a running root supervisor. */
 export const createSystem = async (options: SystemOptions = {}): Promise<ActorSystem> => {
-  const loading = actorModuleLoading()
-  if (loading !== undefined)
+  const hosted = spawningFromHostedModule()
+  if (hosted !== undefined)
     throw new ActorModuleSpawnsError(
-      `${loading} starts an actor system while a thread or process imports it for an actor's definition: ` +
+      `${hosted} starts an actor system in a thread or process that hosts an actor it defines: ` +
         'every thread or process hosting that actor would spawn again. Move the actor definition to its own module ' +
         'and import it from the file that creates the system',
     )
