@@ -148,7 +148,7 @@ export const UncloneableMessageError = define(
 export const ActorModuleSpawnsError = define(
   'TROUPE_E_ACTOR_MODULE_SPAWNS',
   'ActorModuleSpawnsError',
-  "the actor's module starts an actor system when imported, so each thread or process hosting it would spawn again; move the definition to its own module",
+  "the actor's module starts an actor system inside a thread or process that hosts its actor, which would spawn again without end; move the definition to its own module",
 )
 export const InvalidOptionError = define(
   'TROUPE_E_INVALID_OPTION',
