@@ -116,7 +116,8 @@ export class Acceptor {
         opened.set(key, await this.#open(bind))
       }
     } catch (error) {
-      await Promise.all([...opened.values()].map((l) => this.#close(l)))
+      // Never announced as listening, so not announced as closed either.
+      await Promise.all([...opened.values()].map((l) => this.#close(l, { announce: false })))
       throw error
     }
     const next = new Map<string, Listener>()
@@ -145,9 +146,9 @@ export class Acceptor {
     return { server, bound }
   }
 
-  #close(listener: Listener): Promise<void> {
+  #close(listener: Listener, { announce = true } = {}): Promise<void> {
     const closed = new Promise<void>((resolve) => listener.server.close(() => resolve()))
-    this.#options.onUnlisten?.(listener.bound)
+    if (announce) this.#options.onUnlisten?.(listener.bound)
     return closed
   }
 
