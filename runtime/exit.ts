@@ -22,7 +22,7 @@ export type ExitReason =
   | { readonly kind: 'timeout'; readonly silentMs: number }
   /** It ran past its memory limit (thread `resourceLimits`, process RSS). */
   | { readonly kind: 'memory'; readonly detail: string }
-  /** Replaced on purpose (max requests, lifetime, soft memory limit). */
+  /** Replaced on purpose (max requests, the soft memory limit). */
   | { readonly kind: 'recycled'; readonly why: string }
 
 export type ExitKind = ExitReason['kind']

@@ -29,7 +29,12 @@ const partOf = (file: string): string => {
 
 const edges = ['runtime', 'actors', 'transports', 'apps'].flatMap(sources).flatMap((file) => {
   const text = readFileSync(join(root, file), 'utf8')
-  const specifiers = [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!)
+  // `from '…'`, `import('…')`, `import '…'`, and thread/process entries as `new URL('….ts', import.meta.url)`.
+  const specifiers = [
+    ...text.matchAll(
+      /(?:from|import\(|import)\s*'(\.{1,2}\/[^']+)'|new URL\('(\.{1,2}\/[^']+\.ts)', import\.meta\.url\)/g,
+    ),
+  ].map((m) => (m[1] ?? m[2])!)
   return specifiers.map((specifier) => ({
     file,
     target: relative(root, resolve(dirname(join(root, file)), specifier)),
@@ -39,6 +44,7 @@ const edges = ['runtime', 'actors', 'transports', 'apps'].flatMap(sources).flatM
 it('reads the imports it checks', () => {
   expect(edges.length).toBeGreaterThan(100)
   expect(edges).toContainEqual({ file: 'runtime/cell.ts', target: 'runtime/mailbox.ts' })
+  expect(edges).toContainEqual({ file: 'runtime/master/preflight.ts', target: 'runtime/master/app-check.ts' })
 })
 
 it('the actor core imports nothing outside itself (not the master, workers, transports or apps)', () => {

@@ -13,6 +13,7 @@ import { installResponseCapture } from '../../transports/http/http-fetch.ts'
 import { listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
+import { say } from './worker-log.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 import { WorkerServer } from './worker-server.ts'
 
@@ -28,15 +29,6 @@ interface WorkerState {
 export interface HttpWorkerArgs extends WorkerArgs {
   /** How long a drain may take before connections are cut, ms. */
   readonly gracefulMs: number
-}
-
-/**
- * A worker's own lines go to stderr, as the master's do: in a thread it is forwarded to the
- * master's stderr, in a process it is inherited. Not `process.emitWarning`, which
- * NODE_NO_WARNINGS silences and which has no room for the request.
- */
-const say = (line: string): void => {
-  process.stderr.write(`troupe: ${line}\n`)
 }
 
 /** The stack when there is one (it names the error and the message), else what was thrown. */

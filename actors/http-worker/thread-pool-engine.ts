@@ -14,6 +14,7 @@ import {
   type ThreadPoolData,
   type ThreadTask,
 } from './thread-pool-protocol.ts'
+import { say } from './worker-log.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
 import { plain, RequestTimeoutError } from './worker-server.ts'
 
@@ -56,8 +57,8 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
       target,
       (reply) => channel.postMessage({ ...reply, thread: call.thread } satisfies RelayReply),
       (error) =>
-        process.stderr.write(
-          `troupe: ${warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`)}\n`,
+        say(
+          warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`),
         ),
     )
   }

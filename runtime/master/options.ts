@@ -2,7 +2,7 @@
  * The option table: every setting of `troupe serve` declared once — its value type (which
  * validates it), default and unit, where it applies, and what it means. Everything else is
  * derived from it: the config types and `defineConfig` (config.ts), the defaults, the
- * validation and precedence (resolve.ts), `--help` (help.ts), `troupe check`'s listing, and the
+ * validation and precedence (config.ts), `--help` (help.ts), `troupe check`'s listing, and the
  * README's options table (spec/config.test.ts keeps it in step).
  *
  * A key `fooBar` has the flag `--foo-bar`, the environment variable `TROUPE_FOO_BAR` and the

@@ -2,7 +2,7 @@
  * HTTP figures, each a ratio to a baseline measured in the same run (see spec/bench/README.md):
  *
  * 1. Hello-world req/s with one worker, per combination (placement thread|process × kind
- *    coroutine|threads; `--threads 1` for kind threads), as a ratio to a bare node:http
+ *    coroutine|thread-pool; `--threads 1` for kind thread-pool), as a ratio to a bare node:http
  *    server in one process (`bare-http.ts`). One fetch-style app (`hello-fetch.ts`) for all
  *    four, plus the Node-style `(req, res)` app (`hello-node.ts`, the bare server's very
  *    handler) under the two coroutine combinations; keep-alive, and `Connection: close`
