@@ -41,28 +41,12 @@ const runFixture = async (file: string, placement: string) => {
 it.each(['thread', 'process'])(
   '%s placement: the spawn is refused with TROUPE_E_ACTOR_MODULE_SPAWNS, once',
   async (placement) => {
-    const child = spawn(process.execPath, [fixture], {
-      env: { ...process.env, TROUPE_FIXTURE_PLACEMENT: placement },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    onTestFinished(() => {
-      child.kill('SIGKILL')
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      err += chunk
-    })
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    const { code, err, lines } = await runFixture(fixture, placement)
     expect(err).toBe('')
     expect(code).toBe(0)
-    const lines = out.trim().split('\n')
     // One answer: the spawn in the child was refused, not repeated.
     expect(lines).toHaveLength(1)
-    const result = JSON.parse(lines[0]!) as { code?: string; message: string }
+    const result = lines[0] as { code?: string; message: string }
     expect(result.code).toBe('TROUPE_E_ACTOR_MODULE_SPAWNS')
     expect(result.message).toContain('self-spawning.ts')
     expect(result.message).toContain('Move the actor definition to its own module')
