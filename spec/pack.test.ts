@@ -10,13 +10,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { copyAsClone } from './support/clone-copy.ts'
 import { commandsOf, onPortZero, readmeShellLines, readReadme, repoRoot } from './support/readme.ts'
 import { expectServes, expectSucceeds, ShellLine, userEnv } from './support/shell-line.ts'
 
 const run = promisify(execFile)
-
-/** What a clone has that a checkout used here may have more of: builds, installs, local state. */
-const notInAClone = new Set(['node_modules', 'dist', '.git', 'coverage', '.troupe', '.readme-blocks'])
 
 let work: string
 let project: string
@@ -25,17 +23,7 @@ let shipped: string[]
 
 beforeAll(async () => {
   work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-pack-')))
-  const source = path.join(work, 'troupe')
-  fs.cpSync(repoRoot, source, {
-    recursive: true,
-    filter: (from) => {
-      const relative = path.relative(repoRoot, from)
-      const top = relative.split(path.sep)[0]!
-      return !notInAClone.has(top) && !relative.endsWith('.tgz') && !relative.endsWith('.log')
-    },
-  })
-  // The tools, not the package: what `npm ci` would have installed.
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(source, 'node_modules'))
+  const source = copyAsClone(path.join(work, 'troupe'))
   const env = userEnv()
   const out = path.join(work, 'out')
   fs.mkdirSync(out)

@@ -4,23 +4,19 @@
  * serves, answers HTTP there, and stops cleanly on TERM; any other command exits 0.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import http from 'node:http'
-import path from 'node:path'
 import { onTestFinished } from 'vitest'
+import {
+  addressTarget,
+  get,
+  parseServing,
+  type ServingLine,
+  scrubbedEnv,
+  settleWithin,
+} from './troupe-cli.ts'
 
-/** The test runner's environment without anything troupe reads, with `bins` and this Node first on the PATH. */
-export const userEnv = (bins: readonly string[] = []): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
-      continue
-    // npm run and vitest leave their own markers; a user's shell has none of them.
-    if (key.startsWith('npm_') || key.startsWith('VITEST') || key === 'INIT_CWD') continue
-    env[key] = value
-  }
-  env.PATH = [...bins, path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter)
-  return env
-}
+/** A user's shell's environment: nothing troupe reads, no npm/vitest markers, `bins` and this Node first on the PATH. */
+export const userEnv = (bins: readonly string[] = []): NodeJS.ProcessEnv =>
+  scrubbedEnv({ asUserShell: true, bins })
 
 export interface LineExit {
   readonly code: number | null
@@ -65,24 +61,19 @@ export class ShellLine {
     return `$ ${this.line}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`
   }
 
-  /** The exit, within `ms`; past it the line is killed and this throws with its output. */
+  /** The exit, within `ms`; past it the line is killed (when the test ends) and this throws with its output. */
   async exitWithin(ms: number): Promise<LineExit> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ms)
-    })
-    const result = await Promise.race([this.exited, timeout])
-    clearTimeout(timer)
+    const result = await settleWithin(this.exited, ms)
     if (result === 'timeout') throw new Error(`did not exit within ${ms} ms\n${this.output}`)
     return result
   }
 
-  /** The master's "serving … on ADDRESSES — … (pid N)" line, once it is logged. */
-  async serving(ms: number): Promise<{ readonly addresses: readonly string[]; readonly pid: number }> {
+  /** The master's serving line, once it is logged; past `ms` this throws with the line's output so far. */
+  async serving(ms: number): Promise<ServingLine> {
     const deadline = Date.now() + ms
     for (;;) {
-      const match = / on (.+?) — .*\(pid (\d+)\)/.exec(this.stderr)
-      if (match) return { addresses: match[1]!.split(', '), pid: Number(match[2]) }
+      const serving = parseServing(this.stderr)
+      if (serving) return serving
       if (this.child.exitCode !== null || this.child.signalCode !== null)
         throw new Error(`exited before serving\n${this.output}`)
       if (Date.now() > deadline) throw new Error(`not serving after ${ms} ms\n${this.output}`)
@@ -90,26 +81,6 @@ export class ShellLine {
     }
   }
 }
-
-/** GET / at a troupe address (`HOST:PORT` or `unix:PATH`): status and body. */
-export const getRoot = (address: string): Promise<{ status: number; body: string }> =>
-  new Promise((resolve, reject) => {
-    const target = address.startsWith('unix:')
-      ? { socketPath: address.slice('unix:'.length) }
-      : {
-          host: address.slice(0, address.lastIndexOf(':')),
-          port: Number(address.slice(address.lastIndexOf(':') + 1)),
-        }
-    const request = http.get({ ...target, path: '/', agent: false }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => {
-        body += chunk
-      })
-      response.on('end', () => resolve({ status: response.statusCode!, body }))
-    })
-    request.on('error', reject)
-  })
 
 /**
  * Runs a serve line: it must log where it serves, answer 200 on every address, and exit 0
@@ -119,7 +90,7 @@ export const expectServes = async (line: ShellLine): Promise<string[]> => {
   const { addresses, pid } = await line.serving(90_000)
   const bodies: string[] = []
   for (const address of addresses) {
-    const { status, body } = await getRoot(address)
+    const { status, body } = await get(addressTarget(address), '/', 30_000)
     if (status !== 200) throw new Error(`GET / on ${address} answered ${status}: ${body}\n${line.output}`)
     bodies.push(body)
   }

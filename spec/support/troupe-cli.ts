@@ -31,15 +31,72 @@ export const writeFile = (dir: string, name: string, text: string): string => {
   return file
 }
 
-/** The test runner's environment without anything troupe reads, plus `extra`. */
-export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+export interface ScrubOptions {
+  /** Also drop what npm run and vitest leave behind (`npm_*`, `VITEST*`, `INIT_CWD`): a user's shell has none of them. */
+  readonly asUserShell?: boolean
+  /** Directories put first on the PATH, ahead of this Node's (which then comes first too). */
+  readonly bins?: readonly string[]
+}
+
+/**
+ * The test runner's environment without anything troupe reads (`PORT`, `WEB_CONCURRENCY`,
+ * `NODE_OPTIONS`, `TROUPE_*`); with `bins`, those and this Node lead the PATH.
+ */
+export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'PORT' || key === 'WEB_CONCURRENCY' || key === 'NODE_OPTIONS' || key.startsWith('TROUPE_'))
       continue
+    if (options.asUserShell && (key.startsWith('npm_') || key.startsWith('VITEST') || key === 'INIT_CWD'))
+      continue
     env[key] = value
   }
-  return { ...env, ...extra }
+  if (options.bins)
+    env.PATH = [...options.bins, path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter)
+  return env
+}
+
+/** The test runner's environment without anything troupe reads, plus `extra`. */
+export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...scrubbedEnv(), ...extra })
+
+/** `exited`, or `'timeout'` if it has not settled within `ms` (the timer is cleared either way). */
+export const settleWithin = async <T>(exited: Promise<T>, ms: number): Promise<T | 'timeout'> => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms)
+  })
+  try {
+    return await Promise.race([exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export interface ServingLine {
+  readonly app: string
+  readonly addresses: readonly string[]
+  /** The master's pid, as the line reports it. */
+  readonly pid: number
+  readonly line: string
+}
+
+/**
+ * The master's `troupe[ NAME]: serving APP on ADDR, ADDR — … (pid N…)` line in `stderr`, if it
+ * has been logged.
+ */
+export const parseServing = (stderr: string): ServingLine | undefined => {
+  const match = /^troupe(?: \S+)?: serving (.+?) on (.+?) — .*\(pid (\d+)[;)].*$/m.exec(stderr)
+  if (!match) return undefined
+  return { app: match[1]!, addresses: match[2]!.split(', '), pid: Number(match[3]), line: match[0] }
+}
+
+/** How to reach a troupe address as the CLI prints it (`HOST:PORT` or `unix:PATH`). */
+export const addressTarget = (
+  address: string,
+): { readonly host: string; readonly port: number } | { readonly socketPath: string } => {
+  if (address.startsWith('unix:')) return { socketPath: address.slice('unix:'.length) }
+  const colon = address.lastIndexOf(':')
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) }
 }
 
 export interface Exit {
@@ -108,12 +165,7 @@ export class Troupe {
   /** The exit, which must come within `ms`; otherwise the process is killed and the test fails. */
   async exitWithin(ms: number = EXIT_CAP_MS): Promise<Exit & { readonly ms: number }> {
     const started = performance.now()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ms)
-    })
-    const result = await Promise.race([this.exited, timeout])
-    clearTimeout(timer)
+    const result = await settleWithin(this.exited, ms)
     if (result === 'timeout') {
       this.child.kill('SIGKILL')
       const after = this.#signalled ? ` after ${this.#signalled}` : ''
@@ -140,15 +192,19 @@ export class Troupe {
   }
 
   /** Waits for `troupe: serving APP on ADDR, ADDR — ...` and returns the addresses (and the TCP port, if any) and the line. */
-  async serving(): Promise<{
-    readonly addresses: readonly string[]
-    readonly port: number
-    readonly line: string
-  }> {
-    const match = await this.waitForStderr(/^troupe(?: \S+)?: serving (.+?) on (.+?) — .*$/m, EXIT_CAP_MS)
-    const addresses = match[2]!.split(', ')
+  async serving(): Promise<ServingLine & { readonly port: number }> {
+    const { addresses, ...rest } = await eventually(
+      () => {
+        const serving = parseServing(this.stderr)
+        if (serving) return serving
+        if (!this.running) throw new Error(`troupe exited before serving; stderr:\n${this.stderr}`)
+        return undefined
+      },
+      EXIT_CAP_MS,
+      `the serving line on stderr; so far:\n${this.stderr}`,
+    )
     const tcp = addresses.map((a) => /^127\.0\.0\.1:(\d+)$/.exec(a)).find(Boolean)
-    return { addresses, port: tcp ? Number(tcp[1]) : Number.NaN, line: match[0] }
+    return { ...rest, addresses, port: tcp ? Number(tcp[1]) : Number.NaN }
   }
 
   /** Stops it (TERM) and returns its exit, which must come within `ms`. */
@@ -169,9 +225,9 @@ export interface Answer {
   readonly body: string
 }
 
-/** One request on its own connection (no keep-alive), so the acceptor places each one afresh. */
+/** One request on its own connection (no keep-alive), so the acceptor places each one afresh; a bare port is on 127.0.0.1. */
 export const get = (
-  target: number | { readonly port: number } | { readonly socketPath: string },
+  target: number | { readonly host?: string; readonly port: number } | { readonly socketPath: string },
   pathname = '/',
   timeoutMs = 5_000,
 ): Promise<Answer> =>
@@ -180,8 +236,8 @@ export const get = (
       typeof target === 'number'
         ? { host: '127.0.0.1', port: target }
         : 'port' in target
-          ? { host: '127.0.0.1', port: target.port }
-          : target
+          ? { host: target.host ?? '127.0.0.1', port: target.port }
+          : { socketPath: target.socketPath }
     const request = http.get({ ...where, path: pathname, agent: false, timeout: timeoutMs }, (response) => {
       let body = ''
       response.setEncoding('utf8')
