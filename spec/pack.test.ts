@@ -73,6 +73,8 @@ describe('npm pack of a fresh clone', () => {
     expect(shipped).toContain('package/dist/index.js')
     expect(shipped).toContain('package/dist/actor-child.js')
     expect(shipped).toContain('package/dist/thread-pool-task.js')
+    // A reload checks the new code in a thread of its own, from this entry.
+    expect(shipped).toContain('package/dist/app-check.js')
     expect(shipped).toContain('package/dist/types/runtime/index.d.ts')
     // Sources and tests stay home.
     expect(shipped.filter((file) => /^package\/(spec|runtime|actors|apps|transports)\//.test(file))).toEqual(
