@@ -10,10 +10,6 @@ import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
-import { resolveLayers } from './config-file.ts'
-import { commandHelp, usage } from './help.ts'
-import { writePidFile } from './pid-file.ts'
-import { reloadOnChange } from './watch.ts'
 
 const readVersion = (): string => {
   // From source this file is runtime/master/cli.ts; built, it is dist/cli.js.
@@ -25,7 +21,11 @@ const readVersion = (): string => {
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
 // read as the user's on a reload.
 const environment: Readonly<Record<string, string | undefined>> = { ...process.env }
-const resolveAll = (parsed: Parsed) => resolveLayers(parsed, environment)
+// What only some commands need is imported when they run: `--version` and `--help` start fast.
+const resolveAll = async (parsed: Parsed) => {
+  const { resolveLayers } = await import('./config-file.ts')
+  return resolveLayers(parsed, environment)
+}
 
 /** Log lines name the server when it has a name (`troupe shop: …`). */
 let prefix = 'troupe'
@@ -122,7 +122,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
   // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
   for (const [signal, why] of Object.entries(ignoredSignals))
     process.on(signal, () => say(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
-  if (config.pid !== null) writePidFile(config.pid, sources.pid)
+  if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
   server = await startServer(config, { log: say })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
@@ -130,6 +130,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
   )
   if (config.reload) {
     const root = dirname(resolve(parseAppRef(config.app).module))
+    const { reloadOnChange } = await import('./watch.ts')
     const watch = reloadOnChange(
       root,
       async () => {
@@ -175,6 +176,7 @@ const main = async (args: readonly string[]): Promise<number> => {
   const command =
     parsed.command !== undefined && parsed.command in commands ? (parsed.command as Command) : undefined
   if (parsed.help) {
+    const { commandHelp, usage } = await import('./help.ts')
     process.stdout.write(command ? commandHelp(command) : usage())
     return 0
   }
@@ -192,7 +194,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     return 1
   }
   if (parsed.command === undefined) {
-    process.stderr.write(usage())
+    process.stderr.write((await import('./help.ts')).usage())
     return 2
   }
   say(`unknown command "${parsed.command}" (see troupe --help)`)

@@ -11,7 +11,6 @@ import { ConfigError } from '../errors.ts'
 import type { Parsed } from './cli-args.ts'
 import { envName, type Layers, type OptionKey, optionKeys, type Resolved, resolveConfig } from './config.ts'
 import { optionTable } from './options.ts'
-import { fitToNode } from './preflight.ts'
 
 const pathKeys = optionKeys.filter((key: OptionKey) => optionTable[key].path === true)
 
@@ -66,5 +65,7 @@ export const resolveLayers = async (
     const text = env[envName(key)]
     if (text !== undefined && text !== '') env[envName(key)] = resolve(text)
   }
+  // Loaded here, not at the top: preflight brings the app loader, which `--help` does not need.
+  const { fitToNode } = await import('./preflight.ts')
   return resolveConfig({ ...(file ? { file } : {}), env, flags, fit: fitToNode })
 }
