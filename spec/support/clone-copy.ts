@@ -8,15 +8,36 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from './readme.ts'
 
+// What .gitignore leaves out, for a checkout that is not a git repository (CI runs the suite
+// from such a copy): builds, installs, logs and local state.
+const ignoredDirs = new Set(['.git', 'node_modules', 'dist', 'coverage', '.troupe', '.readme-blocks'])
+const ignoredFile = (name: string) => name.endsWith('.log') || name.endsWith('.tgz')
+
+const walk = (dir: string): string[] =>
+  fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.join(dir, entry.name)
+    if (entry.isDirectory()) return ignoredDirs.has(entry.name) ? [] : walk(relative)
+    return ignoredFile(entry.name) ? [] : [relative]
+  })
+
+/** The files a clone has: git's list where this is a repository, else the tree minus what .gitignore names. */
+const cloneFiles = (): string[] => {
+  try {
+    return execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).split('\0')
+  } catch {
+    return walk('')
+  }
+}
+
 /** Copies the repository's clone files into `dest` (created) and links node_modules there; returns `dest`. */
 export const copyAsClone = (dest: string): string => {
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  })
   fs.mkdirSync(dest, { recursive: true })
-  for (const relative of listed.split('\0')) {
+  for (const relative of cloneFiles()) {
     // A worktree's node_modules is a symlink, which `node_modules/` in .gitignore does not match.
     if (relative === '' || relative === 'node_modules') continue
     const from = path.join(repoRoot, relative)
