@@ -16,7 +16,7 @@ const pathKeys = optionKeys.filter((key: OptionKey) => optionTable[key].path ===
 
 let configLoads = 0
 
-export const loadConfigFile = async (path: string | undefined): Promise<Layers['file']> => {
+const loadConfigFile = async (path: string | undefined): Promise<Layers['file']> => {
   const explicit = path !== undefined
   const file = resolve(path ?? 'troupe.config.ts')
   if (!existsSync(file)) {

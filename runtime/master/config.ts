@@ -44,8 +44,6 @@ export const envName = (key: OptionKey) => `TROUPE_${key.replace(/[A-Z]/g, (c) =
 
 export type { OptionKey }
 
-export type Source = 'default' | 'file' | 'env' | 'flag'
-
 export interface Resolved {
   readonly config: ResolvedConfig
   /** Where each value came from: `flag --workers`, `env WEB_CONCURRENCY`, `file troupe.config.ts`, `default`. */

@@ -17,7 +17,7 @@ const groups = {
 } as const
 
 /** A value as a user would write it on the command line. */
-export const formatValue = (key: OptionKey, value: unknown): string => {
+const formatValue = (key: OptionKey, value: unknown): string => {
   if (value === null) return 'none'
   if (key === 'socketMode' && typeof value === 'number') return `0o${value.toString(8)}`
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(', ')
@@ -26,7 +26,7 @@ export const formatValue = (key: OptionKey, value: unknown): string => {
 }
 
 /** `placement process`, or '' when the option always applies. */
-export const appliesText = (key: OptionKey): string =>
+const appliesText = (key: OptionKey): string =>
   Object.entries(table[key].appliesTo ?? {})
     .map(([setting, value]) => `${setting} ${value}`)
     .join(', ')
@@ -97,7 +97,7 @@ const commandOptionLines = (names: readonly (keyof typeof commandOptions)[]): st
     return entry(`  ${short}--${name}${metavar}`, spec.description)
   })
 
-export const signalsHelp = [
+const signalsHelp = [
   'Signals to the master (the pid on its "serving" line, or in --pid FILE): TERM/INT graceful stop,',
   'QUIT fast stop, HUP reload, TTIN/TTOU one worker more/less; USR1 and USR2 are logged and ignored.',
 ].join('\n')

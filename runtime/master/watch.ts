@@ -15,11 +15,7 @@ export interface Watch {
 }
 
 /** Calls `onChange` with the changed paths (relative to `root`) once changes have settled for `debounceMs`. */
-export const watchTree = (
-  root: string,
-  onChange: (files: readonly string[]) => void,
-  debounceMs = 150,
-): Watch => {
+const watchTree = (root: string, onChange: (files: readonly string[]) => void, debounceMs = 150): Watch => {
   const changed = new Set<string>()
   const watchers = new Map<string, FSWatcher>()
   let timer: NodeJS.Timeout | undefined
