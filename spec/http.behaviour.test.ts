@@ -8,6 +8,7 @@ import net from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
+import { rawConnection, rawExchange } from './support/raw-connection.ts'
 import { serve } from './support/serve.ts'
 
 const combos = [
@@ -16,22 +17,6 @@ const combos = [
   ['thread', 'thread-pool'],
   ['process', 'thread-pool'],
 ] as const
-
-/** Sends raw bytes, returns everything the server sends until it closes the connection. */
-const raw = (port: number, bytes: string): Promise<string> =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    onTestFinished(() => {
-      socket.destroy()
-    })
-    let text = ''
-    socket.on('data', (chunk) => {
-      text += chunk
-    })
-    socket.on('close', () => resolve(text))
-    socket.on('error', () => {})
-    socket.write(bytes)
-  })
 
 const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]))
 
@@ -61,25 +46,18 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
   it('answers pipelined requests in order', async () => {
     const { port } = await start()
     const signals = handlerSignals()
-    const socket = net.connect(port, '127.0.0.1')
-    onTestFinished(() => {
-      socket.destroy()
-    })
-    let text = ''
-    socket.on('data', (chunk) => {
-      text += chunk
-    })
-    const closed = once(socket, 'close')
+    const connection = rawConnection(port)
     // The first is held until the two after it reached the app: answered in order, it comes first anyway.
-    socket.write(
+    connection.socket.write(
       `GET /slow?ms=0&${signals.held} HTTP/1.1\r\nHost: x\r\n\r\n` +
         `GET /hello?${signals.started} HTTP/1.1\r\nHost: x\r\n\r\n` +
         `GET /nope?${signals.started} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     )
     await signals.waitStarted(3)
-    expect(text).toBe('')
+    expect(connection.received).toBe('')
     signals.open()
-    await closed
+    await connection.closed
+    const text = connection.received
     expect(statuses(text)).toEqual([200, 200, 404])
     expect(text.indexOf('slept 0')).toBeGreaterThan(0)
     expect(text.indexOf('slept 0')).toBeLessThan(text.indexOf('hello'))
@@ -154,9 +132,9 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
   it('refuses too many headers and an oversized head with 431, closing the connection', async () => {
     const { port, base } = await start({ maxHeaders: 10, maxHeaderSize: 2_048 })
     const many = Array.from({ length: 11 }, (_, i) => `X-H${i}: v\r\n`).join('')
-    expect(statuses(await raw(port, `GET /hello HTTP/1.1\r\nHost: x\r\n${many}\r\n`))).toEqual([431])
+    expect(statuses(await rawExchange(port, `GET /hello HTTP/1.1\r\nHost: x\r\n${many}\r\n`))).toEqual([431])
     const huge = `GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(4_000)}\r\n\r\n`
-    expect(statuses(await raw(port, huge))).toEqual([431])
+    expect(statuses(await rawExchange(port, huge))).toEqual([431])
     expect((await fetch(`${base}/hello`)).status).toBe(200)
   })
 
@@ -202,14 +180,11 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
 
   it('answers 408 and closes a connection whose client is too slow to send its headers', async () => {
     const { port } = await start({ headersTimeout: 1 })
-    const socket = net.connect(port, '127.0.0.1')
-    socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n')
+    const connection = rawConnection(port)
+    connection.socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n')
     const began = Date.now()
-    let text = ''
-    socket.on('data', (chunk) => {
-      text += chunk
-    })
-    await once(socket, 'close')
+    await connection.closed
+    const text = connection.received
     expect(Date.now() - began).toBeGreaterThanOrEqual(900)
     expect(Date.now() - began).toBeLessThan(5_000)
     expect(text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)

@@ -11,6 +11,7 @@ import type { TreeNode } from '../runtime/tree.ts'
 import { handlerSignals } from './support/handler-signals.ts'
 import { exitOf, recordLifecycle } from './support/lifecycle-events.ts'
 import { eventually } from './support/manual-clock.ts'
+import { rawConnection } from './support/raw-connection.ts'
 import { serve } from './support/serve.ts'
 import { startWrk } from './support/wrk.ts'
 
@@ -372,29 +373,21 @@ describe('draining a pipelined connection', () => {
   it('answers every request already sent, then closes', async () => {
     const { server, port } = await serve('lifecycle-app.ts', { workers: 1, gracefulTimeout: 10 })
     const signals = handlerSignals()
-    const socket = net.connect(port, '127.0.0.1')
-    onTestFinished(() => {
-      socket.destroy()
-    })
-    let text = ''
-    socket.on('data', (chunk) => {
-      text += chunk
-    })
-    const closed = new Promise((resolve) => socket.on('close', resolve))
-    socket.write(`GET /slow?${signals.held} HTTP/1.1\r\nHost: x\r\n\r\n`)
+    const connection = rawConnection(port)
+    connection.socket.write(`GET /slow?${signals.held} HTTP/1.1\r\nHost: x\r\n\r\n`)
     await signals.waitStarted(1)
     const stopped = server.stop()
     await draining(server)
-    socket.write(
+    connection.socket.write(
       `GET /slow?ms=50&${signals.started} HTTP/1.1\r\nHost: x\r\n\r\nGET /?${signals.started} HTTP/1.1\r\nHost: x\r\n\r\n`,
     )
     // Both reached the app while the first is still held.
     await signals.waitStarted(3)
-    expect(text).toBe('')
+    expect(connection.received).toBe('')
     signals.open()
-    await closed
+    await connection.closed
     await stopped
-    const heads = [...text.matchAll(/^HTTP\/1\.1 (\d{3})[\s\S]*?\r\n\r\n/gm)].map((m) => m[0])
+    const heads = [...connection.received.matchAll(/^HTTP\/1\.1 (\d{3})[\s\S]*?\r\n\r\n/gm)].map((m) => m[0])
     expect(heads.map((h) => h.slice(9, 12))).toEqual(['200', '200', '200'])
     expect(heads.slice(0, 2).join('')).not.toMatch(/connection: close/i)
     expect(heads.at(-1)).toMatch(/connection: close/i)
