@@ -126,6 +126,9 @@ export const assertKindFits = (app: ResolvedApp, kind: 'coroutine' | 'thread-poo
     )
 }
 
+/** A module URL as the user knows the file: its path, without the query a reload adds. */
+export const appFile = (url: string): string => url.replace(/^file:\/\//, '').replace(/[?#].*$/, '')
+
 /**
  * Why this Node cannot import a TypeScript file, or undefined when it can (or the file is
  * JavaScript). Type stripping is on by default from Node 22.18 and 23.6; before that (or with
@@ -138,7 +141,7 @@ export const typeStrippingMissing = (
     typescript: (process.features as { typescript?: unknown }).typescript,
   },
 ): string | undefined => {
-  const path = file.replace(/^file:\/\//, '').replace(/[?#].*$/, '')
+  const path = appFile(file)
   if (!/\.[cm]?ts$/.test(path)) return undefined
   if (node.typescript === 'strip' || node.typescript === 'transform') return undefined
   return `${path} is TypeScript, which this Node (${node.version}) cannot run: type stripping needs Node >= 22.18 (on by default); use a newer Node, or compile it to .js`
@@ -153,8 +156,7 @@ export const loadApp = async (ref: string): Promise<ResolvedApp> => {
   const { module: url, exportName } = parseAppRef(ref)
   const typescript = typeStrippingMissing(url)
   if (typescript) throw new AppLoadError(typescript)
-  // The path as the user knows it: without the query that makes a reload import afresh.
-  const file = url.replace(/^file:\/\//, '').replace(/\?.*$/, '')
+  const file = appFile(url)
   let module: Record<string, unknown>
   try {
     module = await import(url)

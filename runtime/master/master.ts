@@ -20,7 +20,7 @@ import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
-import type { WorkerSetting } from './worker-spec.ts'
+import { ms, type WorkerSetting } from './worker-spec.ts'
 
 export { threadHandoffSupported } from './preflight.ts'
 
@@ -112,7 +112,7 @@ const acceptorLimits = (config: ResolvedConfig) => ({
   backlog: config.backlog,
   socketMode: config.socketMode,
   queueLimit: config.acceptQueue,
-  queueTimeout: Math.round(config.timeout * 1000),
+  queueTimeout: ms(config.timeout),
 })
 
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */

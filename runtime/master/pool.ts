@@ -16,7 +16,7 @@ import type { Supervisor } from '../supervisor.ts'
 import { actor } from '../system.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
-import { heartbeatMs, type WorkerSetting, workerSpec } from './worker-spec.ts'
+import { heartbeatMs, ms, type WorkerSetting, workerSpec } from './worker-spec.ts'
 
 /** One worker as the pool and the acceptor see it. */
 export interface PoolSlot extends WorkerSlot {
@@ -40,8 +40,6 @@ export interface WorkerPoolOptions {
   /** A worker became ready: waiting connections may move now. */
   readonly onReady: () => void
 }
-
-const ms = (seconds: number) => Math.round(seconds * 1000)
 
 export class WorkerPool {
   readonly #supervisor: Supervisor

@@ -5,7 +5,7 @@
  * an unset placement becomes on a Node that cannot hand sockets to threads.
  */
 import { Worker } from 'node:worker_threads'
-import { assertKindFits, type ResolvedApp } from '../../apps/app.ts'
+import { appFile, assertKindFits, type ResolvedApp } from '../../apps/app.ts'
 import { parseBind } from '../../transports/http/listen.ts'
 import {
   AppLoadError,
@@ -16,6 +16,7 @@ import {
 } from '../errors.ts'
 import type { AppCheckData } from './app-check.ts'
 import type { ConfigKey, ResolvedConfig } from './config.ts'
+import { ms } from './worker-spec.ts'
 
 /**
  * Socket transfer to worker threads arrived in Node 26.6. `TROUPE_TEST_NO_THREAD_HANDOFF=1`
@@ -105,14 +106,10 @@ export const preflightApp = (url: string, config: ResolvedConfig): Promise<void>
   new Promise((resolve, reject) => {
     const data: AppCheckData = { url, kind: config.kind }
     const thread = new Worker(appCheckEntry, { workerData: data })
-    const limitMs = Math.round(config.timeout * 1000)
+    const limitMs = ms(config.timeout)
     const timer = setTimeout(() => {
       void thread.terminate()
-      reject(
-        new AppLoadError(
-          `app module ${url.replace(/^file:\/\//, '')} did not finish loading within ${limitMs} ms`,
-        ),
-      )
+      reject(new AppLoadError(`app module ${appFile(url)} did not finish loading within ${limitMs} ms`))
     }, limitMs)
     const settle = (error?: Error) => {
       clearTimeout(timer)

@@ -28,7 +28,8 @@ export type WorkerOptions = Required<
 > &
   Pick<ActorOptions<HttpWorkerArgs>, 'resourceLimits'>
 
-const ms = (seconds: number) => Math.round(seconds * 1000)
+/** Config durations are seconds; timers take ms. */
+export const ms = (seconds: number): number => Math.round(seconds * 1000)
 
 /** The heartbeat period of a worker: often enough to notice a blocked loop well within `timeout`. */
 export const heartbeatMs = (config: ResolvedConfig): number => Math.min(1_000, ms(config.timeout) / 4)
