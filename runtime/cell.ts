@@ -187,6 +187,7 @@ export class ActorCell implements Child, RefTarget {
       case 'info':
         this.#info = message.info
         this.#options.onInfo?.(message.info)
+        if (channels.report.hasSubscribers) channels.report.publish({ path: this.path, info: message.info })
         return
       case 'call':
         this.#relay(from, message)

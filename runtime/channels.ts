@@ -28,6 +28,11 @@ export interface RestartEvent {
   readonly delayMs: number
   readonly reason: ExitReason
 }
+/** Published with each status an actor reports (`ctx.report`): a worker's counters, about once a second. */
+export interface ReportEvent {
+  readonly path: string
+  readonly info: Readonly<Record<string, unknown>>
+}
 /** Published when a supervisor exceeds its intensity and gives up. */
 export interface EscalateEvent {
   readonly path: string
@@ -38,13 +43,14 @@ export interface EscalateEvent {
 /**
  * Lifecycle channels, zero cost while nobody subscribes. Names are part of the public
  * contract: `troupe:actor:spawn`, `troupe:actor:ready`, `troupe:actor:exit`,
- * `troupe:actor:restart`, `troupe:supervisor:escalate`.
+ * `troupe:actor:restart`, `troupe:actor:report`, `troupe:supervisor:escalate`.
  */
 export const channels = {
   spawn: channel('troupe:actor:spawn'),
   ready: channel('troupe:actor:ready'),
   exit: channel('troupe:actor:exit'),
   restart: channel('troupe:actor:restart'),
+  report: channel('troupe:actor:report'),
   escalate: channel('troupe:supervisor:escalate'),
 } as const
 

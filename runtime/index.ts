@@ -31,6 +31,7 @@ export {
   type EscalateEvent,
   type ExitEvent,
   type ReadyEvent,
+  type ReportEvent,
   type RestartEvent,
   type SpawnEvent,
 } from './channels.ts'

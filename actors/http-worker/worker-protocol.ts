@@ -31,7 +31,18 @@ export interface WorkerArgs {
   readonly reuseport?: { readonly binds: readonly BindAddress[]; readonly backlog: number }
 }
 
-/** What a worker reports (`ctx.report`); the master balances and recycles on it. */
+/**
+ * Upper bounds (ms, inclusive) of the request-latency histogram a worker keeps; one more
+ * bucket past the last counts the rest. Prometheus' `le` buckets are these, cumulated.
+ */
+export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000] as const
+
+/**
+ * What a worker reports (`ctx.report`): when a connection closes or it wants recycling, and
+ * once a second while it serves. The master balances and recycles on it; the stats, the
+ * metrics and `troupe top` read it from the `troupe:actor:report` channel. Counters are
+ * totals since the worker started: a restarted worker starts again from zero.
+ */
 export interface WorkerInfo {
   readonly generation: number
   readonly requests: number
@@ -42,6 +53,15 @@ export interface WorkerInfo {
   readonly shed: number
   readonly timeouts: number
   readonly draining: boolean
+  /** Responses by status class: [1xx, 2xx, 3xx, 4xx, 5xx] (the worker's own 503/504/413 included). */
+  readonly status: readonly [number, number, number, number, number]
+  /**
+   * Request latency (request received → response finished), counted per LATENCY_BUCKETS_MS
+   * bucket (not cumulative; length LATENCY_BUCKETS_MS.length + 1), and the sum in ms.
+   */
+  readonly latency: { readonly counts: readonly number[]; readonly sumMs: number }
+  /** Event-loop utilisation (0–1) of the worker's loop over the last report interval. */
+  readonly elu: number
   /** Set once when the worker wants replacing (max requests reached). */
   readonly recycle?: string
 }

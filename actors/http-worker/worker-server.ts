@@ -6,9 +6,10 @@
  */
 import http from 'node:http'
 import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
-import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
+import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
 /**
  * Runs the app for one request; resolves when the response is written (or given up).
@@ -57,6 +58,16 @@ export const plain = (
 export class RequestTimeoutError extends Error {
   override readonly name = 'RequestTimeoutError'
 }
+
+/** The histogram bucket of a latency: the first bound it is within, or the overflow bucket. */
+const bucketOf = (ms: number): number => {
+  let i = 0
+  while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]!) i++
+  return i
+}
+
+/** How often a serving worker reports its counters, ms (only when something changed). */
+const REPORT_EVERY_MS = 1_000
 
 /** How long a refused body is still read (and discarded) so the client hears the 413, ms. */
 const LINGER_MS = 1_000
@@ -122,6 +133,13 @@ export class WorkerServer {
   #draining = false
   #recycle: string | undefined
   #reportScheduled = false
+  readonly #status: [number, number, number, number, number] = [0, 0, 0, 0, 0]
+  readonly #latencyCounts: number[] = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0)
+  #latencySumMs = 0
+  #elu = performance.eventLoopUtilization()
+  #eluShare = 0
+  /** `requests` at the last periodic report: an idle worker sends nothing. */
+  #reportedRequests = 0
   readonly #live = new Set<Live>()
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
@@ -140,6 +158,7 @@ export class WorkerServer {
       (req, res) => this.#onRequest(req, res),
     )
     setInterval(() => this.#sweep(), Math.max(20, Math.min(250, args.timeoutMs / 10))).unref()
+    setInterval(() => this.#periodicReport(), REPORT_EVERY_MS).unref()
     // This server never listens (connections arrive from the acceptor), but node:http starts
     // its headers-timeout sweep on 'listening'; without it a slowloris client is never cut.
     this.http.emit('listening')
@@ -171,8 +190,30 @@ export class WorkerServer {
       shed: this.#shed,
       timeouts: this.#timeouts,
       draining: this.#draining,
+      status: [...this.#status],
+      latency: { counts: [...this.#latencyCounts], sumMs: this.#latencySumMs },
+      elu: this.#eluShare,
       ...(this.#recycle ? { recycle: this.#recycle } : {}),
     }
+  }
+
+  /** Once a second while serving: the counters move with every request, not only when a connection closes. */
+  #periodicReport(): void {
+    const now = performance.eventLoopUtilization()
+    this.#eluShare = performance.eventLoopUtilization(now, this.#elu).utilization
+    this.#elu = now
+    if (this.#requests === this.#reportedRequests && this.#inflight === 0) return
+    this.#reportedRequests = this.#requests
+    this.#scheduleReport()
+  }
+
+  /** Counts a finished response: its status class and how long it took. */
+  #count(res: http.ServerResponse, start: number): void {
+    const cls = Math.floor(res.statusCode / 100) - 1
+    if (cls >= 0 && cls < 5) this.#status[cls as 0]++
+    const ms = performance.now() - start
+    this.#latencyCounts[bucketOf(ms)]!++
+    this.#latencySumMs += ms
   }
 
   #scheduleReport(): void {
@@ -214,6 +255,8 @@ export class WorkerServer {
     const live: Live = { res, start: performance.now(), controller: undefined }
     res.once('close', () => {
       this.#inflight--
+      // A response cut before it finished (client gone, worker destroyed it) is not counted by status.
+      if (res.writableFinished) this.#count(res, live.start)
       this.#live.delete(live)
       if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
       if (tracked) {

@@ -1,0 +1,162 @@
+/**
+ * The control API: everything an operator can ask of a running master. One interface, used
+ * by the CLI (`troupe tree`, `scale`, …), by the tests and by users' scripts through
+ * `connect()`; the master exposes it on its control socket. Types only, so any side may
+ * import it without loading the control plane.
+ */
+import type { ExitReason } from '../../exit.ts'
+import type { TreeNode } from '../../tree.ts'
+import type { ResolvedConfig } from '../config.ts'
+
+/**
+ * The wire protocol's version. A CLI and a master that speak different versions refuse each
+ * other in the handshake with one line saying which is which; bump it on any change to this
+ * file that an older peer would misread.
+ */
+export const CONTROL_PROTOCOL = 1
+
+/** Who a running master is: what `troupe ls` lists. */
+export interface InstanceInfo {
+  readonly protocol: number
+  /** troupe's version in the master. */
+  readonly version: string
+  /** `--name`, or null for an unnamed master. */
+  readonly name: string | null
+  readonly pid: number
+  /** The control socket's path. */
+  readonly control: string
+  /** Listening addresses as bound. */
+  readonly binds: readonly string[]
+  readonly workers: number
+  /** Epoch ms the master started. */
+  readonly startedAt: number
+  readonly generation: number
+  /** The admin listener's address, if one is configured. */
+  readonly admin: string | null
+}
+
+/** Requests by status class, as counted by the workers. */
+export interface StatusCounts {
+  readonly '1xx': number
+  readonly '2xx': number
+  readonly '3xx': number
+  readonly '4xx': number
+  readonly '5xx': number
+}
+
+/** A latency summary from the workers' histograms (estimates within one bucket). */
+export interface LatencySummary {
+  readonly count: number
+  readonly meanMs: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+/** One worker, as `troupe tree` and `troupe stats` show it. */
+export interface WorkerStats {
+  /** `w3`: what `troupe kill` takes. */
+  readonly id: string
+  readonly path: string
+  readonly generation: number
+  readonly placement: 'thread' | 'process'
+  readonly kind: 'coroutine' | 'thread-pool'
+  readonly pid: number | null
+  readonly threadId: number | null
+  readonly state: TreeNode['state']
+  /** Epoch ms of the current incarnation's start. */
+  readonly startedAt: number | null
+  readonly uptimeMs: number | null
+  readonly restarts: number
+  readonly lastExit: ExitReason | null
+  readonly draining: boolean
+  readonly requests: number
+  readonly inflight: number
+  readonly connections: number
+  readonly shed: number
+  readonly timeouts: number
+  readonly status: StatusCounts
+  readonly latency: LatencySummary
+  /** Bytes, from the last heartbeat (thread: rss is the whole process's). */
+  readonly memory: { readonly rss: number; readonly heapUsed: number } | null
+  /** Event-loop utilisation 0–1 over the last report interval. */
+  readonly elu: number | null
+}
+
+/** One listening address of the master (handoff) or of the workers (reuseport). */
+export interface ListenerStats {
+  readonly address: string
+  readonly protocol: 'http'
+  readonly strategy: 'handoff' | 'reuseport'
+  readonly backlog: number
+  /** Connections waiting in the acceptor for a ready worker (handoff). */
+  readonly queued: number
+  readonly accepted: number
+  /** Connections refused because the acceptor's queue was full or waited too long. */
+  readonly refused: number
+}
+
+/** What `troupe stats --json` prints: a complete snapshot, like uWSGI's stats server. */
+export interface Stats {
+  readonly instance: InstanceInfo
+  /** Epoch ms of the snapshot. */
+  readonly at: number
+  readonly listeners: readonly ListenerStats[]
+  readonly workers: readonly WorkerStats[]
+  /** The app's actors (tree nodes under /troupe/actors). */
+  readonly actors: readonly TreeNode[]
+  readonly totals: {
+    readonly requests: number
+    readonly inflight: number
+    readonly connections: number
+    readonly shed: number
+    readonly timeouts: number
+    readonly status: StatusCounts
+    readonly latency: LatencySummary
+    /** Worker restarts since the master started. */
+    readonly restarts: number
+  }
+  /** Exits of workers and actors since the master started, by reason kind (`crash`, `killed`, …). */
+  readonly exitsByReason: Readonly<Record<string, number>>
+  readonly config: ResolvedConfig
+}
+
+/** What `reload()` answers once the new generation serves and the old one has drained. */
+export interface ReloadOutcome {
+  readonly generation: number
+  readonly workers: number
+  readonly durationMs: number
+}
+
+/** What `scale()` answers: the count before and after (equal, with the reason, when refused). */
+export interface ScaleOutcome {
+  readonly from: number
+  readonly to: number
+}
+
+/** What `kill()` answers once the worker is gone and its replacement is ready (or not, and why). */
+export interface KillOutcome {
+  readonly worker: string
+  readonly reason: ExitReason
+  /** Restarts of that worker so far (the replacement counts). */
+  readonly restarts: number
+  readonly replaced: boolean
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+/**
+ * The remote master. Every method answers once the outcome is known (a reload: the new
+ * generation ready and the old one drained), or rejects with a coded error.
+ */
+export interface ControlApi {
+  info(): InstanceInfo
+  tree(): TreeNode
+  stats(): Stats
+  reload(): Promise<ReloadOutcome>
+  /** `4` sets the count; `'+1'` / `'-2'` change it. */
+  scale(workers: number | `+${number}` | `-${number}`): Promise<ScaleOutcome>
+  kill(worker: string): Promise<KillOutcome>
+  /** Resolves when the master has begun stopping; the socket closes when it is gone. */
+  stop(options?: { readonly graceful?: boolean }): Promise<void>
+  setLogLevel(level: LogLevel): LogLevel
+}
