@@ -14,6 +14,7 @@ const groups = {
   workers: 'Workers',
   lifecycle: 'Lifecycle',
   http: 'HTTP',
+  operate: 'Operations',
 } as const
 
 /** A value as a user would write it on the command line. */

@@ -47,7 +47,7 @@ export interface OptionSpec<T, I = T> {
   readonly default: T
   readonly unit?: 's' | 'MB' | 'bytes'
   /** Where it shows in help. */
-  readonly group: 'app' | 'listen' | 'workers' | 'lifecycle' | 'http'
+  readonly group: 'app' | 'listen' | 'workers' | 'lifecycle' | 'http' | 'operate'
   readonly description: string
   readonly appliesTo?: AppliesTo
   /** Read before `TROUPE_*`, which beats it. */
@@ -100,6 +100,13 @@ export const optionTable = {
     default: null,
     path: true,
     description: "write the master's pid to FILE; removed on exit",
+  }),
+  control: option({
+    group: 'operate',
+    type: optionalText("a socket path, or 'none'", 'PATH'),
+    default: null,
+    description:
+      "the control socket that troupe tree, scale, reload… talk to (mode 0600): default $XDG_RUNTIME_DIR/troupe/NAME.sock (else the temp dir's troupe-UID/); 'none' disables it",
   }),
   bind: option({
     group: 'listen',
