@@ -44,12 +44,18 @@ export interface StatusCounts {
   readonly '5xx': number
 }
 
-/** A latency summary from the workers' histograms (estimates within one bucket). */
+/**
+ * A latency summary from the workers' histograms: p50/p99 are estimates within one bucket,
+ * since start. `counts` (per LATENCY_BUCKETS_MS bucket, not cumulative, the last one past the
+ * last bound) lets a viewer diff two snapshots for the latency of an interval (`troupe top`).
+ */
 export interface LatencySummary {
   readonly count: number
+  readonly sumMs: number
   readonly meanMs: number
   readonly p50Ms: number
   readonly p99Ms: number
+  readonly counts: readonly number[]
 }
 
 /** One worker, as `troupe tree` and `troupe stats` show it. */
