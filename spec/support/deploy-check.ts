@@ -138,7 +138,7 @@ const readsEnv = (key: string) =>
  * image's WORKDIR) and process.env holds the container's values for what troupe and the
  * config file read. Both are put back afterwards.
  */
-const asInContainer = async <T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
+export const asInContainer = async <T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
   const saved = { ...process.env }
   const cwd = process.cwd()
   for (const key of Object.keys(process.env)) if (readsEnv(key)) delete process.env[key]
