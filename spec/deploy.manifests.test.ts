@@ -167,6 +167,11 @@ describe('deploy/', () => {
       /does not run troupe's bin \(node dist\/cli\.js\)/,
     ],
     [
+      'the build stage missing a folder it compiles',
+      (c) => dockerfile(c, /^COPY transports \.\/transports\n/m, ''),
+      /the build stage does not copy transports\/, which tsconfig.build.json compiles/,
+    ],
+    [
       'another stop signal',
       (c) => dockerfile(c, /^STOPSIGNAL SIGTERM$/m, 'STOPSIGNAL SIGQUIT'),
       /STOPSIGNAL must be SIGTERM/,

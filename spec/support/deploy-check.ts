@@ -17,10 +17,10 @@ import { type BindAddress, parseBind } from '../../transports/http/listen.ts'
 import { allOf, imageStage, lastOf, parseDockerfile, type Stage } from './dockerfile.ts'
 import { repoRoot } from './readme.ts'
 
-export const kubernetesDir = path.join(repoRoot, 'deploy', 'kubernetes')
+const kubernetesDir = path.join(repoRoot, 'deploy', 'kubernetes')
 
 /** Seconds the kubelet's grace period must leave after the drain: the master's own exit. */
-export const STOP_MARGIN_S = 5
+const STOP_MARGIN_S = 5
 /** Where the image's WORKDIR stands in this repository: the checks read its files from here. */
 const IMAGE_WORKDIR = '/app'
 
@@ -73,7 +73,7 @@ const binarySuffixes: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2
 const decimalSuffixes: Record<string, number> = { m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }
 
 /** A Kubernetes quantity (`2`, `500m`, `1Gi`, `512M`) as a number of units (cores, bytes). */
-export const quantity = (value: unknown): number | undefined => {
+const quantity = (value: unknown): number | undefined => {
   const match = /^(\d+(?:\.\d+)?)([a-zA-Z]*)$/.exec(String(value ?? ''))
   if (!match) return undefined
   const factor = binarySuffixes[match[2]!] ?? decimalSuffixes[match[2]!]
@@ -124,7 +124,9 @@ const containerEnv = (stage: Stage, container: Json, say: (problem: string) => v
       else env[name] = String(value)
     }
     // A secret's value is unknown here; what matters is that it is set.
-    if (from.secretKeyRef) env[name] = `secret ${obj(from.secretKeyRef).name}/${obj(from.secretKeyRef).key}`
+    else if (from.secretKeyRef)
+      env[name] = `secret ${obj(from.secretKeyRef).name}/${obj(from.secretKeyRef).key}`
+    else if (entry.valueFrom) say(`env ${name}: this check cannot compute ${Object.keys(from).join(', ')}`)
   }
   return env
 }
@@ -281,12 +283,32 @@ const checkImage = async (stage: Stage, stages: readonly Stage[], say: (problem:
   if (!lastOf(stage, 'CMD')?.exec) say('Dockerfile: CMD must be in exec form')
   if (!allOf(stage, 'RUN').some(({ text }) => /\bnpm ci\b.*--omit=dev/.test(text)))
     say('Dockerfile: the image must install with npm ci --omit=dev')
-  const build = stages.slice(0, -1).map((s) => s.name)
-  const copiesDist = allOf(stage, 'COPY').some(({ text }) => {
-    const from = /--from=(\S+)/.exec(text)?.[1]
-    return from !== undefined && build.includes(from) && /\/dist\s/.test(`${text} `)
-  })
-  if (!copiesDist) say('Dockerfile: the image must copy dist/ from the build stage')
+  const distFrom = allOf(stage, 'COPY')
+    .filter(({ text }) => /\/dist\s/.test(`${text} `))
+    .map(({ text }) => /--from=(\S+)/.exec(text)?.[1])
+    .find((from) => from !== undefined)
+  const build = stages.slice(0, -1).find((s) => s.name === distFrom)
+  if (!build) {
+    say('Dockerfile: the image must copy dist/ from a build stage')
+    return
+  }
+  // The build stage copies what it compiles folder by folder: a folder tsconfig.build.json
+  // includes and the stage does not copy would fail the image's build only.
+  const copied = new Set(
+    allOf(build, 'COPY').flatMap(({ text }) =>
+      text
+        .split(/\s+/)
+        .filter((word) => !word.startsWith('--'))
+        .slice(0, -1)
+        .map((word) => path.posix.normalize(word).split('/')[0]),
+    ),
+  )
+  const { include } = JSON.parse(readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8')) as {
+    include: string[]
+  }
+  for (const folder of new Set(include.map((pattern) => pattern.split('/')[0]!)))
+    if (!copied.has(folder))
+      say(`Dockerfile: the ${build.name} stage does not copy ${folder}/, which tsconfig.build.json compiles`)
 }
 
 /** Every way deploy/ disagrees with itself; empty when it is consistent. */
