@@ -58,7 +58,8 @@ const serveInNamespace = async (init: readonly string[], app: string) => {
     // No control socket: these tests do not need one.
     { cwd: tempDir(), env: cleanEnv({ ...podEnv, TROUPE_CONTROL: 'none' }) },
   )
-  await namespace.waitForStderr(/ serving .* \(pid \d+/)
+  // Generous: a loaded machine starts a process worker slowly.
+  await namespace.waitForStderr(/ serving .* \(pid \d+/, 30_000)
   const serving = parseServing(namespace.stderr)!
   const target = addressTarget(serving.addresses[0]!) as { host: string; port: number }
   return { namespace, serving, target, initPid: await namespace.init() }
@@ -107,7 +108,7 @@ describe.skipIf(unavailable !== undefined)('troupe serve as a container’s proc
     async (_how, init) => {
       const { namespace, target, initPid } = await serveInNamespace(init, orphaningApp)
       const gate = path.join(tempDir(), 'gate')
-      const answer = await get(target, `/orphan?gate=${encodeURIComponent(gate)}`)
+      const answer = await get(target, `/orphan?gate=${encodeURIComponent(gate)}`, 15_000)
       expect(answer.status).toBe(200)
       const orphan = namespace.outerPid(Number(answer.body))
       expect(orphan, `the orphan (pid ${answer.body} inside)`).toBeDefined()
