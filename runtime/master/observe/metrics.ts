@@ -7,41 +7,8 @@ import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'pr
 import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.ts'
 import type { Stats } from '../control/api.ts'
 import type { Book } from './book.ts'
+import { MASTER_PREFIX, type MetricName, metricTable } from './metric-table.ts'
 
-/** The names `/metrics` serves, each with its help text: README.md ("Metrics and health probes") lists them. */
-export const metricHelp = {
-  troupe_info: 'troupe version and connection strategy of this master (always 1)',
-  troupe_ready: '1 when /readyz answers 200: not stopping, and a worker of the serving generation ready',
-  troupe_generation: 'the worker generation that takes new connections (one more per reload)',
-  troupe_http_requests_total:
-    'requests answered, by status class, over every worker since the master started',
-  troupe_http_request_duration_seconds:
-    'request latency (received to response finished), over every worker since the master started',
-  troupe_http_requests_in_flight: 'requests being served now, over every worker',
-  troupe_http_requests_shed_total: 'requests answered 503 because a worker was at its connections limit',
-  troupe_http_request_timeouts_total: 'requests answered 504 because they ran past the timeout',
-  troupe_workers: 'workers by state (starting, ready, restarting, stopping, stopped, failed)',
-  troupe_worker_restarts_total: 'worker restarts, by the reason kind of the exit that caused them',
-  troupe_worker_exits_total: 'worker exits, by reason kind (recycled and shutdown included)',
-  troupe_actor_exits_total: "exits of the app's actors, by reason kind",
-  troupe_worker_requests_total: 'requests one worker started since its current incarnation began',
-  troupe_worker_requests_in_flight: 'requests one worker is serving now',
-  troupe_worker_connections: 'connections one worker has open now',
-  troupe_worker_event_loop_utilization:
-    "share of time one worker's event loop was busy (0-1) over its last second",
-  troupe_worker_resident_memory_bytes:
-    "RSS from one worker's last heartbeat (thread placement: the whole process's)",
-  troupe_worker_heap_used_bytes: "V8 heap used, from one worker's last heartbeat",
-  troupe_acceptor_queue_depth: 'connections waiting in the master for a ready worker (handoff)',
-  troupe_connections_accepted_total: 'connections the master accepted, by listening address (handoff)',
-  troupe_connections_refused_total:
-    'connections answered 503 by the master (queue full, or waited past the timeout), by listening address (handoff)',
-} as const
-
-/** The master process's own metrics (CPU, memory, event loop, GC) carry this prefix. */
-export const MASTER_PREFIX = 'troupe_master_'
-
-export const WORKER_LABELS = ['worker', 'generation', 'placement', 'kind'] as const
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 const WORKER_STATES = ['starting', 'ready', 'restarting', 'stopping', 'stopped', 'failed'] as const
 
@@ -51,7 +18,7 @@ const WORKER_STATES = ['starting', 'ready', 'restarting', 'stopping', 'stopped',
  */
 class CountedHistogram {
   readonly name = 'troupe_http_request_duration_seconds'
-  readonly help = metricHelp.troupe_http_request_duration_seconds
+  readonly help = metricTable.troupe_http_request_duration_seconds.help
   readonly type = 'histogram'
   readonly aggregator = 'sum'
   #counts: readonly number[] = []
@@ -88,8 +55,6 @@ class CountedHistogram {
   }
 }
 
-type Name = keyof typeof metricHelp
-
 export interface Metrics {
   readonly contentType: string
   /** The exposition text for this snapshot. */
@@ -99,33 +64,38 @@ export interface Metrics {
 export const createMetrics = (book: Book): Metrics => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: MASTER_PREFIX })
-  const gauge = <L extends string>(name: Name, labelNames: readonly L[] = []) =>
-    new Gauge<L>({ name, help: metricHelp[name], labelNames, registers: [registry] })
-  const counter = <L extends string>(name: Name, labelNames: readonly L[] = []) =>
-    new Counter<L>({ name, help: metricHelp[name], labelNames, registers: [registry] })
+  type LabelOf<N extends MetricName> = (typeof metricTable)[N]['labels'][number]
+  const gauge = <N extends MetricName>(name: N) => {
+    const { help, labels } = metricTable[name]
+    return new Gauge<LabelOf<N>>({ name, help, labelNames: labels, registers: [registry] })
+  }
+  const counter = <N extends MetricName>(name: N) => {
+    const { help, labels } = metricTable[name]
+    return new Counter<LabelOf<N>>({ name, help, labelNames: labels, registers: [registry] })
+  }
 
-  const info = gauge('troupe_info', ['version', 'strategy'])
+  const info = gauge('troupe_info')
   const ready = gauge('troupe_ready')
   const generation = gauge('troupe_generation')
-  const requests = counter('troupe_http_requests_total', ['status_class'])
+  const requests = counter('troupe_http_requests_total')
   const latency = new CountedHistogram()
   registry.registerMetric(latency as unknown as Metric)
   const inflight = gauge('troupe_http_requests_in_flight')
   const shed = counter('troupe_http_requests_shed_total')
   const timeouts = counter('troupe_http_request_timeouts_total')
-  const workers = gauge('troupe_workers', ['state'])
-  const restarts = counter('troupe_worker_restarts_total', ['reason'])
-  const exits = counter('troupe_worker_exits_total', ['reason'])
-  const actorExits = counter('troupe_actor_exits_total', ['reason'])
-  const workerRequests = counter('troupe_worker_requests_total', WORKER_LABELS)
-  const workerInflight = gauge('troupe_worker_requests_in_flight', WORKER_LABELS)
-  const workerConnections = gauge('troupe_worker_connections', WORKER_LABELS)
-  const workerElu = gauge('troupe_worker_event_loop_utilization', WORKER_LABELS)
-  const workerRss = gauge('troupe_worker_resident_memory_bytes', WORKER_LABELS)
-  const workerHeap = gauge('troupe_worker_heap_used_bytes', WORKER_LABELS)
+  const workers = gauge('troupe_workers')
+  const restarts = counter('troupe_worker_restarts_total')
+  const exits = counter('troupe_worker_exits_total')
+  const actorExits = counter('troupe_actor_exits_total')
+  const workerRequests = counter('troupe_worker_requests_total')
+  const workerInflight = gauge('troupe_worker_requests_in_flight')
+  const workerConnections = gauge('troupe_worker_connections')
+  const workerElu = gauge('troupe_worker_event_loop_utilization')
+  const workerRss = gauge('troupe_worker_resident_memory_bytes')
+  const workerHeap = gauge('troupe_worker_heap_used_bytes')
   const queue = gauge('troupe_acceptor_queue_depth')
-  const accepted = counter('troupe_connections_accepted_total', ['listener'])
-  const refused = counter('troupe_connections_refused_total', ['listener'])
+  const accepted = counter('troupe_connections_accepted_total')
+  const refused = counter('troupe_connections_refused_total')
 
   /** Counters are set from totals kept elsewhere: start over and add the total. */
   const setCounter = <L extends string>(c: Counter<L>, entries: Iterable<[Record<L, string>, number]>) => {
