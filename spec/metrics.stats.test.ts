@@ -98,6 +98,40 @@ describe('server.stats()', () => {
   })
 })
 
+describe('listeners in the stats', () => {
+  it('handoff: the acceptor counts each address; reuseport: the binds, with no counts the master cannot know', async () => {
+    const handoff = await serve(app)
+    await send(handoff.port, '/hello', 2)
+    expect(handoff.server.stats().listeners).toEqual([
+      {
+        address: `127.0.0.1:${handoff.port}`,
+        protocol: 'http',
+        strategy: 'handoff',
+        backlog: 2048,
+        queued: 0,
+        accepted: 2,
+        refused: 0,
+      },
+    ])
+
+    const reuseport = await serve(app, { strategy: 'reuseport', backlog: 64 })
+    await send(reuseport.port, '/hello', 2)
+    expect(reuseport.server.stats().listeners).toEqual([
+      {
+        address: `127.0.0.1:${reuseport.port}`,
+        protocol: 'http',
+        strategy: 'reuseport',
+        backlog: 64,
+        queued: 0,
+        accepted: null,
+        refused: null,
+      },
+    ])
+    // The workers count requests whatever the strategy.
+    expect((await answered(() => reuseport.server.stats(), 2)).totals.status['2xx']).toBe(2)
+  })
+})
+
 describe('server.info()', () => {
   it('says who the master is: version, pid, addresses, generation, admin; no control socket unless given', async () => {
     const { server, port } = await serve(app, { admin: '127.0.0.1:0', adminToken: 'hidden' })

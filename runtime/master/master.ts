@@ -196,7 +196,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     book = new Book(serverScope(system, pool))
     await pool.start()
-    if (config.admin !== null) admin = await startAdminFor(config, book, () => server)
+    if (config.admin !== null) admin = await startAdminFor(config, book, log, () => server)
   } catch (error) {
     book?.close()
     pool?.stopping()
@@ -227,6 +227,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
 const startAdminFor = async (
   config: ResolvedConfig,
   book: Book,
+  log: (line: string) => void,
   server: () => TroupeServer | undefined,
 ): Promise<AdminListener> => {
   const { startAdmin } = await import('./observe/admin.ts')
@@ -235,6 +236,7 @@ const startAdminFor = async (
     token: config.adminToken,
     socketMode: config.socketMode,
     book,
+    log,
     stats: () => {
       const running = server()
       if (!running) throw new Error('the server is still starting')

@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import { type BindAddress, formatBind, listen, parseBind } from '../../../transports/http/listen.ts'
+import { warningLine } from '../../warnings.ts'
 import type { Stats } from '../control/api.ts'
 import type { Book } from './book.ts'
 
@@ -20,6 +21,8 @@ export interface AdminOptions {
   readonly stats: () => Stats
   /** Whether the master takes traffic now (what /readyz answers), and if not, why. */
   readonly readiness: () => { readonly ready: boolean; readonly why?: string }
+  /** The master's log, for an accept error. */
+  readonly log: (line: string) => void
 }
 
 export interface AdminListener {
@@ -101,6 +104,10 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
   const wanted: BindAddress = parseBind(options.address, 'admin')
   const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode })
   const address = formatBind(bound)
+  // Past listen(), an error event (EMFILE on accept) must not end the master that serves the app.
+  server.on('error', (error) =>
+    options.log(warningLine('TROUPE_W_ADMIN_ERROR', `admin on ${address}: ${error.message}`)),
+  )
   return {
     address,
     url: bound.kind === 'unix' ? address : `http://${address}`,
