@@ -4,13 +4,14 @@
  * turns 503 the moment a graceful stop begins, while the request in flight still completes.
  */
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { adminGet, parseAdminLine, sample } from './support/admin.ts'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
 import { fixturePath } from './support/serve.ts'
-import { get, start, tempDir } from './support/troupe-cli.ts'
+import { get, run, start, tempDir } from './support/troupe-cli.ts'
 
 const app = fixturePath('behaviour-app.ts')
 
@@ -134,6 +135,33 @@ describe('the admin token', () => {
     expect(troupe.stderr).not.toContain('s3cret')
     expect((await troupe.stop()).code).toBe(0)
     expect(fs.existsSync(socket)).toBe(false)
+  })
+})
+
+describe('the admin listener at start-up', () => {
+  it('an address in use stops the start with one line naming the admin listener', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())))
+    const { port } = taken.address() as net.AddressInfo
+    const exit = await run(['serve', app, '--bind', '127.0.0.1:0', '--admin', String(port)], {
+      cwd: tempDir(),
+    })
+    expect(exit.code).toBe(1)
+    expect(exit.stderr).toContain(
+      `troupe: admin listener: cannot listen on 127.0.0.1:${port}: address already in use [TROUPE_E_LISTEN]`,
+    )
+  })
+
+  it('troupe check shows the token as set, never the token', async () => {
+    const exit = await run(['check', '--app', app, '--admin', '9100'], {
+      cwd: tempDir(),
+      env: { TROUPE_ADMIN_TOKEN: 's3cret' },
+    })
+    expect(exit.code).toBe(0)
+    expect(exit.stdout).toMatch(/^admin +"127\.0\.0\.1:9100" +\(flag --admin\)$/m)
+    expect(exit.stdout).toMatch(/^adminToken +\(set, not shown\) +\(env TROUPE_ADMIN_TOKEN\)$/m)
+    expect(exit.stdout).not.toContain('s3cret')
   })
 })
 

@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import { type BindAddress, formatBind, listen, parseBind } from '../../../transports/http/listen.ts'
+import { ListenError } from '../../errors.ts'
 import { warningLine } from '../../warnings.ts'
 import type { Stats } from '../control/api.ts'
 import type { Book } from './book.ts'
@@ -102,7 +103,12 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
   // A scraper that keeps its connection open must not hold the master's exit.
   server.keepAliveTimeout = 5_000
   const wanted: BindAddress = parseBind(options.address, 'admin')
-  const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode })
+  const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode }).catch(
+    (error: Error) => {
+      // Said as the admin listener's: the app's addresses may well be free.
+      throw new ListenError(`admin listener: ${error.message}`, { cause: error })
+    },
+  )
   const address = formatBind(bound)
   // Past listen(), an error event (EMFILE on accept) must not end the master that serves the app.
   server.on('error', (error) =>
