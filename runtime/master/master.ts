@@ -361,9 +361,9 @@ class TroupeServer implements Server {
   }
 
   stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+    this.#draining = true
     // A fast stop asked for during a graceful one cuts it short, and both end together.
     if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
-    this.#draining = true
     this.#stopped ??= (async () => {
       this.#pool.stopping()
       // Listening stops now; the listeners' close completes once relayed (Unix, thread)
