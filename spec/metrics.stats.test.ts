@@ -3,7 +3,8 @@
  * worker's restarts and recycles, restarts by reason, and a book that counts its own server's
  * workers only, though every server's workers have the same paths.
  */
-import { describe, expect, it } from 'vitest'
+import http from 'node:http'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import type { Stats } from '../runtime/master/control/api.ts'
 import { adminGet, sample } from './support/admin.ts'
 import { eventually } from './support/manual-clock.ts'
@@ -95,6 +96,28 @@ describe('server.stats()', () => {
     await eventually(() => a.server.stats().totals.restarts === 1, 15_000, "A's restart")
     expect(b.server.stats().totals.restarts).toBe(0)
     expect(b.server.stats().workerExitsByReason).toEqual({})
+  })
+})
+
+describe('reports while a connection stays open', () => {
+  it('a request that finishes after a report is counted within a report interval, not when its keep-alive connection closes', async () => {
+    const { server, port } = await serve(app, { keepAlive: 60 })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    onTestFinished(() => agent.destroy())
+    // Long enough to be in flight at a periodic report (about one a second).
+    const status = await new Promise<number>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/slow?ms=1500', agent }, (res) => {
+          res.resume()
+          res.on('end', () => resolve(res.statusCode!))
+        })
+        .on('error', reject)
+    })
+    expect(status).toBe(200)
+    // The connection is still open (keep-alive 60 s): only a periodic report can carry the answer.
+    const stats = await answered(() => server.stats(), 1)
+    expect(stats.totals.status['2xx']).toBe(1)
+    expect(stats.workers[0]!.connections).toBe(1)
   })
 })
 
