@@ -25,6 +25,8 @@ const entries = {
     'the master received a signal it gives no meaning to (USR1: troupe has no log files to reopen; USR2: no binary re-exec) and ignored it',
   TROUPE_W_TELL_FAILED:
     'an actor-to-actor tell could not be delivered (target gone, mailbox full or message uncloneable)',
+  TROUPE_W_ADMIN_ERROR:
+    'the admin listener (--admin) could not accept a connection (often EMFILE); it keeps listening and the server keeps serving',
 } as const satisfies Record<string, string>
 
 export type WarningCode = keyof typeof entries

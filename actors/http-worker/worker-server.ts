@@ -138,8 +138,9 @@ export class WorkerServer {
   #latencySumMs = 0
   #elu = performance.eventLoopUtilization()
   #eluShare = 0
-  /** `requests` at the last periodic report: an idle worker sends nothing. */
+  /** `requests` and `inflight` at the last periodic report: an idle worker sends nothing. */
   #reportedRequests = 0
+  #reportedInflight = 0
   readonly #live = new Set<Live>()
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
@@ -202,8 +203,12 @@ export class WorkerServer {
     const now = performance.eventLoopUtilization()
     this.#eluShare = performance.eventLoopUtilization(now, this.#elu).utilization
     this.#elu = now
-    if (this.#requests === this.#reportedRequests && this.#inflight === 0) return
+    // Requests in flight at the last report have finished since, unless some still are: their
+    // status and latency are news, though no request began and no connection closed.
+    if (this.#requests === this.#reportedRequests && this.#inflight === 0 && this.#reportedInflight === 0)
+      return
     this.#reportedRequests = this.#requests
+    this.#reportedInflight = this.#inflight
     this.#scheduleReport()
   }
 

@@ -124,7 +124,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
   if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
   const control = await import('./control/serve-control.ts')
   const claimed = await control.claimControl(config, environment, say)
-  server = await startServer(config, { log: say })
+  server = await startServer(config, { log: say, controlPath: claimed?.path ?? null })
   const controlServer = claimed
     ? await control.serveControl(claimed, server, {
         reload: () => reloadFromDisk(server!),

@@ -18,6 +18,10 @@ import type { TreeNode } from '../tree.ts'
 import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
+import type { InstanceInfo, Stats } from './control/api.ts'
+import type { AdminListener } from './observe/admin.ts'
+import { Book, serverScope } from './observe/book.ts'
+import { instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
 import { ms, type WorkerSetting } from './worker-spec.ts'
@@ -31,6 +35,8 @@ export interface ServeOptions {
   readonly onFailure?: (reason: ExitReason) => void
   /** Receives one line per notable event (worker up, worker exit, reload done, warnings…). */
   readonly log?: (line: string) => void
+  /** The control socket's path, when the caller serves one: `info().control`. */
+  readonly controlPath?: string | null
 }
 
 export interface Server {
@@ -51,6 +57,10 @@ export interface Server {
   /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
+  /** A complete snapshot: workers, listeners, totals since start (what `troupe stats` prints). */
+  stats(): Stats
+  /** Who this master is: version, pid, addresses, control socket, admin listener. */
+  info(): InstanceInfo
 }
 
 /** The app's own actors and those the config registers; one name, one actor. */
@@ -143,6 +153,10 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   let workers: Supervisor | undefined
   let acceptor: Acceptor | undefined
   let pool: WorkerPool | undefined
+  let book: Book | undefined
+  let admin: AdminListener | undefined
+  let server: TroupeServer | undefined
+  const startedAt = Date.now()
   try {
     await system.start(
       supervisor({
@@ -180,15 +194,56 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       log,
       onReady: () => acceptor?.flush(),
     })
+    book = new Book(serverScope(system, pool))
     await pool.start()
+    if (config.admin !== null) admin = await startAdminFor(config, book, log, () => server)
   } catch (error) {
+    book?.close()
     pool?.stopping()
     await acceptor?.close()
     await system.stop()
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
-  return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
+  server = new TroupeServer({
+    system,
+    workers: workers!,
+    pool,
+    acceptor,
+    binds,
+    log,
+    appUrl,
+    settingFor,
+    book,
+    admin,
+    startedAt,
+    controlPath: options.controlPath ?? null,
+  })
+  if (admin) log(`admin on ${admin.url} (/metrics, /livez, /readyz)`)
+  return server
+}
+
+/** The admin listener; it answers for `server` once there is one (503 from /readyz until then). */
+const startAdminFor = async (
+  config: ResolvedConfig,
+  book: Book,
+  log: (line: string) => void,
+  server: () => TroupeServer | undefined,
+): Promise<AdminListener> => {
+  const { startAdmin } = await import('./observe/admin.ts')
+  return startAdmin({
+    address: config.admin!,
+    token: config.adminToken,
+    socketMode: config.socketMode,
+    book,
+    log,
+    stats: () => {
+      const running = server()
+      if (!running) throw new Error('the server is still starting')
+      return running.stats()
+    },
+    readiness: () => server()?.readiness() ?? { ready: false, why: 'starting' },
+  })
 }
 
 interface Parts {
@@ -200,6 +255,10 @@ interface Parts {
   readonly log: (line: string) => void
   readonly appUrl: (app: string) => string
   readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
+  readonly book: Book
+  readonly admin: AdminListener | undefined
+  readonly startedAt: number
+  readonly controlPath: string | null
 }
 
 /** The facade operators steer; each operation is a method that says what it does. */
@@ -213,6 +272,8 @@ class TroupeServer implements Server {
   #configuredWorkers: number
   #reloading: Promise<void> | undefined
   #stopped: Promise<void> | undefined
+  /** Set first thing when a stop begins: /readyz says 503 before anything drains. */
+  #draining = false
 
   constructor(parts: Parts) {
     this.system = parts.system
@@ -300,6 +361,7 @@ class TroupeServer implements Server {
   }
 
   stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+    this.#draining = true
     // A fast stop asked for during a graceful one cuts it short, and both end together.
     if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
     this.#stopped ??= (async () => {
@@ -311,9 +373,45 @@ class TroupeServer implements Server {
       await this.system.stop()
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+      // Last: the probes and metrics answer throughout the drain.
+      await this.#parts.admin?.close()
+      this.#parts.book.close()
     })()
     return this.#stopped
   }
+
+  // --- observing: stats, info, readiness (runtime/master/observe/) ---
+
+  #observed(): Observed {
+    return {
+      book: this.#parts.book,
+      pool: this.#pool,
+      acceptor: this.#acceptor,
+      system: this.system,
+      addresses: this.addresses,
+      startedAt: this.#parts.startedAt,
+      controlPath: this.#parts.controlPath,
+      adminAddress: this.#parts.admin?.address ?? null,
+      draining: this.#draining,
+    }
+  }
+
+  stats(): Stats {
+    return stats(this.#observed())
+  }
+
+  info(): InstanceInfo {
+    return instanceInfo(this.#observed())
+  }
+
+  /** What /readyz answers: ready unless stopping or no worker of the serving generation is ready. */
+  readiness(): { readonly ready: boolean; readonly why?: string } {
+    if (this.#draining) return { ready: false, why: 'stopping' }
+    if (!isReady({ pool: this.#pool, draining: false })) return { ready: false, why: 'no worker ready' }
+    return { ready: true }
+  }
+
+  // --- end observing ---
 
   tree(): TreeNode {
     const tree = this.system.tree()

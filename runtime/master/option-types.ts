@@ -110,6 +110,27 @@ export const binds: OptionType<readonly string[], string | readonly string[]> = 
   repeatable: true,
 }
 
+/**
+ * The admin listener's address: HOST:PORT, [V6]:PORT or unix:PATH as for `bind`, and a bare
+ * PORT on the loopback (metrics stay local unless a host is named); null or 'none': none.
+ */
+export const adminAddress: OptionType<string | null, string> = {
+  parse: (v) => {
+    if (v === null || v === 'none') return null
+    if (typeof v === 'number') v = String(v)
+    if (typeof v !== 'string') return undefined
+    const address = /^\d+$/.test(v) ? `127.0.0.1:${v}` : v
+    try {
+      parseBind(address)
+    } catch {
+      return undefined
+    }
+    return address
+  },
+  expected: "HOST:PORT, [V6]:PORT, unix:PATH, a PORT (on 127.0.0.1) or 'none'",
+  metavar: 'ADDR',
+}
+
 /** A file mode: a number, or octal text such as "660" or "0o660". */
 export const fileMode: OptionType<number, number | string> = {
   parse: (v) => {

@@ -10,6 +10,7 @@
  */
 import type { AppActor } from '../../apps/app.ts'
 import {
+  adminAddress,
   binds,
   fileMode,
   integer,
@@ -56,6 +57,8 @@ export interface OptionSpec<T, I = T> {
   readonly path?: true
   /** Only a config file can set it (no flag, no environment variable). */
   readonly fileOnly?: boolean
+  /** Never printed (`troupe check`, stats): a credential. */
+  readonly secret?: true
 }
 
 // The default must not steer inference: the type says what T is (a literal union stays one).
@@ -107,6 +110,21 @@ export const optionTable = {
     default: null,
     description:
       "the control socket that troupe tree, scale, reload… talk to (mode 0600): default $XDG_RUNTIME_DIR/troupe/NAME.sock (else the temp dir's troupe-UID/); 'none' disables it",
+  }),
+  admin: option({
+    group: 'operate',
+    type: adminAddress,
+    default: null,
+    description:
+      'the admin HTTP listener: /metrics (Prometheus), /livez, /readyz; HOST:PORT, [V6]:PORT, unix:PATH, or a PORT on 127.0.0.1',
+  }),
+  adminToken: option({
+    group: 'operate',
+    type: optionalText('a non-empty token', 'TOKEN'),
+    default: null,
+    secret: true,
+    description:
+      'the admin listener answers /metrics only to Authorization: Bearer TOKEN (401 otherwise); the probes stay open',
   }),
   bind: option({
     group: 'listen',

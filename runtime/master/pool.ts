@@ -23,6 +23,9 @@ export interface PoolSlot extends WorkerSlot {
   readonly id: string
   readonly cell: ActorCell
   readonly startedAt: number
+  /** As its generation's config says (a reload may change them). */
+  readonly placement: ResolvedConfig['placement']
+  readonly kind: ResolvedConfig['kind']
   up: boolean
   handed: number
   closed: number
@@ -81,6 +84,16 @@ export class WorkerPool {
     return [...this.#slots.values()]
   }
 
+  /** The worker at `path`, of any generation, while the pool has it. */
+  slot(path: string): PoolSlot | undefined {
+    return this.#slots.get(path)
+  }
+
+  /** The `workers` supervisor's path: every worker's path is under it. */
+  get path(): string {
+    return this.#supervisor.path
+  }
+
   /** Workers of the serving generation that are not on their way out. */
   get live(): readonly PoolSlot[] {
     return this.slots.filter((s) => !s.retiring && s.generation === this.#generation)
@@ -106,6 +119,8 @@ export class WorkerPool {
         return cell!
       },
       startedAt: Date.now(),
+      placement: config.placement,
+      kind: config.kind,
       up: false,
       started: false,
       // A worker whose heartbeats stopped (a handler spinning) gets no new connections while

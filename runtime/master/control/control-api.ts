@@ -6,20 +6,10 @@
 import { InvalidOptionError } from '../../errors.ts'
 import type { TreeNode } from '../../tree.ts'
 import type { Server } from '../master.ts'
-import type {
-  ControlApi,
-  InstanceInfo,
-  KillOutcome,
-  LogLevel,
-  ReloadOutcome,
-  ScaleOutcome,
-  Stats,
-} from './api.ts'
+import type { ControlApi, KillOutcome, LogLevel, ReloadOutcome, ScaleOutcome } from './api.ts'
 
 /** What the command that runs the master (cli.ts) does itself: a reload re-reads the config from disk, a stop exits. */
 export interface MasterOps {
-  readonly info: () => InstanceInfo
-  readonly stats: () => Stats
   /** Re-reads the config file and the environment, then reloads (as HUP does); rejects if the reload failed. */
   readonly reload: () => Promise<void>
   readonly stop: (graceful: boolean) => void
@@ -43,9 +33,9 @@ export const scaleTarget = (workers: unknown, serving: number): number => {
 
 export const controlApi = (server: Server, ops: MasterOps): ControlApi => {
   const api: ControlApi = {
-    info: () => ops.info(),
+    info: () => server.info(),
     tree: () => server.tree(),
-    stats: () => ops.stats(),
+    stats: () => server.stats(),
     async reload(): Promise<ReloadOutcome> {
       const started = performance.now()
       await ops.reload()
