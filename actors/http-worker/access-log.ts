@@ -62,7 +62,10 @@ export class AccessLog {
     try {
       while (data.length > 0) data = data.subarray(fs.writeSync(this.#fd, data))
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return this.#onError(error as Error)
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.#onError(error as Error)
+        return
+      }
       this.#buffer = data.toString() + this.#buffer
       this.#retry = setTimeout(() => {
         this.#retry = undefined
@@ -83,7 +86,8 @@ export class AccessLog {
       this.#fd = this.#open()
     } catch (error) {
       // The old file stays in use: lines keep landing somewhere.
-      return this.#onError(error as Error)
+      this.#onError(error as Error)
+      return
     }
     fs.closeSync(previous)
   }

@@ -68,7 +68,10 @@ export const httpWorker = defineActor({
     const accessLog = args.accessLog
       ? new AccessLog(id, args.accessLog.target, args.accessLog.format, (error) =>
           say(
-            warningLine('TROUPE_W_ACCESS_LOG', `worker ${id} access log ${args.accessLog!.target}: ${error.message}`),
+            warningLine(
+              'TROUPE_W_ACCESS_LOG',
+              `worker ${id} access log ${args.accessLog!.target}: ${error.message}`,
+            ),
             'warn',
             'warning',
           ),
@@ -77,7 +80,11 @@ export const httpWorker = defineActor({
     const server = new WorkerServer(args, engine.run, {
       onChange: (info: WorkerInfo) => ctx.report({ ...info }),
       onAppError: (error, req) =>
-        say(`error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`, 'error', 'request.error'),
+        say(
+          `error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`,
+          'error',
+          'request.error',
+        ),
       ...(accessLog ? { accessLog } : {}),
     })
     const listeners: net.Server[] = []

@@ -122,7 +122,10 @@ class CountingResponse<R extends http.IncomingMessage = http.IncomingMessage> ex
 
   #add(chunk: unknown, encoding: unknown): void {
     if (typeof chunk === 'string')
-      this.bodyBytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+      this.bodyBytes += Buffer.byteLength(
+        chunk,
+        typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+      )
     else if (chunk && typeof (chunk as Uint8Array).byteLength === 'number')
       this.bodyBytes += (chunk as Uint8Array).byteLength
   }
@@ -342,7 +345,12 @@ export class WorkerServer {
     })
   }
 
-  #accessEntry(req: http.IncomingMessage, res: http.ServerResponse, start: number, worker: string): AccessEntry {
+  #accessEntry(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    start: number,
+    worker: string,
+  ): AccessEntry {
     const now = performance.now()
     return {
       startedAt: Date.now() - (now - start),

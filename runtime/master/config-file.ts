@@ -43,9 +43,7 @@ const loadConfigFile = async (path: string | undefined): Promise<Layers['file']>
     throw new ConfigError(`config file ${file} must default-export defineConfig({...})`)
   const config = { ...values } as Record<string, unknown>
   // Paths in a config file are relative to that file.
-  for (const key of pathKeys)
-    if (isPath(config[key]))
-      config[key] = resolve(dirname(file), config[key])
+  for (const key of pathKeys) if (isPath(config[key])) config[key] = resolve(dirname(file), config[key])
   return { path: file, values: config }
 }
 

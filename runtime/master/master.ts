@@ -18,6 +18,8 @@ import type { TreeNode } from '../tree.ts'
 import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
+import { subscribeLifecycleLog } from './lifecycle-log.ts'
+import { entry, type LogEntry, type Logger, send, warningEntry } from './log.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
 import { ms, type WorkerSetting } from './worker-spec.ts'
@@ -29,8 +31,18 @@ export interface ServeOptions {
   readonly cwd?: string
   /** Called when the root supervisor gives up (default: exit 1). */
   readonly onFailure?: (reason: ExitReason) => void
-  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…). */
+  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…), debug ones too. */
   readonly log?: (line: string) => void
+  /**
+   * Receives the same as records: a pino-compatible logger (`pino()`, a child, your own),
+   * called as `logger.info({ event, worker?, code? }, line)`. It filters by its own level.
+   */
+  readonly logger?: Logger
+  /**
+   * The log format workers write their own lines in (an app error, a warning); the command
+   * line passes the format it settled on. Default: text.
+   */
+  readonly logFormat?: 'text' | 'json'
 }
 
 export interface Server {
@@ -48,6 +60,8 @@ export interface Server {
   scale(workers: number): Promise<void>
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void
+  /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
+  reopenLogs(): Promise<void>
   /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
@@ -115,9 +129,22 @@ const acceptorLimits = (config: ResolvedConfig) => ({
   queueTimeout: ms(config.timeout),
 })
 
+/** Tells apart the servers of one process on the server channels. */
+let servers = 0
+
+/** Where the master's entries go: the `log` lines and the `logger` records. */
+const noteTo =
+  (options: ServeOptions) =>
+  (said: LogEntry): void => {
+    options.log?.(said.msg)
+    if (options.logger) send(options.logger, said)
+  }
+
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
-  const log = options.log ?? (() => {})
+  const id = ++servers
+  const note = noteTo(options)
+  const log = (line: string) => note(warningEntry(line))
   const base = pathToFileURL(`${options.cwd ?? process.cwd()}/`)
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
@@ -127,8 +154,10 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
 
+  const unsubscribe = subscribeLifecycleLog(id, note)
   const system = await createSystem({
     name: 'troupe',
+    log,
     // The master's own children (acceptor side, app actors, the pool) give up only after many restarts.
     intensity: Math.max(10, config.workers * 3),
     period: 60_000,
@@ -138,6 +167,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     app: appUrl(cfg.app),
     actorsPath: `/${system.name}/actors`,
     binds: bound,
+    logFormat: options.logFormat ?? 'text',
   })
 
   let workers: Supervisor | undefined
@@ -158,8 +188,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         ...acceptorLimits(config),
         workers: () => pool?.slots ?? [],
         log,
-        onListen: (address) => serverChannels.listen.publish({ address: formatBind(address) }),
-        onUnlisten: (address) => serverChannels.unlisten.publish({ address: formatBind(address) }),
+        onListen: (address) => serverChannels.listen.publish({ server: id, address: formatBind(address) }),
+        onUnlisten: (address) =>
+          serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
       })
       await acceptor.listen()
     }
@@ -177,7 +208,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     pool = new WorkerPool(config, settingFor(config, binds.bound), {
       supervisor: workers!,
-      log,
+      server: id,
       onReady: () => acceptor?.flush(),
     })
     await pool.start()
@@ -185,19 +216,34 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     pool?.stopping()
     await acceptor?.close()
     await system.stop()
+    unsubscribe()
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
-  return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
+  return new TroupeServer({
+    id,
+    system,
+    workers: workers!,
+    pool,
+    acceptor,
+    binds,
+    note,
+    unsubscribe,
+    appUrl,
+    settingFor,
+  })
 }
 
 interface Parts {
+  readonly id: number
   readonly system: ActorSystem
   readonly workers: Supervisor
   readonly pool: WorkerPool
   readonly acceptor: Acceptor | undefined
   readonly binds: Binds
-  readonly log: (line: string) => void
+  readonly note: (entry: LogEntry) => void
+  /** Ends the lifecycle log, once the last worker's stop is logged. */
+  readonly unsubscribe: () => void
   readonly appUrl: (app: string) => string
   readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
 }
@@ -255,7 +301,8 @@ class TroupeServer implements Server {
     const pool = this.#pool
     const current = pool.config
     const started = performance.now()
-    serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
+    const server = this.#parts.id
+    serverChannels.reloadStart.publish({ server, generation: pool.generation + 1 })
     try {
       preflightReload(current, next)
       preflight(next)
@@ -278,14 +325,14 @@ class TroupeServer implements Server {
       this.#binds = binds
       this.#configuredWorkers = next.workers
       await pool.promote(config, setting, gen)
-      this.#parts.log(`reloaded: generation ${gen}, ${count} workers`)
       serverChannels.reloadDone.publish({
+        server,
         generation: gen,
         workers: count,
         durationMs: Math.round(performance.now() - started),
       })
     } catch (error) {
-      serverChannels.reloadFailed.publish({ generation: pool.generation + 1, error: error as Error })
+      serverChannels.reloadFailed.publish({ server, generation: pool.generation + 1, error: error as Error })
       throw error
     }
   }
@@ -297,6 +344,11 @@ class TroupeServer implements Server {
 
   kill(workerId: string): void {
     this.#pool.kill(workerId)
+  }
+
+  async reopenLogs(): Promise<void> {
+    const workers = await this.#pool.reopenLogs()
+    this.#parts.note(entry('info', 'logs.reopen', `reopened log files (${workers} workers)`, { workers }))
   }
 
   stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
@@ -311,6 +363,7 @@ class TroupeServer implements Server {
       await this.system.stop()
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+      this.#parts.unsubscribe()
     })()
     return this.#stopped
   }

@@ -40,7 +40,9 @@ export interface ScrubOptions {
 
 /**
  * The test runner's environment without anything troupe reads (`PORT`, `WEB_CONCURRENCY`,
- * `NODE_OPTIONS`, `TROUPE_*`); with `bins`, those and this Node lead the PATH.
+ * `NODE_OPTIONS`, `TROUPE_*`); with `bins`, those and this Node lead the PATH. Logs are asked
+ * for as text (`TROUPE_LOG_FORMAT=text`), as a user at a terminal reads them: a test's stderr
+ * is a pipe, where the default would be JSON records (spec/logs.test.ts covers those).
  */
 export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
@@ -51,6 +53,7 @@ export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
       continue
     env[key] = value
   }
+  env.TROUPE_LOG_FORMAT = 'text'
   if (options.bins)
     env.PATH = [...options.bins, path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter)
   return env
