@@ -44,10 +44,15 @@ export {
   type ReloadFailedEvent,
   type ReloadStartEvent,
   type ScaleEvent,
+  type ServerEvent,
   serverChannelNames,
   serverChannels,
+  type WorkerExitEvent,
+  type WorkerReadyEvent,
+  type WorkerRecycleEvent,
 } from './master/channels.ts'
 export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './master/config.ts'
+export type { LogFields, Logger, LogLevel, LogThreshold } from './master/log.ts'
 export { type ServeOptions, type Server, startServer } from './master/master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
 export type { Strategy, SupervisorOptions } from './supervisor.ts'

@@ -130,13 +130,11 @@ class CountingResponse<R extends http.IncomingMessage = http.IncomingMessage> ex
       this.bodyBytes += (chunk as Uint8Array).byteLength
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: node:http's overloads, passed through unchanged
   override write(chunk: any, ...rest: any[]): boolean {
     this.#add(chunk, rest[0])
     return super.write(chunk, ...(rest as [BufferEncoding]))
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: node:http's overloads, passed through unchanged
   override end(...args: any[]): this {
     if (args.length > 0 && typeof args[0] !== 'function') this.#add(args[0], args[1])
     return super.end(...(args as []))
