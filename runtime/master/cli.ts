@@ -85,6 +85,7 @@ const configureLogging = async (config: ResolvedConfig): Promise<'text' | 'json'
 
 const check = async (parsed: Parsed): Promise<number> => {
   const resolved = await resolveAll(parsed)
+  await configureLogging(resolved.config)
   warnAll(resolved.warnings)
   if (resolved.note) say(resolved.note, 'config.note')
   const { checkCommand } = await import('./check.ts')

@@ -59,8 +59,12 @@ export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
   return env
 }
 
-/** The test runner's environment without anything troupe reads, plus `extra`. */
-export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...scrubbedEnv(), ...extra })
+/** The test runner's environment without anything troupe reads, plus `extra` (an undefined value unsets). */
+export const cleanEnv = (extra: Record<string, string | undefined>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...scrubbedEnv(), ...extra }
+  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key]
+  return env
+}
 
 /** `exited`, or `'timeout'` if it has not settled within `ms` (the timer is cleared either way). */
 export const settleWithin = async <T>(exited: Promise<T>, ms: number): Promise<T | 'timeout'> => {
@@ -111,7 +115,8 @@ export interface Exit {
 
 export interface RunOptions {
   readonly cwd: string
-  readonly env?: Record<string, string>
+  /** Added to the clean environment; `undefined` unsets (`TROUPE_LOG_FORMAT: undefined`: the default format). */
+  readonly env?: Record<string, string | undefined>
 }
 
 /** A `troupe` process; SIGKILLed when the test ends if it is still running. */
