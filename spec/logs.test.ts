@@ -85,7 +85,12 @@ it('on a pipe the default is one JSON record a line: time, level, pid, name, wor
   expect(failure).toMatchObject({ level: 'error', pid: troupe.pid, name: 'shop' })
   expect(failure.worker).toMatch(/^w[12]$/)
   expect(failure.msg).toMatch(/^error: worker w[12] GET \/boom: Error: the checkout failed\n\s+at checkout/)
-  expect(all.filter((r) => r.event === 'worker.stop').map((r) => r.worker).sort()).toEqual(['w1', 'w2'])
+  expect(
+    all
+      .filter((r) => r.event === 'worker.stop')
+      .map((r) => r.worker)
+      .sort(),
+  ).toEqual(['w1', 'w2'])
 })
 
 it('a worker process writes its own records too, with its own pid', async () => {
@@ -112,7 +117,11 @@ it('--log-level warn: no info lines, warnings still written', async () => {
   )
   // No serving line to wait for: the socket answering is the sign.
   await eventually(
-    () => get({ socketPath: socket }).then((a) => a.status === 200, () => false),
+    () =>
+      get({ socketPath: socket }).then(
+        (a) => a.status === 200,
+        () => false,
+      ),
     15_000,
     'the server answering',
   )
