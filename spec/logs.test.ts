@@ -5,7 +5,10 @@
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { expect, it } from 'vitest'
+import { pino } from 'pino'
+import { expect, it, onTestFinished } from 'vitest'
+import { resolveConfig } from '../runtime/master/config.ts'
+import { startServer } from '../runtime/master/master.ts'
 import { eventually } from './support/manual-clock.ts'
 import { fixturePath } from './support/serve.ts'
 import { cleanEnv, cliPath, get, run, start, tempDir } from './support/troupe-cli.ts'
@@ -154,4 +157,62 @@ it('auto: readable lines when stderr is a terminal, JSON records when it is a pi
     /^troupe: warning: memorySoft \(from flag --memory-soft\) has no effect .*\[TROUPE_W_OPTION_NOT_APPLICABLE\]\r?$/m,
   )
   expect(stdout).not.toContain('"event"')
+})
+
+it('startServer hands every entry to a pino logger of the caller: its fields and the line', async () => {
+  const written: string[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => written.push(line) })
+  const { config } = resolveConfig({
+    flags: { app: fixturePath('failing-app.ts'), bind: ['127.0.0.1:0'], workers: 1 },
+  })
+  const server = await startServer(config, { logger })
+  onTestFinished(() => server.stop({ graceful: false }))
+  await server.scale(2)
+  await server.stop()
+  const seen = written.map((line) => JSON.parse(line) as Omit<LogRecord, 'level'> & { level: number })
+  // pino's own record: numeric levels (30 info, 20 debug), its own time; troupe's fields and line.
+  expect(seen).toContainEqual(
+    expect.objectContaining({
+      level: 30,
+      event: 'worker.ready',
+      worker: 'w1',
+      msg: 'worker w1 ready (generation 1, thread, coroutine)',
+    }),
+  )
+  expect(seen).toContainEqual(expect.objectContaining({ level: 20, event: 'listen' }))
+  expect(seen).toContainEqual(
+    expect.objectContaining({ level: 30, event: 'scale', from: 1, msg: 'scaled to 2 workers' }),
+  )
+  expect(
+    seen
+      .filter((r) => r.event === 'worker.stop')
+      .map((r) => r.worker)
+      .sort(),
+  ).toEqual(['w1', 'w2'])
+})
+
+it('setLogLevel changes the level of the running master’s logger, text and json', async () => {
+  const logModule = new URL('../runtime/master/log.ts', import.meta.url).href
+  for (const format of ['text', 'json'] as const) {
+    const script = [
+      `import { createMasterLogger, setLogLevel } from ${JSON.stringify(logModule)}`,
+      `const log = await createMasterLogger({ format: '${format}', level: 'info', name: 'shop' })`,
+      "log.debug({ event: 't' }, 'one')",
+      "setLogLevel('debug')",
+      "log.debug({ event: 't' }, 'two')",
+      "setLogLevel('error')",
+      "log.warn({ event: 't' }, 'three')",
+      "log.error({ event: 't' }, 'four')",
+    ].join('\n')
+    const { stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: cleanEnv({}),
+    })
+    const said = stderr.split('\n').filter(Boolean)
+    if (format === 'text') expect(said).toEqual(['troupe shop: two', 'troupe shop: four'])
+    else
+      expect(records(stderr).map((r) => [r.level, r.msg, r.name])).toEqual([
+        ['debug', 'two', 'shop'],
+        ['error', 'four', 'shop'],
+      ])
+  }
 })

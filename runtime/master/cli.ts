@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
+import type { ExitReason } from '../exit.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
@@ -183,7 +184,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
   for (const [signal, why] of Object.entries(ignoredSignals))
     process.on(signal, () => warn(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
   if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
-  server = await startServer(config, { logger: forwarding, logFormat })
+  server = await startServer(config, { logger: forwarding, logFormat, onFailure: giveUp })
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
       `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
@@ -204,6 +205,18 @@ const serve = async (parsed: Parsed): Promise<number> => {
   }
   if (stopRequested !== undefined) stop(stopRequested)
   return finished
+}
+
+/** Past the root supervisor nothing is supervised: say so in the log's format, exit 1 for systemd to see. */
+const giveUp = (reason: ExitReason) => {
+  const why =
+    reason.kind === 'crash'
+      ? reason.error.message
+      : reason.kind === 'shutdown' && reason.escalated
+        ? reason.escalated.message
+        : reason.kind
+  say(`the root supervisor gave up (${why}); exiting`, 'supervisor.failed', 'error')
+  process.exit(1)
 }
 
 const describe = (error: Error): string => {
