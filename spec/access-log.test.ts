@@ -60,11 +60,11 @@ const serveLogged = async (
 }
 
 const TIME = String.raw`\[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]`
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** The expected common-format line, the time left as a pattern. */
 const common = (target: string, status: number, bytes: string, method = 'GET') =>
-  new RegExp(`^127\\.0\\.0\\.1 - - ${TIME} "${method} ${escape(target)} HTTP/1\\.1" ${status} ${bytes}$`)
+  new RegExp(`^127\\.0\\.0\\.1 - - ${TIME} "${method} ${literal(target)} HTTP/1\\.1" ${status} ${bytes}$`)
 
 describe.each([
   ['thread', 'coroutine'],
