@@ -11,7 +11,7 @@ import { type AccessEntry, clfTime, compileAccessLogFormat } from '../actors/htt
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
 import { fixturePath } from './support/serve.ts'
-import { start, type Troupe, tempDir } from './support/troupe-cli.ts'
+import { run, start, type Troupe, tempDir } from './support/troupe-cli.ts'
 
 /** One request on its own connection, with a user agent and a referer; resolves with the status. */
 const request = (port: number, target: string, method = 'GET'): Promise<number> =>
@@ -185,6 +185,19 @@ describe.each(['thread', 'process'] as const)(
     })
   },
 )
+
+it('a path no worker could append to is refused before any worker starts, in one coded line', async () => {
+  const dir = tempDir()
+  const file = path.join(dir, 'missing', 'access.log')
+  const exit = await run(
+    ['serve', fixturePath('access-app.ts'), '--bind', '127.0.0.1:0', '--access-log', file],
+    {
+      cwd: dir,
+    },
+  )
+  expect(exit.code).toBe(1)
+  expect(exit.stderr).toBe(`troupe: accessLog: cannot append to ${file}: ENOENT [TROUPE_E_CONFIG]\n`)
+})
 
 describe('formats', () => {
   const entry: AccessEntry = {
