@@ -12,7 +12,19 @@ import type { ExitReason } from '../exit.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
-import type { LogEntry, LogFormat, Logger, LogLevel, LogThreshold } from './log.ts'
+import {
+  createMasterLogger,
+  describeError as describe,
+  entry,
+  type LogEntry,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  type LogThreshold,
+  send,
+  settleFormat,
+  warningEntry,
+} from './log.ts'
 import { logFormats, logLevels } from './options.ts'
 
 const readVersion = (): string => {
@@ -38,21 +50,13 @@ const resolveAll = async (parsed: Parsed) => {
  * flags and the environment alone.
  */
 let logger: Logger | undefined
-const loggerModule = () => import('./log.ts')
 const sayEntry = (said: LogEntry) => {
-  const { level, msg, ...fields } = said
-  if (logger) logger[level](fields, msg)
-  else process.stderr.write(`troupe: ${msg}\n`)
+  if (logger) send(logger, said)
+  else process.stderr.write(`troupe: ${said.msg}\n`)
 }
-const say = (line: string, event = 'log', level: LogLevel = 'info') => sayEntry({ level, event, msg: line })
-const warn = (line: string) => {
-  const code = /\[(TROUPE_W_[A-Z_]+)\]$/.exec(line)?.[1]
-  sayEntry({ level: 'warn', event: 'warning', msg: line, ...(code ? { code } : {}) })
-}
-const fail = (error: Error) => {
-  const code = (error as { code?: string }).code
-  sayEntry({ level: 'error', event: 'error', msg: describe(error), ...(code ? { code } : {}) })
-}
+const say = (line: string, event = 'log', level: LogLevel = 'info') => sayEntry(entry(level, event, line))
+const warn = (line: string) => sayEntry(warningEntry(line))
+const fail = (error: Error) => sayEntry(entry('error', 'error', describe(error)))
 const warnAll = (warnings: readonly string[]) => {
   for (const line of warnings) warn(line)
 }
@@ -69,16 +73,14 @@ const pick = <V extends string>(values: readonly V[], value: unknown, fallback: 
   typeof value === 'string' && (values as readonly string[]).includes(value) ? (value as V) : fallback
 
 /** The logger before the config is read: flags, then the environment, then auto. */
-const startLogging = async (parsed: Parsed) => {
-  const format = pick<LogFormat>(logFormats, parsed.flags.logFormat ?? environment.TROUPE_LOG_FORMAT, 'auto')
-  const level = pick<LogThreshold>(logLevels, parsed.flags.logLevel ?? environment.TROUPE_LOG_LEVEL, 'info')
-  const { createMasterLogger, settleFormat } = await loggerModule()
+const startLogging = async (flags: Parsed['flags']) => {
+  const format = pick<LogFormat>(logFormats, flags.logFormat ?? environment.TROUPE_LOG_FORMAT, 'auto')
+  const level = pick<LogThreshold>(logLevels, flags.logLevel ?? environment.TROUPE_LOG_LEVEL, 'info')
   logger = await createMasterLogger({ format: settleFormat(format, process.stderr), level, name: null })
 }
 
 /** The logger as the config says: its format, level and the server's name. */
 const configureLogging = async (config: ResolvedConfig): Promise<'text' | 'json'> => {
-  const { createMasterLogger, settleFormat } = await loggerModule()
   const format = settleFormat(config.logFormat, process.stderr)
   logger = await createMasterLogger({ format, level: config.logLevel, name: config.name })
   return format
@@ -219,11 +221,6 @@ const giveUp = (reason: ExitReason) => {
   process.exit(1)
 }
 
-const describe = (error: Error): string => {
-  const code = (error as { code?: string }).code
-  return code?.startsWith('TROUPE_E_') ? `${error.message} [${code}]` : error.message
-}
-
 /** --chdir: before the config file and the app are looked for, as gunicorn's --chdir. */
 const changeDirectory = (dir: string) => {
   try {
@@ -244,7 +241,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     parsed = parseCommandLine(args)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    await startLogging({ flags: {} } as unknown as Parsed)
+    await startLogging({})
     say(`${error.message} (see troupe --help)`, 'usage', 'error')
     return 2
   }
@@ -259,7 +256,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     process.stdout.write(`${readVersion()}\n`)
     return 0
   }
-  await startLogging(parsed)
+  await startLogging(parsed.flags)
   try {
     if (command && parsed.chdir !== undefined) changeDirectory(parsed.chdir)
     if (command === 'serve') return await serve(parsed)

@@ -20,13 +20,7 @@ import {
   type WorkerReadyEvent,
   type WorkerRecycleEvent,
 } from './channels.ts'
-import { entry, type LogEntry } from './log.ts'
-
-/** An error as one line: its message, and its code when it is one of troupe's. */
-export const describeError = (error: Error): string => {
-  const code = (error as { code?: string }).code
-  return code?.startsWith('TROUPE_E_') ? `${error.message} [${code}]` : error.message
-}
+import { describeError, entry, type LogEntry } from './log.ts'
 
 /** The line for each server event; `undefined`: nothing to say. */
 const lines = {

@@ -62,6 +62,12 @@ export const entry = (
   return { level, event, msg, ...(code ? { code } : {}), ...fields }
 }
 
+/** An error as one line: its message, and its code when it is one of troupe's. */
+export const describeError = (error: Error): string => {
+  const code = (error as { code?: string }).code
+  return code?.startsWith('TROUPE_E_') ? `${error.message} [${code}]` : error.message
+}
+
 /** A warning line (`warning: … [TROUPE_W_…]`) as an entry. */
 export const warningEntry = (line: string): LogEntry => entry('warn', 'warning', line)
 
