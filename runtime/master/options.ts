@@ -129,7 +129,7 @@ export const optionTable = {
     type: optionalText("a file path, or '-' for stdout", 'PATH'),
     default: null,
     path: true,
-    description: "one line per response, appended by each worker to PATH ('-': stdout); off by default",
+    description: "one line per response, appended by each worker itself to PATH ('-': stdout)",
   }),
   accessLogFormat: option({
     group: 'operate',
