@@ -19,6 +19,8 @@ import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { InstanceInfo, Stats } from './control/api.ts'
+import { subscribeLifecycleLog } from './lifecycle-log.ts'
+import { entry, type LogEntry, type Logger, send, warningEntry } from './log.ts'
 import type { AdminListener } from './observe/admin.ts'
 import { Book, serverScope } from './observe/book.ts'
 import { instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
@@ -33,10 +35,20 @@ export interface ServeOptions {
   readonly cwd?: string
   /** Called when the root supervisor gives up (default: exit 1). */
   readonly onFailure?: (reason: ExitReason) => void
-  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…). */
+  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…), debug ones too. */
   readonly log?: (line: string) => void
   /** The control socket's path, when the caller serves one: `info().control`. */
   readonly controlPath?: string | null
+  /**
+   * Receives the same as records: a pino-compatible logger (`pino()`, a child, your own),
+   * called as `logger.info({ event, worker?, code? }, line)`. It filters by its own level.
+   */
+  readonly logger?: Logger
+  /**
+   * The log format workers write their own lines in (an app error, a warning); the command
+   * line passes the format it settled on. Default: text.
+   */
+  readonly logFormat?: 'text' | 'json'
 }
 
 export interface Server {
@@ -54,6 +66,8 @@ export interface Server {
   scale(workers: number): Promise<void>
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void
+  /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
+  reopenLogs(): Promise<void>
   /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
@@ -125,9 +139,22 @@ const acceptorLimits = (config: ResolvedConfig) => ({
   queueTimeout: ms(config.timeout),
 })
 
+/** Tells apart the servers of one process on the server channels. */
+let servers = 0
+
+/** Where the master's entries go: the `log` lines and the `logger` records. */
+const noteTo =
+  (options: ServeOptions) =>
+  (said: LogEntry): void => {
+    options.log?.(said.msg)
+    if (options.logger) send(options.logger, said)
+  }
+
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
-  const log = options.log ?? (() => {})
+  const id = ++servers
+  const note = noteTo(options)
+  const log = (line: string) => note(warningEntry(line))
   const base = pathToFileURL(`${options.cwd ?? process.cwd()}/`)
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
@@ -137,8 +164,10 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
 
+  const unsubscribe = subscribeLifecycleLog(id, note)
   const system = await createSystem({
     name: 'troupe',
+    log,
     // The master's own children (acceptor side, app actors, the pool) give up only after many restarts.
     intensity: Math.max(10, config.workers * 3),
     period: 60_000,
@@ -148,6 +177,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     app: appUrl(cfg.app),
     actorsPath: `/${system.name}/actors`,
     binds: bound,
+    logFormat: options.logFormat ?? 'text',
   })
 
   let workers: Supervisor | undefined
@@ -172,8 +202,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         ...acceptorLimits(config),
         workers: () => pool?.slots ?? [],
         log,
-        onListen: (address) => serverChannels.listen.publish({ address: formatBind(address) }),
-        onUnlisten: (address) => serverChannels.unlisten.publish({ address: formatBind(address) }),
+        onListen: (address) => serverChannels.listen.publish({ server: id, address: formatBind(address) }),
+        onUnlisten: (address) =>
+          serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
       })
       await acceptor.listen()
     }
@@ -191,7 +222,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     pool = new WorkerPool(config, settingFor(config, binds.bound), {
       supervisor: workers!,
-      log,
+      server: id,
       onReady: () => acceptor?.flush(),
     })
     book = new Book(serverScope(system, pool))
@@ -202,16 +233,19 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     pool?.stopping()
     await acceptor?.close()
     await system.stop()
+    unsubscribe()
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
   server = new TroupeServer({
+    id,
     system,
     workers: workers!,
     pool,
     acceptor,
     binds,
-    log,
+    note,
+    unsubscribe,
     appUrl,
     settingFor,
     book,
@@ -219,7 +253,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     startedAt,
     controlPath: options.controlPath ?? null,
   })
-  if (admin) log(`admin on ${admin.url} (/metrics, /livez, /readyz)`)
+  if (admin) note(entry('info', 'admin.listen', `admin on ${admin.url} (/metrics, /livez, /readyz)`))
   return server
 }
 
@@ -247,12 +281,15 @@ const startAdminFor = async (
 }
 
 interface Parts {
+  readonly id: number
   readonly system: ActorSystem
   readonly workers: Supervisor
   readonly pool: WorkerPool
   readonly acceptor: Acceptor | undefined
   readonly binds: Binds
-  readonly log: (line: string) => void
+  readonly note: (entry: LogEntry) => void
+  /** Ends the lifecycle log, once the last worker's stop is logged. */
+  readonly unsubscribe: () => void
   readonly appUrl: (app: string) => string
   readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
   readonly book: Book
@@ -316,7 +353,8 @@ class TroupeServer implements Server {
     const pool = this.#pool
     const current = pool.config
     const started = performance.now()
-    serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
+    const server = this.#parts.id
+    serverChannels.reloadStart.publish({ server, generation: pool.generation + 1 })
     try {
       preflightReload(current, next)
       preflight(next)
@@ -339,14 +377,14 @@ class TroupeServer implements Server {
       this.#binds = binds
       this.#configuredWorkers = next.workers
       await pool.promote(config, setting, gen)
-      this.#parts.log(`reloaded: generation ${gen}, ${count} workers`)
       serverChannels.reloadDone.publish({
+        server,
         generation: gen,
         workers: count,
         durationMs: Math.round(performance.now() - started),
       })
     } catch (error) {
-      serverChannels.reloadFailed.publish({ generation: pool.generation + 1, error: error as Error })
+      serverChannels.reloadFailed.publish({ server, generation: pool.generation + 1, error: error as Error })
       throw error
     }
   }
@@ -358,6 +396,11 @@ class TroupeServer implements Server {
 
   kill(workerId: string): void {
     this.#pool.kill(workerId)
+  }
+
+  async reopenLogs(): Promise<void> {
+    const workers = await this.#pool.reopenLogs()
+    this.#parts.note(entry('info', 'logs.reopen', `reopened log files (${workers} workers)`, { workers }))
   }
 
   stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
@@ -376,6 +419,7 @@ class TroupeServer implements Server {
       // Last: the probes and metrics answer throughout the drain.
       await this.#parts.admin?.close()
       this.#parts.book.close()
+      this.#parts.unsubscribe()
     })()
     return this.#stopped
   }

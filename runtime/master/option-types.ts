@@ -4,6 +4,7 @@
  * expects so the refusal can name it. `I` is what a config file may write, `T` what the
  * resolved config holds; both feed the types derived from the table.
  */
+import { isAccessLogFormat } from '../../actors/http-worker/access-log-format.ts'
 import { parseBind } from '../../transports/http/listen.ts'
 import type { WarningCode } from '../warnings.ts'
 
@@ -156,3 +157,10 @@ export const listOf = <T>(item: (value: unknown) => boolean, expected: string): 
     return `a list where ${key}[${v.findIndex((entry) => !item(entry))}] is not one`
   },
 })
+
+/** An access log format: a preset (common, combined, json) or a template of `%(x)s` fields. */
+export const accessLogFormat: OptionType<string> = {
+  parse: (v) => (typeof v === 'string' && isAccessLogFormat(v) ? v : undefined),
+  expected: 'common, combined, json, or a template of %(x)s fields (h l u t r m U q H s b B f a T M D L p w)',
+  metavar: 'FORMAT',
+}

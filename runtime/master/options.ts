@@ -10,6 +10,7 @@
  */
 import type { AppActor } from '../../apps/app.ts'
 import {
+  accessLogFormat,
   adminAddress,
   binds,
   fileMode,
@@ -26,6 +27,8 @@ import {
 export const placements = ['thread', 'process'] as const
 export const kinds = ['coroutine', 'thread-pool'] as const
 export const strategies = ['handoff', 'reuseport'] as const
+export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
+export const logFormats = ['auto', 'text', 'json'] as const
 
 /** The settings an option may depend on: it has no effect unless each listed one has that value. */
 export interface AppliesTo {
@@ -125,6 +128,32 @@ export const optionTable = {
     secret: true,
     description:
       'the admin listener answers /metrics only to Authorization: Bearer TOKEN (401 otherwise); the probes stay open',
+  }),
+  logLevel: option({
+    group: 'operate',
+    type: oneOf(logLevels),
+    default: 'info',
+    description: "the least severe log lines written, the master's and the workers' (silent: none)",
+  }),
+  logFormat: option({
+    group: 'operate',
+    type: oneOf(logFormats),
+    default: 'auto',
+    description:
+      'log lines on stderr: text (readable lines), json (one JSON record a line) or auto (text when stderr is a terminal, else json)',
+  }),
+  accessLog: option({
+    group: 'operate',
+    type: optionalText("a file path, or '-' for stdout", 'PATH'),
+    default: null,
+    path: true,
+    description: "one line per response, appended by each worker itself to PATH ('-': stdout)",
+  }),
+  accessLogFormat: option({
+    group: 'operate',
+    type: accessLogFormat,
+    default: 'common',
+    description: 'access log lines: common, combined, json, or a template of %(h)s %(r)s %(s)s… fields',
   }),
   bind: option({
     group: 'listen',

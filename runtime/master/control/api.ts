@@ -7,6 +7,7 @@
 import type { ExitReason } from '../../exit.ts'
 import type { TreeNode } from '../../tree.ts'
 import type { ResolvedConfig } from '../config.ts'
+import type { LogThreshold } from '../log.ts'
 
 /**
  * The wire protocol's version. A CLI and a master that speak different versions refuse each
@@ -161,8 +162,6 @@ export interface KillOutcome {
   readonly replaced: boolean
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
-
 /**
  * The remote master. Every method answers once the outcome is known (a reload: the new
  * generation ready and the old one drained), or rejects with a coded error.
@@ -177,5 +176,6 @@ export interface ControlApi {
   kill(worker: string): Promise<KillOutcome>
   /** Resolves when the master has begun stopping; the socket closes when it is gone. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
-  setLogLevel(level: LogLevel): LogLevel
+  /** The master's log level from now on (workers keep theirs until replaced); answers the level set. */
+  setLogLevel(level: LogThreshold): LogThreshold
 }
