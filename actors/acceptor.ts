@@ -4,10 +4,17 @@
  * worker is ready waits here (bounded); past the bound it is answered 503 and closed, never
  * dropped silently.
  */
-import { chmodSync } from 'node:fs'
+import { chmodSync, closeSync } from 'node:fs'
 import net from 'node:net'
 import { warningLine } from '../runtime/warnings.ts'
-import { type BindAddress, formatBind, listen } from '../transports/http/listen.ts'
+import {
+  adopt,
+  type BindAddress,
+  closeListener,
+  formatBind,
+  listen,
+  listenerFd,
+} from '../transports/http/listen.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {
@@ -37,6 +44,18 @@ export interface AcceptorOptions {
   /** Called with each address once it listens, and once it stopped listening. */
   readonly onListen?: (address: BindAddress) => void
   readonly onUnlisten?: (address: BindAddress) => void
+  /**
+   * Listening sockets inherited from the master this one replaces (USR2), by the address as
+   * asked for (`127.0.0.1:0`): adopted instead of bound. Those no bind wants are closed.
+   */
+  readonly inherited?: ReadonlyMap<string, number>
+}
+
+/** A listener as a new master inherits it: the address as asked for and as bound, and its descriptor. */
+export interface HandedListener {
+  readonly bind: string
+  readonly address: BindAddress
+  readonly fd: number
 }
 
 interface Listener {
@@ -65,10 +84,12 @@ export class Acceptor {
   #acceptErrors = 0
   #generation = 0
   #closed = false
+  readonly #inherited: Map<string, number>
 
   constructor(options: AcceptorOptions) {
     this.#options = options
     this.#balance = options.balancer ?? leastLoaded()
+    this.#inherited = new Map(options.inherited)
   }
 
   get addresses(): readonly BindAddress[] {
@@ -87,7 +108,20 @@ export class Acceptor {
     } catch (error) {
       await this.close()
       throw error
+    } finally {
+      // An inherited socket nobody adopts would queue connections that no one accepts.
+      for (const fd of this.#inherited.values()) closeSync(fd)
+      this.#inherited.clear()
     }
+  }
+
+  /** The listeners with their descriptors, for a new master to inherit (USR2). */
+  handOver(): readonly HandedListener[] {
+    return [...this.#listeners].map(([bind, { server, bound }]) => ({
+      bind,
+      address: bound,
+      fd: listenerFd(server),
+    }))
   }
 
   /**
@@ -132,10 +166,14 @@ export class Acceptor {
   async #open(bind: BindAddress): Promise<Listener> {
     const unix = bind.kind === 'unix'
     const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket, unix))
-    const bound = await listen(server, bind, {
+    const limits = {
       backlog: this.#options.backlog,
       ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
-    })
+    }
+    const fd = this.#inherited.get(formatBind(bind))
+    this.#inherited.delete(formatBind(bind))
+    const bound =
+      fd === undefined ? await listen(server, bind, limits) : await adopt(server, fd, bind, limits)
     // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
     server.on('error', (error) => {
       this.#acceptErrors++
@@ -146,8 +184,8 @@ export class Acceptor {
     return { server, bound }
   }
 
-  #close(listener: Listener, { announce = true } = {}): Promise<void> {
-    const closed = new Promise<void>((resolve) => listener.server.close(() => resolve()))
+  #close(listener: Listener, { announce = true, keepSocketFile = false } = {}): Promise<void> {
+    const closed = closeListener(listener.server, { keepSocketFile })
     if (announce) this.#options.onUnlisten?.(listener.bound)
     return closed
   }
@@ -224,13 +262,18 @@ export class Acceptor {
     }
   }
 
-  /** Stops accepting; connections still waiting are answered 503. Unix socket files are removed. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting; connections still waiting are answered 503. Unix socket files are
+   * removed, unless `keepSocketFiles` (a new master inherited the sockets and serves them).
+   */
+  async close({ keepSocketFiles = false } = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     // server.close() resolves only once its connections are gone, and the waiting ones are
     // ours to end: answer them first, then wait.
-    const closed = [...this.#listeners.values()].map((l) => this.#close(l))
+    const closed = [...this.#listeners.values()].map((l) =>
+      this.#close(l, { keepSocketFile: keepSocketFiles }),
+    )
     for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
     clearInterval(this.#sweeper)
     await Promise.all(closed)

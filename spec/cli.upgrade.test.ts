@@ -1,0 +1,269 @@
+/**
+ * USR2 upgrades troupe itself, under real load: a real `troupe serve` starts a new master that
+ * inherits its listeners, and drains and exits once the new one serves. No request fails, the
+ * new master's workers answer afterwards (the fixture says which process served), the pid file
+ * moves to the new master. A new master that cannot start leaves the old one serving.
+ *
+ * The new master is no child of the test (the old master started it, and it outlives it):
+ * each test kills it by pid when it ends.
+ */
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { handlerSignals } from './support/handler-signals.ts'
+import { eventually } from './support/manual-clock.ts'
+import { get, start, type Troupe, tempDir } from './support/troupe-cli.ts'
+import { startWrk } from './support/wrk.ts'
+
+const workerApp = fileURLToPath(new URL('./fixtures/cli/worker-app.ts', import.meta.url))
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Waits for the old master's `upgrade: started a new master (pid N)` line (from `from` on) and
+ * returns N; the new master (and so its thread workers) is killed when the test ends.
+ */
+const newMasterPid = async (troupe: Troupe, from = 0): Promise<number> => {
+  const [, pid] = await troupe.waitForStderr(
+    /^troupe: upgrade: started a new master \(pid (\d+)\)/m,
+    10_000,
+    from,
+  )
+  const newPid = Number(pid)
+  onTestFinished(() => {
+    if (alive(newPid)) process.kill(newPid, 'SIGKILL')
+  })
+  return newPid
+}
+
+/** Stops the new master (TERM) and waits until it is gone. */
+const stopNewMaster = async (pid: number) => {
+  process.kill(pid, 'SIGTERM')
+  await eventually(() => !alive(pid), 20_000, `the new master (pid ${pid}) to exit`)
+}
+
+/** Who answered: the fixture's `{ id, generation, pid }`. */
+const pidOf = (answer: { readonly body: string }) => (JSON.parse(answer.body) as { pid: number }).pid
+
+/** Requests over a Unix socket from `connections` loops until stopped, counting what failed. */
+const unixLoad = (socketPath: string, { connections, close }: { connections: number; close: boolean }) => {
+  const agent = new http.Agent({ keepAlive: !close, maxSockets: connections })
+  onTestFinished(() => agent.destroy())
+  const counts = { requests: 0, errors: 0, non2xx: 0, failures: [] as string[] }
+  let running = true
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const request = http.get(
+        { socketPath, path: '/', agent, headers: close ? { connection: 'close' } : {}, timeout: 10_000 },
+        (res) => {
+          res.resume()
+          res.on('end', () => {
+            counts.requests++
+            if (res.statusCode !== 200) counts.non2xx++
+            resolve()
+          })
+          res.on('error', (error) => {
+            counts.errors++
+            counts.failures.push(error.message)
+            resolve()
+          })
+        },
+      )
+      request.on('timeout', () => request.destroy(new Error('no answer within 10 s')))
+      request.on('error', (error) => {
+        counts.errors++
+        counts.failures.push(error.message)
+        resolve()
+      })
+    })
+  const loops = Array.from({ length: connections }, async () => {
+    while (running) await once()
+  })
+  return {
+    counts,
+    async stop() {
+      running = false
+      await Promise.all(loops)
+      return counts
+    },
+  }
+}
+
+describe.each([
+  ['keep-alive', false],
+  ['Connection: close', true],
+] as const)('USR2 under wrk (%s traffic)', (_label, close) => {
+  it.each(['handoff', 'reuseport'] as const)(
+    '%s: zero failed requests; the new master serves, the old one exits 0, the pid file follows',
+    async (strategy) => {
+      const dir = tempDir()
+      const pidFile = path.join(dir, 'troupe.pid')
+      const troupe = start(
+        [
+          'serve',
+          workerApp,
+          '--bind',
+          '127.0.0.1:0',
+          '--workers',
+          '2',
+          '--strategy',
+          strategy,
+          '--pid',
+          pidFile,
+        ],
+        { cwd: dir },
+      )
+      const { port, pid: oldPid } = await troupe.serving()
+      expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${oldPid}\n`)
+      const signals = handlerSignals()
+      const load = startWrk(`http://127.0.0.1:${port}/?${signals.started}&every=50`, {
+        connections: 16,
+        close,
+      })
+      await signals.waitFor((line) => line.endsWith(` ${oldPid}`), 'load on the old master')
+
+      troupe.signal('SIGUSR2')
+      const newPid = await newMasterPid(troupe)
+      await troupe.waitForStderr(
+        new RegExp(
+          `^troupe: upgrade: the new master \\(pid ${newPid}\\) serves; this one \\(pid ${oldPid}\\) drains and exits$`,
+          'm',
+        ),
+        30_000,
+      )
+      const exit = await troupe.exitWithin(30_000)
+      expect(exit.code, exit.stderr).toBe(0)
+      await signals.waitFor((line) => line.endsWith(` ${newPid}`), 'load on the new master')
+      const result = await load.stop()
+
+      if (strategy === 'handoff')
+        expect({ errors: result.errors, non2xx: result.non2xx }, result.output).toEqual({
+          errors: { connect: 0, read: 0, write: 0, timeout: 0 },
+          non2xx: 0,
+        })
+      else {
+        // The old workers' SO_REUSEPORT listeners close: SYNs queued on them are reset unless
+        // net.ipv4.tcp_migrate_req=1 (as on a reload; see the README), never left unanswered.
+        console.log(
+          `reuseport USR2, ${_label}: ${result.requests} requests, ${result.socketErrors} socket errors, ${result.non2xx} non-2xx`,
+        )
+        expect(result.non2xx).toBe(0)
+        expect(result.errors.timeout).toBe(0)
+        expect(result.socketErrors).toBeLessThan(result.requests / 20)
+      }
+      expect(pidOf(await get(port))).toBe(newPid)
+      expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${newPid}\n`)
+      expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
+      expect(troupe.stderr).not.toMatch(/TROUPE_W_UPGRADE_FAILED/)
+
+      await stopNewMaster(newPid)
+      expect(fs.existsSync(pidFile)).toBe(false)
+    },
+    90_000,
+  )
+})
+
+describe.each([
+  ['keep-alive', false],
+  ['Connection: close', true],
+] as const)('USR2 with a unix: bind (%s traffic)', (_label, close) => {
+  it('zero failed requests; the socket file stays for the new master, which removes it on exit', async () => {
+    const dir = tempDir()
+    const socket = path.join(dir, 'app.sock')
+    const troupe = start(['serve', workerApp, '--bind', `unix:${socket}`, '--workers', '2'], { cwd: dir })
+    const { pid: oldPid } = await troupe.serving()
+    const load = unixLoad(socket, { connections: 8, close })
+    await eventually(() => load.counts.requests > 100, 10_000, 'load on the old master')
+
+    troupe.signal('SIGUSR2')
+    const newPid = await newMasterPid(troupe)
+    const exit = await troupe.exitWithin(30_000)
+    expect(exit.code, exit.stderr).toBe(0)
+    // Load after the old master left, all of it answered by the new one.
+    const before = load.counts.requests
+    await eventually(() => load.counts.requests > before + 100, 10_000, 'load on the new master')
+    const counts = await load.stop()
+    expect({ errors: counts.errors, non2xx: counts.non2xx, failures: counts.failures.slice(0, 3) }).toEqual({
+      errors: 0,
+      non2xx: 0,
+      failures: [],
+    })
+    expect(counts.requests).toBeGreaterThan(200)
+    expect(fs.lstatSync(socket).isSocket()).toBe(true)
+    expect(pidOf(await get({ socketPath: socket }))).toBe(newPid)
+    expect(newPid).not.toBe(oldPid)
+
+    await stopNewMaster(newPid)
+    expect(fs.existsSync(socket)).toBe(false)
+  }, 90_000)
+})
+
+describe('a USR2 upgrade that cannot complete', () => {
+  it('a new master that cannot start leaves the old one serving with one line; a USR2 during an upgrade is refused; the next USR2 upgrades', async () => {
+    const dir = tempDir()
+    const pidFile = path.join(dir, 'troupe.pid')
+    const configFile = path.join(dir, 'troupe.config.ts')
+    const hold = path.join(dir, 'hold')
+    // The new master reads the config file when it starts: while `hold` exists, it waits there.
+    const config = (workers: string) =>
+      [
+        `import { existsSync } from 'node:fs'`,
+        `while (existsSync(${JSON.stringify(hold)})) await new Promise((resolve) => setTimeout(resolve, 20))`,
+        `export default { app: ${JSON.stringify(workerApp)}, bind: ['127.0.0.1:0'], workers: ${workers} }`,
+        '',
+      ].join('\n')
+    fs.writeFileSync(configFile, config('1'))
+    const troupe = start(['serve', '--pid', pidFile], { cwd: dir })
+    const { port, pid: oldPid } = await troupe.serving()
+
+    // A broken deploy: the config is invalid now.
+    fs.writeFileSync(configFile, config("'many'"))
+    troupe.signal('SIGUSR2')
+    const failedPid = await newMasterPid(troupe)
+    await troupe.waitForStderr(/upgrade failed/)
+    expect(troupe.stderr).toMatch(
+      new RegExp(
+        `^troupe: warning: upgrade failed: the new master \\(pid ${failedPid}\\) exited with code 1 before it served; still serving \\(pid ${oldPid}\\) \\[TROUPE_W_UPGRADE_FAILED\\]$`,
+        'm',
+      ),
+    )
+    expect(troupe.stderr.match(/upgrade failed/g)).toHaveLength(1)
+    expect(troupe.running).toBe(true)
+    expect(pidOf(await get(port))).toBe(oldPid)
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${oldPid}\n`)
+    expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
+
+    // Fixed; the new master waits on `hold` while a second USR2 arrives.
+    fs.writeFileSync(hold, '')
+    fs.writeFileSync(configFile, config('1'))
+    const from = troupe.stderr.length
+    troupe.signal('SIGUSR2')
+    const newPid = await newMasterPid(troupe, from)
+    expect(fs.readFileSync(`${pidFile}.oldbin`, 'utf8')).toBe(`${oldPid}\n`)
+    troupe.signal('SIGUSR2')
+    await troupe.waitForStderr(
+      new RegExp(
+        `^troupe: warning: SIGUSR2 ignored: an upgrade is under way \\(new master pid ${newPid}\\) \\[TROUPE_W_SIGNAL_IGNORED\\]$`,
+        'm',
+      ),
+      10_000,
+      from,
+    )
+    fs.rmSync(hold)
+    const exit = await troupe.exitWithin(30_000)
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(pidOf(await get(port))).toBe(newPid)
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${newPid}\n`)
+    expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
+    await stopNewMaster(newPid)
+  }, 90_000)
+})
