@@ -24,7 +24,7 @@ const entries = {
   TROUPE_W_SIGNAL_IGNORED:
     'the master ignored a signal it gives no meaning to (USR1: no log files to reopen), or a USR2 during an upgrade or while not serving',
   TROUPE_W_UPGRADE_FAILED:
-    'a USR2 upgrade failed (the new master exited, or did not serve within 60 s): the old master keeps serving; a USR2 may try again',
+    'a USR2 upgrade failed (the new master exited, or did not serve within upgradeTimeout): the old master keeps serving; a USR2 may try again',
   TROUPE_W_TELL_FAILED:
     'an actor-to-actor tell could not be delivered (target gone, mailbox full or message uncloneable)',
 } as const satisfies Record<string, string>

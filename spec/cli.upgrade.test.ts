@@ -102,9 +102,12 @@ describe.each([
   ['keep-alive', false],
   ['Connection: close', true],
 ] as const)('USR2 under wrk (%s traffic)', (_label, close) => {
-  it.each(['handoff', 'reuseport'] as const)(
-    '%s: zero failed requests; the new master serves, the old one exits 0, the pid file follows',
-    async (strategy) => {
+  it.each([
+    ['handoff', 'zero failed requests'],
+    ['reuseport', 'no request unanswered'],
+  ] as const)(
+    '%s: %s; the new master serves, the old one exits 0, the pid file follows',
+    async (strategy, _outcome) => {
       const dir = tempDir()
       const pidFile = path.join(dir, 'troupe.pid')
       const troupe = start(
@@ -208,19 +211,22 @@ describe.each([
 })
 
 describe('a USR2 upgrade that cannot complete', () => {
+  /** A config file that, while `hold` exists, keeps the master reading it waiting. */
+  const heldConfig = (hold: string, workers: string) =>
+    [
+      `import { existsSync } from 'node:fs'`,
+      `while (existsSync(${JSON.stringify(hold)})) await new Promise((resolve) => setTimeout(resolve, 20))`,
+      `export default { app: ${JSON.stringify(workerApp)}, bind: ['127.0.0.1:0'], workers: ${workers} }`,
+      '',
+    ].join('\n')
+
   it('a new master that cannot start leaves the old one serving with one line; a USR2 during an upgrade is refused; the next USR2 upgrades', async () => {
     const dir = tempDir()
     const pidFile = path.join(dir, 'troupe.pid')
     const configFile = path.join(dir, 'troupe.config.ts')
     const hold = path.join(dir, 'hold')
     // The new master reads the config file when it starts: while `hold` exists, it waits there.
-    const config = (workers: string) =>
-      [
-        `import { existsSync } from 'node:fs'`,
-        `while (existsSync(${JSON.stringify(hold)})) await new Promise((resolve) => setTimeout(resolve, 20))`,
-        `export default { app: ${JSON.stringify(workerApp)}, bind: ['127.0.0.1:0'], workers: ${workers} }`,
-        '',
-      ].join('\n')
+    const config = (workers: string) => heldConfig(hold, workers)
     fs.writeFileSync(configFile, config('1'))
     const troupe = start(['serve', '--pid', pidFile], { cwd: dir })
     const { port, pid: oldPid } = await troupe.serving()
@@ -266,4 +272,30 @@ describe('a USR2 upgrade that cannot complete', () => {
     expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
     await stopNewMaster(newPid)
   }, 90_000)
+
+  it('a new master that does not serve within upgradeTimeout is killed; the old one keeps serving', async () => {
+    const dir = tempDir()
+    const pidFile = path.join(dir, 'troupe.pid')
+    const hold = path.join(dir, 'hold')
+    fs.writeFileSync(path.join(dir, 'troupe.config.ts'), heldConfig(hold, '1'))
+    const troupe = start(['serve', '--pid', pidFile, '--upgrade-timeout', '2'], { cwd: dir })
+    const { port, pid: oldPid } = await troupe.serving()
+    fs.writeFileSync(hold, '')
+    troupe.signal('SIGUSR2')
+    const stuckPid = await newMasterPid(troupe)
+    await troupe.waitForStderr(
+      new RegExp(
+        `^troupe: warning: upgrade failed: the new master \\(pid ${stuckPid}\\) did not serve within 2 s \\(upgradeTimeout\\) and was killed; still serving \\(pid ${oldPid}\\) \\[TROUPE_W_UPGRADE_FAILED\\]$`,
+        'm',
+      ),
+      20_000,
+    )
+    await eventually(() => !alive(stuckPid), 10_000, 'the stuck new master to be gone')
+    expect(troupe.running).toBe(true)
+    expect(pidOf(await get(port))).toBe(oldPid)
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${oldPid}\n`)
+    expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
+    const exit = await troupe.stop()
+    expect(exit.code, exit.stderr).toBe(0)
+  }, 60_000)
 })

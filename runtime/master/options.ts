@@ -108,6 +108,14 @@ export const optionTable = {
     description:
       "the control socket that troupe tree, scale, reload… talk to (mode 0600): default $XDG_RUNTIME_DIR/troupe/NAME.sock (else the temp dir's troupe-UID/); 'none' disables it",
   }),
+  upgradeTimeout: option({
+    group: 'operate',
+    type: seconds,
+    default: 60,
+    unit: 's',
+    description:
+      'time a new master started by USR2 has to serve; past it, it is killed and the old master keeps serving',
+  }),
   bind: option({
     group: 'listen',
     type: binds,

@@ -11,9 +11,7 @@ import { warningLine } from '../warnings.ts'
 import type { InheritedListener, Server } from './master.ts'
 import type { PidFile } from './pid-file.ts'
 import { READY_LINE, upgradeEnvironment } from './upgrade-protocol.ts'
-
-/** How long a new master may take to serve before it is killed and the upgrade given up. */
-export const UPGRADE_TIMEOUT_MS = 60_000
+import { ms } from './worker-spec.ts'
 
 export interface UpgradeOptions {
   /** The running server, or none while starting or stopping (then USR2 is refused). */
@@ -91,10 +89,11 @@ export class Upgrader {
     }
     this.#child = child
     log(`upgrade: started a new master (pid ${child.pid}); it inherits ${describe(listeners)}`)
-    this.#await(child, readyFd)
+    // This master's setting: the new one's config is not known until it is read there.
+    this.#await(child, readyFd, server.config.upgradeTimeout)
   }
 
-  #await(child: ChildProcess, readyFd: number): void {
+  #await(child: ChildProcess, readyFd: number, timeout: number): void {
     const ready = child.stdio[readyFd]!
     let said = ''
     let settled = false
@@ -120,9 +119,9 @@ export class Upgrader {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       fail(
-        `the new master (pid ${child.pid}) did not serve within ${UPGRADE_TIMEOUT_MS / 1000} s and was killed`,
+        `the new master (pid ${child.pid}) did not serve within ${timeout} s (upgradeTimeout) and was killed`,
       )
-    }, UPGRADE_TIMEOUT_MS)
+    }, ms(timeout))
     child.on('exit', onExit)
     child.on('error', (error) => fail(`cannot start a new master: ${error.message}`))
     ready.on('error', () => {})
