@@ -14,6 +14,7 @@ import {
   formatBind,
   listen,
   listenerFd,
+  removeSocketFile,
 } from '../transports/http/listen.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
@@ -109,8 +110,12 @@ export class Acceptor {
       await this.close()
       throw error
     } finally {
-      // An inherited socket nobody adopts would queue connections that no one accepts.
-      for (const fd of this.#inherited.values()) closeSync(fd)
+      // An inherited socket nobody adopts would queue connections that no one accepts; its
+      // file (the old master left it to this one) would only look like a server.
+      for (const [key, fd] of this.#inherited) {
+        closeSync(fd)
+        if (key.startsWith('unix:')) removeSocketFile(key.slice('unix:'.length))
+      }
       this.#inherited.clear()
     }
   }

@@ -299,3 +299,27 @@ describe('a USR2 upgrade that cannot complete', () => {
     expect(exit.code, exit.stderr).toBe(0)
   }, 60_000)
 })
+
+describe('USR2 with a changed config', () => {
+  it('the new master serves the binds its config has; an inherited one it dropped is closed and its file removed', async () => {
+    const dir = tempDir()
+    const configFile = path.join(dir, 'troupe.config.ts')
+    const dropped = path.join(dir, 'dropped.sock')
+    const config = (binds: readonly string[]) =>
+      `export default { app: ${JSON.stringify(workerApp)}, bind: ${JSON.stringify(binds)}, workers: 1 }\n`
+    fs.writeFileSync(configFile, config(['127.0.0.1:0', `unix:${dropped}`]))
+    const troupe = start(['serve'], { cwd: dir })
+    const { port, pid: oldPid } = await troupe.serving()
+    expect(pidOf(await get({ socketPath: dropped }))).toBe(oldPid)
+
+    fs.writeFileSync(configFile, config(['127.0.0.1:0']))
+    troupe.signal('SIGUSR2')
+    const newPid = await newMasterPid(troupe)
+    const exit = await troupe.exitWithin(30_000)
+    expect(exit.code, exit.stderr).toBe(0)
+    // The kept address is the same port, adopted (not bound again).
+    expect(pidOf(await get(port))).toBe(newPid)
+    expect(fs.existsSync(dropped)).toBe(false)
+    await stopNewMaster(newPid)
+  }, 60_000)
+})

@@ -178,6 +178,13 @@ export const closeListener = (server: net.Server, { keepSocketFile = false } = {
   return closed
 }
 
+/** Removes the socket file at `path`, if a socket file is what is there. */
+export const removeSocketFile = (path: string): void => {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path)
+  } catch {}
+}
+
 /** The descriptor of a listening server, to pass to a child process. */
 export const listenerFd = (server: net.Server): number => {
   // Node has no public accessor for it; spawn() takes a descriptor, not a net.Server.
