@@ -10,6 +10,7 @@ import { warningLine } from '../runtime/warnings.ts'
 import {
   adopt,
   type BindAddress,
+  claimSocketFile,
   closeListener,
   formatBind,
   listen,
@@ -86,6 +87,9 @@ export class Acceptor {
   #generation = 0
   #closed = false
   readonly #inherited: Map<string, number>
+  /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
+  readonly #adopted = new Set<net.Server>()
+  readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
     this.#options = options
@@ -110,14 +114,26 @@ export class Acceptor {
       await this.close()
       throw error
     } finally {
-      // An inherited socket nobody adopts would queue connections that no one accepts; its
-      // file (the old master left it to this one) would only look like a server.
+      // An inherited socket nobody adopts would queue connections that no one accepts.
       for (const [key, fd] of this.#inherited) {
         closeSync(fd)
-        if (key.startsWith('unix:')) removeSocketFile(key.slice('unix:'.length))
+        if (key.startsWith('unix:')) this.#dropped.push(key.slice('unix:'.length))
       }
       this.#inherited.clear()
     }
+  }
+
+  /**
+   * A new master serves (its workers are ready): the Unix socket files it inherited are its
+   * own from now on — removed on close for those it listens on, now for those it dropped.
+   * Until then they stay the old master's, which keeps serving if this one fails to start.
+   */
+  takeOver(): void {
+    for (const { server, bound } of this.#listeners.values())
+      if (this.#adopted.has(server) && bound.kind === 'unix') claimSocketFile(server, bound.path)
+    this.#adopted.clear()
+    // The file would only look like a server: nobody listens on that socket any more.
+    for (const path of this.#dropped.splice(0)) removeSocketFile(path)
   }
 
   /** The listeners with their descriptors, for a new master to inherit (USR2). */
@@ -179,6 +195,7 @@ export class Acceptor {
     this.#inherited.delete(formatBind(bind))
     const bound =
       fd === undefined ? await listen(server, bind, limits) : await adopt(server, fd, bind, limits)
+    if (fd !== undefined) this.#adopted.add(server)
     // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
     server.on('error', (error) => {
       this.#acceptErrors++

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -272,6 +273,38 @@ describe('a USR2 upgrade that cannot complete', () => {
     expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
     await stopNewMaster(newPid)
   }, 90_000)
+
+  it('a new master that fails after adopting a Unix socket leaves its file to the old master, which keeps serving on it', async () => {
+    const dir = tempDir()
+    const socket = path.join(dir, 'app.sock')
+    const configFile = path.join(dir, 'troupe.config.ts')
+    const config = (binds: readonly string[]) =>
+      `export default { app: ${JSON.stringify(workerApp)}, bind: ${JSON.stringify(binds)}, workers: 1 }\n`
+    fs.writeFileSync(configFile, config([`unix:${socket}`]))
+    const troupe = start(['serve'], { cwd: dir })
+    const { pid: oldPid } = await troupe.serving()
+
+    // The new master adopts the socket, then cannot bind an address another server holds.
+    const taken = net.createServer()
+    onTestFinished(() => {
+      taken.close()
+    })
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const takenPort = (taken.address() as net.AddressInfo).port
+    fs.writeFileSync(configFile, config([`unix:${socket}`, `127.0.0.1:${takenPort}`]))
+    troupe.signal('SIGUSR2')
+    const failedPid = await newMasterPid(troupe)
+    await troupe.waitForStderr(
+      new RegExp(`upgrade failed: the new master \\(pid ${failedPid}\\) exited with code 1 before it served`),
+    )
+    expect(troupe.stderr).toMatch(
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${takenPort}: address already in use`),
+    )
+    expect(pidOf(await get({ socketPath: socket }))).toBe(oldPid)
+    const exit = await troupe.stop()
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(fs.existsSync(socket)).toBe(false)
+  }, 60_000)
 
   it('a new master that does not serve within upgradeTimeout is killed; the old one keeps serving', async () => {
     const dir = tempDir()

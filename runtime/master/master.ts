@@ -226,6 +226,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
+  acceptor?.takeOver()
   return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
 }
 

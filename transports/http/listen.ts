@@ -58,7 +58,8 @@ const socketFiles = new WeakMap<
   { readonly path: string; readonly dev: number; readonly ino: number }
 >()
 
-const ownSocketFile = (server: net.Server, path: string): void => {
+/** `server`'s socket file at `path` is this process's to remove on close (see `closeListener`). */
+export const claimSocketFile = (server: net.Server, path: string): void => {
   const { dev, ino } = lstatSync(path)
   socketFiles.set(server, { path, dev, ino })
 }
@@ -124,7 +125,7 @@ export const listen = async (
   })
   if (bind.kind === 'unix') {
     if (bound) renameSync(bound, bind.path)
-    ownSocketFile(server, bind.path)
+    claimSocketFile(server, bind.path)
     if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
     return bind
   }
@@ -135,8 +136,8 @@ export const listen = async (
 /**
  * Listens on `fd`, a listening socket this process inherited (a new master taking its
  * predecessor's listeners over on USR2): no bind, so no moment where the address is shut.
- * `bind` is the address the socket was bound to; a Unix socket's file becomes this process's
- * to remove on close.
+ * `bind` is the address the socket was bound to. A Unix socket's file stays its old owner's
+ * until `claimSocketFile` (the new master serves): a new master that fails to start leaves it.
  */
 export const adopt = async (
   server: net.Server,
@@ -154,7 +155,6 @@ export const adopt = async (
     })
   })
   if (bind.kind === 'unix') {
-    ownSocketFile(server, bind.path)
     if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
     return bind
   }
