@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
-import { get, start, type Troupe, tempDir } from './support/troupe-cli.ts'
+import { childPids, get, start, type Troupe, tempDir } from './support/troupe-cli.ts'
 import { startWrk } from './support/wrk.ts'
 
 const workerApp = fileURLToPath(new URL('./fixtures/cli/worker-app.ts', import.meta.url))
@@ -106,11 +106,12 @@ describe.each([
   ['Connection: close', true],
 ] as const)('USR2 under wrk (%s traffic)', (_label, close) => {
   it.each([
-    ['handoff', 'zero failed requests'],
-    ['reuseport', 'no request unanswered'],
+    ['handoff', 'thread', 'zero failed requests'],
+    ['handoff', 'process', 'zero failed requests'],
+    ['reuseport', 'thread', 'no request unanswered'],
   ] as const)(
-    '%s: %s; the new master serves, the old one exits 0, the pid file follows',
-    async (strategy, _outcome) => {
+    '%s, %s workers: %s; the new master serves, the old one exits 0, the pid file follows',
+    async (strategy, placement, _outcome) => {
       const dir = tempDir()
       const pidFile = path.join(dir, 'troupe.pid')
       const troupe = start(
@@ -123,6 +124,8 @@ describe.each([
           '2',
           '--strategy',
           strategy,
+          '--placement',
+          placement,
           '--pid',
           pidFile,
         ],
@@ -130,12 +133,16 @@ describe.each([
       )
       const { port, pid: oldPid } = await troupe.serving()
       expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${oldPid}\n`)
+      // A thread worker answers with its master's pid, a process worker with its own.
+      const workerOf = (master: number, pid: number) =>
+        placement === 'thread' ? pid === master : childPids(master).includes(pid)
+      const servedBy = (master: number) => (line: string) => workerOf(master, Number(line.split(' ')[2]))
       const signals = handlerSignals()
       const load = startWrk(`http://127.0.0.1:${port}/?${signals.started}&every=50`, {
         connections: 16,
         close,
       })
-      await signals.waitFor((line) => line.endsWith(` ${oldPid}`), 'load on the old master')
+      await signals.waitFor(servedBy(oldPid), 'load on the old master')
 
       troupe.signal('SIGUSR2')
       const newPid = await newMasterPid(troupe)
@@ -148,7 +155,7 @@ describe.each([
       )
       const exit = await troupe.exitWithin(30_000)
       expect(exit.code, exit.stderr).toBe(0)
-      await signals.waitFor((line) => line.endsWith(` ${newPid}`), 'load on the new master')
+      await signals.waitFor(servedBy(newPid), 'load on the new master')
       const result = await load.stop()
 
       if (strategy === 'handoff')
@@ -166,7 +173,7 @@ describe.each([
         expect(result.errors.timeout).toBe(0)
         expect(result.socketErrors).toBeLessThan(result.requests / 20)
       }
-      expect(pidOf(await get(port))).toBe(newPid)
+      expect(workerOf(newPid, pidOf(await get(port)))).toBe(true)
       expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${newPid}\n`)
       expect(fs.existsSync(`${pidFile}.oldbin`)).toBe(false)
       expect(troupe.stderr).not.toMatch(/TROUPE_W_UPGRADE_FAILED/)
