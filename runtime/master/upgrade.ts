@@ -56,7 +56,19 @@ export class Upgrader {
       log(warningLine('TROUPE_W_SIGNAL_IGNORED', 'SIGUSR2 ignored: this master is starting or stopping'))
       return
     }
-    this.#start(server)
+    try {
+      this.#start(server)
+    } catch (error) {
+      // Nothing started (no descriptor to hand over, spawn refused): nothing to undo but the pid file.
+      this.#child = undefined
+      this.#options.pidFile()?.restore()
+      log(
+        warningLine(
+          'TROUPE_W_UPGRADE_FAILED',
+          `upgrade failed: ${(error as Error).message}; still serving (pid ${process.pid})`,
+        ),
+      )
+    }
   }
 
   #start(server: Server): void {
@@ -71,24 +83,16 @@ export class Upgrader {
       ...(fd === undefined ? {} : { fd: next++ }),
     }))
     const readyFd = next
-    const pidFile = this.#options.pidFile()
-    pidFile?.setAside()
-    let child: ChildProcess
-    try {
-      child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-        cwd: this.#options.cwd,
-        env: { ...this.#options.environment, ...upgradeEnvironment(listeners, readyFd) },
-        stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe'],
-      })
-    } catch (error) {
-      pidFile?.restore()
-      log(
-        warningLine('TROUPE_W_UPGRADE_FAILED', `upgrade failed: ${(error as Error).message}; still serving`),
-      )
-      return
-    }
+    this.#options.pidFile()?.setAside()
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      cwd: this.#options.cwd,
+      env: { ...this.#options.environment, ...upgradeEnvironment(listeners, readyFd) },
+      stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe'],
+    })
     this.#child = child
-    log(`upgrade: started a new master (pid ${child.pid}); it inherits ${describe(listeners)}`)
+    // Without a pid the spawn failed, and its 'error' event says why.
+    if (child.pid !== undefined)
+      log(`upgrade: started a new master (pid ${child.pid}); it inherits ${describe(listeners)}`)
     // This master's setting: the new one's config is not known until it is read there.
     this.#await(child, readyFd, server.config.upgradeTimeout)
   }
