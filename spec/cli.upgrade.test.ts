@@ -220,16 +220,19 @@ describe.each([
   }, 90_000)
 })
 
-describe('a USR2 upgrade that cannot complete', () => {
-  /** A config file that, while `hold` exists, keeps the master reading it waiting. */
-  const heldConfig = (hold: string, workers: string) =>
-    [
-      `import { existsSync } from 'node:fs'`,
-      `while (existsSync(${JSON.stringify(hold)})) await new Promise((resolve) => setTimeout(resolve, 20))`,
-      `export default { app: ${JSON.stringify(workerApp)}, bind: ['127.0.0.1:0'], workers: ${workers} }`,
-      '',
-    ].join('\n')
+/**
+ * A config file (the worker app on `binds`) that, while `hold` exists, keeps the master reading
+ * it waiting: a new master held at start. `workers` is written as is (`'many'` is invalid).
+ */
+const heldConfig = (hold: string, workers: string, binds: readonly string[] = ['127.0.0.1:0']) =>
+  [
+    `import { existsSync } from 'node:fs'`,
+    `while (existsSync(${JSON.stringify(hold)})) await new Promise((resolve) => setTimeout(resolve, 20))`,
+    `export default { app: ${JSON.stringify(workerApp)}, bind: ${JSON.stringify(binds)}, workers: ${workers} }`,
+    '',
+  ].join('\n')
 
+describe('a USR2 upgrade that cannot complete', () => {
   it('a new master that cannot start leaves the old one serving with one line; a USR2 during an upgrade is refused; the next USR2 upgrades', async () => {
     const dir = tempDir()
     const pidFile = path.join(dir, 'troupe.pid')
@@ -395,5 +398,27 @@ describe('USR2 across deploys', () => {
     await stopNewMaster(third)
     expect(fs.existsSync(socket)).toBe(false)
     expect(fs.existsSync(pidFile)).toBe(false)
+  }, 60_000)
+
+  it('a TERM to the old master while the new one starts stops the old one only; the new one then serves its sockets', async () => {
+    const dir = tempDir()
+    const hold = path.join(dir, 'hold')
+    const socket = path.join(dir, 'app.sock')
+    const configFile = path.join(dir, 'troupe.config.ts')
+    fs.writeFileSync(configFile, heldConfig(hold, '1', ['127.0.0.1:0', `unix:${socket}`]))
+    const troupe = start(['serve'], { cwd: dir })
+    const { port } = await troupe.serving()
+    fs.writeFileSync(hold, '')
+    troupe.signal('SIGUSR2')
+    const newPid = await newMasterPid(troupe)
+    const exit = await troupe.stop(30_000)
+    expect(exit.code, exit.stderr).toBe(0)
+    // Asked while no master accepts: the connection waits in the kernel's queue for the new one.
+    const early = get(port, '/', 30_000)
+    fs.rmSync(hold)
+    expect(pidOf(await early)).toBe(newPid)
+    expect(pidOf(await get({ socketPath: socket }))).toBe(newPid)
+    await stopNewMaster(newPid)
+    expect(fs.existsSync(socket)).toBe(false)
   }, 60_000)
 })
