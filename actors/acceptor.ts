@@ -4,10 +4,19 @@
  * worker is ready waits here (bounded); past the bound it is answered 503 and closed, never
  * dropped silently.
  */
-import { chmodSync } from 'node:fs'
+import { chmodSync, closeSync } from 'node:fs'
 import net from 'node:net'
 import { warningLine } from '../runtime/warnings.ts'
-import { type BindAddress, formatBind, listen } from '../transports/http/listen.ts'
+import {
+  adopt,
+  type BindAddress,
+  claimSocketFile,
+  closeListener,
+  formatBind,
+  listen,
+  listenerFd,
+  removeSocketFile,
+} from '../transports/http/listen.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {
@@ -37,6 +46,18 @@ export interface AcceptorOptions {
   /** Called with each address once it listens, and once it stopped listening. */
   readonly onListen?: (address: BindAddress) => void
   readonly onUnlisten?: (address: BindAddress) => void
+  /**
+   * Listening sockets inherited from the master this one replaces (USR2), by the address as
+   * asked for (`127.0.0.1:0`): adopted instead of bound. Those no bind wants are closed.
+   */
+  readonly inherited?: ReadonlyMap<string, number>
+}
+
+/** A listener as a new master inherits it: the address as asked for and as bound, and its descriptor. */
+export interface HandedListener {
+  readonly bind: string
+  readonly address: BindAddress
+  readonly fd: number
 }
 
 interface Listener {
@@ -77,10 +98,15 @@ export class Acceptor {
   #acceptErrors = 0
   #generation = 0
   #closed = false
+  readonly #inherited: Map<string, number>
+  /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
+  readonly #adopted = new Set<net.Server>()
+  readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
     this.#options = options
     this.#balance = options.balancer ?? leastLoaded()
+    this.#inherited = new Map(options.inherited)
   }
 
   get addresses(): readonly BindAddress[] {
@@ -99,7 +125,36 @@ export class Acceptor {
     } catch (error) {
       await this.close()
       throw error
+    } finally {
+      // An inherited socket nobody adopts would queue connections that no one accepts.
+      for (const [key, fd] of this.#inherited) {
+        closeSync(fd)
+        if (key.startsWith('unix:')) this.#dropped.push(key.slice('unix:'.length))
+      }
+      this.#inherited.clear()
     }
+  }
+
+  /**
+   * A new master serves (its workers are ready): the Unix socket files it inherited are its
+   * own from now on — removed on close for those it listens on, now for those it dropped.
+   * Until then they stay the old master's, which keeps serving if this one fails to start.
+   */
+  takeOver(): void {
+    for (const { server, bound } of this.#listeners.values())
+      if (this.#adopted.has(server) && bound.kind === 'unix') claimSocketFile(server, bound.path)
+    this.#adopted.clear()
+    // The file would only look like a server: nobody listens on that socket any more.
+    for (const path of this.#dropped.splice(0)) removeSocketFile(path)
+  }
+
+  /** The listeners with their descriptors, for a new master to inherit (USR2). */
+  handOver(): readonly HandedListener[] {
+    return [...this.#listeners].map(([bind, { server, bound }]) => ({
+      bind,
+      address: bound,
+      fd: listenerFd(server),
+    }))
   }
 
   /**
@@ -146,10 +201,15 @@ export class Acceptor {
     const server = net.createServer({ pauseOnConnect: true }, (socket) =>
       this.#onConnection(socket, listener),
     )
-    const bound = await listen(server, bind, {
+    const limits = {
       backlog,
       ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
-    })
+    }
+    const fd = this.#inherited.get(formatBind(bind))
+    this.#inherited.delete(formatBind(bind))
+    const bound =
+      fd === undefined ? await listen(server, bind, limits) : await adopt(server, fd, bind, limits)
+    if (fd !== undefined) this.#adopted.add(server)
     // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
     server.on('error', (error) => {
       this.#acceptErrors++
@@ -161,8 +221,8 @@ export class Acceptor {
     return listener
   }
 
-  #close(listener: Listener, { announce = true } = {}): Promise<void> {
-    const closed = new Promise<void>((resolve) => listener.server.close(() => resolve()))
+  #close(listener: Listener, { announce = true, keepSocketFile = false } = {}): Promise<void> {
+    const closed = closeListener(listener.server, { keepSocketFile })
     if (announce) this.#options.onUnlisten?.(listener.bound)
     return closed
   }
@@ -241,13 +301,18 @@ export class Acceptor {
     }
   }
 
-  /** Stops accepting; connections still waiting are answered 503. Unix socket files are removed. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting; connections still waiting are answered 503. Unix socket files are
+   * removed, unless `keepSocketFiles` (a new master inherited the sockets and serves them).
+   */
+  async close({ keepSocketFiles = false } = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     // server.close() resolves only once its connections are gone, and the waiting ones are
     // ours to end: answer them first, then wait.
-    const closed = [...this.#listeners.values()].map((l) => this.#close(l))
+    const closed = [...this.#listeners.values()].map((l) =>
+      this.#close(l, { keepSocketFile: keepSocketFiles }),
+    )
     for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
     clearInterval(this.#sweeper)
     await Promise.all(closed)

@@ -22,9 +22,11 @@ const entries = {
   TROUPE_W_OPTION_NOT_APPLICABLE:
     'an option was set that has no effect with the chosen placement, kind or strategy (memorySoft with thread workers, threads with kind coroutine…)',
   TROUPE_W_SIGNAL_IGNORED:
-    'the master received a signal it gives no meaning to (USR2: troupe has no binary re-exec) and ignored it',
+    'the master ignored a signal it gives no meaning to at that moment: a USR2 during an upgrade, or while it is starting or stopping',
   TROUPE_W_ACCESS_LOG:
     'a worker could not write or reopen its access log (disk full, directory gone); those lines are dropped and it keeps serving',
+  TROUPE_W_UPGRADE_FAILED:
+    'a USR2 upgrade failed (the new master exited, or did not serve within upgradeTimeout): the old master keeps serving; a USR2 may try again',
   TROUPE_W_TELL_FAILED:
     'an actor-to-actor tell could not be delivered (target gone, mailbox full or message uncloneable)',
   TROUPE_W_ADMIN_ERROR:

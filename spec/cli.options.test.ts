@@ -48,7 +48,7 @@ describe('help', () => {
       for (const key of configKeys) expect(exit.stdout).toMatch(new RegExp(`^ {2}--${flagName(key)}\\b`, 'm'))
       expect(exit.stdout).toMatch(/^ {2}--chdir DIR/m)
     }
-    expect(serve.stdout).toContain('USR1 and USR2 are logged and ignored')
+    expect(serve.stdout).toContain('USR2 upgrade troupe itself')
     expect(serve.stdout).not.toBe(global.stdout)
     expect(global.stdout).toMatch(/^ {2}serve \[APP]/m)
     expect(global.stdout).not.toMatch(/--max-requests/)

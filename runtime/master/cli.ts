@@ -8,7 +8,6 @@ import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
-import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
 import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
@@ -33,6 +32,8 @@ import { troupeVersion } from './version.ts'
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
 // read as the user's on a reload.
 const environment: Readonly<Record<string, string | undefined>> = { ...process.env }
+/** Where the master started (before --chdir): a new master started on USR2 starts there too. */
+const startDir = process.cwd()
 // What only some commands need is imported when they run: `--version` and `--help` start fast.
 const resolveAll = async (parsed: Parsed) => {
   const { resolveLayers } = await import('./config-file.ts')
@@ -92,11 +93,6 @@ const check = async (parsed: Parsed): Promise<number> => {
   return 0
 }
 
-/** gunicorn's USR2 re-executes the binary; troupe has no such thing yet. */
-const ignoredSignals = {
-  SIGUSR2: 'troupe has no binary re-exec; HUP reloads code and config with no dropped connection',
-} as const
-
 /** The master's name in ps, in its log lines, and (through the environment) in its process workers' titles. */
 const applyName = (name: string | null) => {
   process.title = name ? `troupe: master ${name}` : 'troupe: master'
@@ -112,6 +108,10 @@ const serve = async (parsed: Parsed): Promise<number> => {
   warnAll(resolved.warnings)
   applyName(config.name)
   const { startServer } = await import('./master.ts')
+  const { Upgrader } = await import('./upgrade.ts')
+  // Started by an old master's USR2: its listeners are this one's to adopt.
+  const inheritance = (await import('./upgrade-protocol.ts')).readInheritance(environment)
+  let pidFile: import('./pid-file.ts').PidFile | undefined
   // Signals are taken from the start: a TERM during start-up stops cleanly once started.
   type Server = Awaited<ReturnType<typeof startServer>>
   let server: Server | undefined
@@ -134,8 +134,22 @@ const serve = async (parsed: Parsed): Promise<number> => {
       return
     }
     say(graceful ? 'graceful stop: draining' : 'fast stop', graceful ? 'stop.graceful' : 'stop.fast')
-    stopping = server.stop({ graceful }).then(() => done(0))
+    // Once a new master is starting, it holds the same Unix sockets: their files are its own.
+    stopping = server.stop({ graceful, keepSocketFiles: upgrader.underWay }).then(() => done(0))
   }
+  /** USR2: a new master runs the code on disk with this one's listeners; once it serves, this one drains and exits. */
+  const upgrader = new Upgrader({
+    server: () => (stopping ? undefined : server),
+    environment,
+    cwd: startDir,
+    pidFile: () => pidFile,
+    log: say,
+    handOver: (pid) => {
+      if (!server || stopping) return
+      say(`upgrade: the new master (pid ${pid}) serves; this one (pid ${process.pid}) drains and exits`)
+      stopping = server.stop({ graceful: true, keepSocketFiles: true }).then(() => done(0))
+    },
+  })
   const withServer = (fn: (s: Server) => Promise<unknown>) => () => {
     if (server && !stopping)
       void fn(server).catch((error: Error & { logged?: boolean }) => error.logged || fail(error))
@@ -190,10 +204,8 @@ const serve = async (parsed: Parsed): Promise<number> => {
     // At one worker, scale() refuses and logs why: the signal is not dropped silently.
     withServer((s) => s.scale(s.config.workers - 1)),
   )
-  // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
-  for (const [signal, why] of Object.entries(ignoredSignals))
-    process.on(signal, () => warn(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
-  if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
+  process.on('SIGUSR2', () => upgrader.request())
+  if (config.pid !== null) pidFile = (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
   const control = await import('./control/serve-control.ts')
   const claimed = await control.claimControl(config, environment, say)
   server = await startServer(config, {
@@ -201,7 +213,9 @@ const serve = async (parsed: Parsed): Promise<number> => {
     logFormat,
     onFailure: giveUp,
     controlPath: claimed?.path ?? null,
+    ...(inheritance ? { inherit: inheritance.listeners } : {}),
   })
+  // Before the serving line (and an upgrade's ready): a new master's socket replaces the old one's.
   const controlServer = claimed
     ? await control.serveControl(claimed, server, {
         reload: () => reloadFromDisk(server!),
@@ -218,6 +232,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
       `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
     'serving',
   )
+  inheritance?.ready()
   if (config.reload) {
     const root = dirname(resolve(parseAppRef(config.app).module))
     const { reloadOnChange } = await import('./watch.ts')

@@ -107,7 +107,8 @@ const commandOptionLines = (names: readonly (keyof typeof commandOptions)[]): st
 
 const signalsHelp = [
   'Signals to the master (the pid on its "serving" line, or in --pid FILE): TERM/INT graceful stop,',
-  'QUIT fast stop, HUP reload, TTIN/TTOU one worker more/less; USR1 and USR2 are logged and ignored.',
+  'QUIT fast stop, HUP reload, TTIN/TTOU one worker more/less, USR2 upgrade troupe itself (a new',
+  'master takes the listeners over; the pid file moves to FILE.oldbin); USR1 reopen log files.',
 ].join('\n')
 
 /** `troupe --help`: the commands. */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
-import { Acceptor } from '../../actors/acceptor.ts'
+import { Acceptor, type HandedListener } from '../../actors/acceptor.ts'
 import { loadApp, normalizeActors, type ResolvedApp } from '../../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../../transports/http/listen.ts'
 import { ConfigError } from '../errors.ts'
@@ -49,7 +49,25 @@ export interface ServeOptions {
    * line passes the format it settled on. Default: text.
    */
   readonly logFormat?: 'text' | 'json'
+  /**
+   * The listeners of the master this one replaces (USR2): adopted (handoff) or bound at the
+   * same ports (reuseport) where a bind asks for the same address.
+   */
+  readonly inherit?: readonly InheritedListener[]
 }
+
+/** A listener of a master being replaced, as the new master receives it. */
+export interface InheritedListener {
+  /** The address as asked for (`127.0.0.1:0`). */
+  readonly bind: string
+  /** The address as bound (`127.0.0.1:41234`). */
+  readonly address: string
+  /** Its listening socket's descriptor in the new master; none under reuseport (the workers bind their own). */
+  readonly fd?: number
+}
+
+/** A listener as the master hands it to its successor: a descriptor under handoff, only the address under reuseport. */
+export type HandOver = Omit<HandedListener, 'fd'> & { readonly fd?: number }
 
 export interface Server {
   readonly addresses: readonly string[]
@@ -68,8 +86,13 @@ export interface Server {
   kill(workerId: string): void
   /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
   reopenLogs(): Promise<void>
-  /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
-  stop(options?: { readonly graceful?: boolean }): Promise<void>
+  /**
+   * Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut
+   * connections. `keepSocketFiles`: a new master serves the Unix sockets now; leave their files.
+   */
+  stop(options?: { readonly graceful?: boolean; readonly keepSocketFiles?: boolean }): Promise<void>
+  /** The listeners a new master inherits on USR2: under handoff with their descriptors, under reuseport their ports. */
+  handOver(): readonly HandOver[]
   tree(): TreeNode
   /** A complete snapshot: workers, listeners, totals since start (what `troupe stats` prints). */
   stats(): Stats
@@ -131,6 +154,16 @@ const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<B
   return { requested: config.bind, bound }
 }
 
+/**
+ * The binds of the master this one replaces, as `resolveBinds` keeps them across a reload:
+ * under reuseport a bind asking for the same address gets the same port.
+ */
+const inheritedBinds = (inherit: readonly InheritedListener[] | undefined): Binds | undefined =>
+  inherit && {
+    requested: inherit.map((l) => l.bind),
+    bound: inherit.map((l, i) => parseBind(l.address, `inherited listener ${i}`)),
+  }
+
 /** What the acceptor takes from the config. */
 const acceptorLimits = (config: ResolvedConfig) => ({
   backlog: config.backlog,
@@ -159,7 +192,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
   preflight(config, app)
-  const binds = await resolveBinds(config)
+  const binds = await resolveBinds(config, inheritedBinds(options.inherit))
   // Said once at start: the strategy cannot change on reload.
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
@@ -205,6 +238,11 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         onListen: (address) => serverChannels.listen.publish({ server: id, address: formatBind(address) }),
         onUnlisten: (address) =>
           serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
+        inherited: new Map(
+          (options.inherit ?? []).flatMap(({ bind, fd }) =>
+            fd === undefined ? [] : [[formatBind(parseBind(bind)), fd] as const],
+          ),
+        ),
       })
       await acceptor.listen()
     }
@@ -237,6 +275,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
+  acceptor?.takeOver()
   server = new TroupeServer({
     id,
     system,
@@ -403,7 +442,12 @@ class TroupeServer implements Server {
     this.#parts.note(entry('info', 'logs.reopen', `reopened log files (${workers} workers)`, { workers }))
   }
 
-  stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+  handOver(): readonly HandOver[] {
+    if (this.#acceptor) return this.#acceptor.handOver()
+    return this.#binds.bound.map((address, i) => ({ bind: this.#binds.requested[i]!, address }))
+  }
+
+  stop(options: { readonly graceful?: boolean; readonly keepSocketFiles?: boolean } = {}): Promise<void> {
     this.#draining = true
     // A fast stop asked for during a graceful one cuts it short, and both end together.
     if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
@@ -411,7 +455,7 @@ class TroupeServer implements Server {
       this.#pool.stopping()
       // Listening stops now; the listeners' close completes once relayed (Unix, thread)
       // connections are gone, which is after the workers drained them.
-      const closing = this.#acceptor?.close()
+      const closing = this.#acceptor?.close({ keepSocketFiles: options.keepSocketFiles ?? false })
       await this.#reloading?.catch(() => {})
       await this.system.stop()
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.

@@ -155,6 +155,14 @@ export const optionTable = {
     default: 'common',
     description: 'access log lines: common, combined, json, or a template of %(h)s %(r)s %(s)s… fields',
   }),
+  upgradeTimeout: option({
+    group: 'operate',
+    type: seconds,
+    default: 60,
+    unit: 's',
+    description:
+      'time a new master started by USR2 has to serve; past it, it is killed and the old master keeps serving',
+  }),
   bind: option({
     group: 'listen',
     type: binds,

@@ -1,9 +1,10 @@
 /**
  * `--pid FILE`: the master's pid, for scripts and service managers that signal it (`npm start`
  * does not pass signals on, so its own pid is the wrong target). Removed on exit, however the
- * master ends, unless another master has written the file since.
+ * master ends, unless another master has written the file since. During an upgrade (USR2) the
+ * old master's pid is in `FILE.oldbin`, as with gunicorn and nginx, and FILE is the new one's.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.ts'
 
@@ -17,8 +18,19 @@ const running = (pid: number): boolean => {
   }
 }
 
-/** Writes this process's pid to `path` (`source` names where the path came from); returns the remover. */
-export const writePidFile = (path: string, source: string): (() => void) => {
+export interface PidFile {
+  /** The file's path. */
+  readonly path: string
+  /** Upgrade started: FILE becomes FILE.oldbin (the new master writes FILE); removed on exit from there. */
+  setAside(): void
+  /** Upgrade failed: FILE.oldbin becomes FILE again. */
+  restore(): void
+  /** Removes the file now (it holds this pid); also done on exit. */
+  remove(): void
+}
+
+/** Writes this process's pid to `path` (`source` names where the path came from). */
+export const writePidFile = (path: string, source: string): PidFile => {
   const file = resolve(path)
   let previous: number | undefined
   try {
@@ -35,12 +47,24 @@ export const writePidFile = (path: string, source: string): (() => void) => {
       cause: error,
     })
   }
+  let current = file
   const remove = () => {
     process.off('exit', remove)
     try {
-      if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file)
+      if (readFileSync(current, 'utf8').trim() === String(process.pid)) unlinkSync(current)
     } catch {}
   }
   process.on('exit', remove)
-  return remove
+  const move = (to: string) => {
+    try {
+      renameSync(current, to)
+      current = to
+    } catch {}
+  }
+  return {
+    path: file,
+    setAside: () => move(`${file}.oldbin`),
+    restore: () => move(file),
+    remove,
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * Bind addresses: `HOST:PORT`, `[v6]:PORT`, `:PORT`, or `unix:PATH`. Unix socket files get
- * their mode set, stale files from a dead process are replaced, and the file goes on close.
+ * their mode set, stale files from a dead process are replaced, and the file goes on close
+ * (`closeListener`) unless a new master took the socket over.
  */
-import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, renameSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
-import { dirname } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { ConfigError, ListenError } from '../../runtime/errors.ts'
 
 export type BindAddress =
@@ -48,6 +49,37 @@ const clearStaleSocket = async (path: string): Promise<void> => {
   unlinkSync(path)
 }
 
+/**
+ * The socket files this process made or adopted, with the inode they had then: removed on
+ * close only while the path still names that socket (another process may have replaced it).
+ */
+const socketFiles = new WeakMap<
+  net.Server,
+  { readonly path: string; readonly dev: number; readonly ino: number }
+>()
+
+/** `server`'s socket file at `path` is this process's to remove on close (see `closeListener`). */
+export const claimSocketFile = (server: net.Server, path: string): void => {
+  const { dev, ino } = lstatSync(path)
+  socketFiles.set(server, { path, dev, ino })
+}
+
+/** sun_path holds 108 bytes, the last a NUL. */
+const SUN_PATH_MAX = 107
+let privateNames = 0
+
+/**
+ * libuv unlinks a Unix socket's path when its handle closes, and a master that handed the
+ * socket over to a new master (USR2) must close its handle without taking the file from the
+ * new one. So the socket is bound under a private name beside PATH and renamed onto PATH:
+ * what libuv unlinks on close is the private name, long gone; PATH is ours to remove. A path
+ * too long for a private name beside it is bound directly (and a handover then loses its file).
+ */
+const privateName = (path: string): string | undefined => {
+  const name = join(dirname(path), `.${basename(path).slice(0, 8)}.${process.pid}.${++privateNames}`)
+  return Buffer.byteLength(name) <= SUN_PATH_MAX ? name : undefined
+}
+
 export interface ListenOptions {
   readonly backlog: number
   readonly socketMode?: number
@@ -65,6 +97,8 @@ export const listen = async (
       throw new ListenError(`unix:${bind.path}: directory ${dirname(bind.path)} does not exist`)
     await clearStaleSocket(bind.path)
   }
+  const bound = bind.kind === 'unix' ? privateName(bind.path) : undefined
+  if (bound) await clearStaleSocket(bound)
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       const why =
@@ -82,7 +116,7 @@ export const listen = async (
       server.off('error', onError)
       resolve()
     }
-    if (bind.kind === 'unix') server.listen({ path: bind.path, backlog: options.backlog }, done)
+    if (bind.kind === 'unix') server.listen({ path: bound ?? bind.path, backlog: options.backlog }, done)
     else
       server.listen(
         { host: bind.host, port: bind.port, backlog: options.backlog, reusePort: options.reusePort ?? false },
@@ -90,9 +124,71 @@ export const listen = async (
       )
   })
   if (bind.kind === 'unix') {
+    if (bound) renameSync(bound, bind.path)
+    claimSocketFile(server, bind.path)
     if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
     return bind
   }
   const address = server.address() as net.AddressInfo
   return { kind: 'tcp', host: bind.host, port: address.port }
+}
+
+/**
+ * Listens on `fd`, a listening socket this process inherited (a new master taking its
+ * predecessor's listeners over on USR2): no bind, so no moment where the address is shut.
+ * `bind` is the address the socket was bound to. A Unix socket's file stays its old owner's
+ * until `claimSocketFile` (the new master serves): a new master that fails to start leaves it.
+ */
+export const adopt = async (
+  server: net.Server,
+  fd: number,
+  bind: BindAddress,
+  options: ListenOptions,
+): Promise<BindAddress> => {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) =>
+      reject(new ListenError(`cannot listen on inherited ${formatBind(bind)} (fd ${fd}): ${error.message}`))
+    server.once('error', onError)
+    server.listen({ fd, backlog: options.backlog }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  if (bind.kind === 'unix') {
+    if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
+    return bind
+  }
+  return { kind: 'tcp', host: bind.host, port: (server.address() as net.AddressInfo).port }
+}
+
+/**
+ * Stops `server` listening and, for a Unix socket, removes its file — unless `keepSocketFile`
+ * (a new master serves the same socket now). Resolves once its connections are gone.
+ */
+export const closeListener = (server: net.Server, { keepSocketFile = false } = {}): Promise<void> => {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  const file = socketFiles.get(server)
+  socketFiles.delete(server)
+  if (file && !keepSocketFile) {
+    try {
+      const now = lstatSync(file.path)
+      if (now.dev === file.dev && now.ino === file.ino) unlinkSync(file.path)
+    } catch {}
+  }
+  return closed
+}
+
+/** Removes the socket file at `path`, if a socket file is what is there. */
+export const removeSocketFile = (path: string): void => {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path)
+  } catch {}
+}
+
+/** The descriptor of a listening server, to pass to a child process. */
+export const listenerFd = (server: net.Server): number => {
+  // Node has no public accessor for it; spawn() takes a descriptor, not a net.Server.
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd
+  if (typeof fd !== 'number' || fd < 0) throw new ListenError('this listener has no descriptor to hand over')
+  return fd
 }
