@@ -200,6 +200,22 @@ export const PlacementUnsupportedError = define(
   'this combination of strategy, placement and Node version cannot work; the message names the alternatives',
 )
 
+export const ControlUnreachableError = define(
+  'TROUPE_E_CONTROL_UNREACHABLE',
+  'ControlUnreachableError',
+  'no running master answers on the control socket: none found, several found (pick one), gone, or not yours',
+)
+export const ControlProtocolError = define(
+  'TROUPE_E_CONTROL_PROTOCOL',
+  'ControlProtocolError',
+  'the CLI and the master speak different control protocol versions: use the troupe that started the master',
+)
+export const ControlSocketError = define(
+  'TROUPE_E_CONTROL_SOCKET',
+  'ControlSocketError',
+  "the control socket cannot be opened safely: its directory is not the user's own, or another master of that name runs",
+)
+
 /** How many `cause`s deep an error is carried across a boundary. */
 const CAUSE_DEPTH = 3
 

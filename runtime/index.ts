@@ -48,6 +48,20 @@ export {
   serverChannels,
 } from './master/channels.ts'
 export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './master/config.ts'
+export type {
+  ControlApi,
+  InstanceInfo,
+  KillOutcome,
+  LatencySummary,
+  ListenerStats,
+  LogLevel,
+  ReloadOutcome,
+  ScaleOutcome,
+  Stats,
+  StatusCounts,
+  WorkerStats,
+} from './master/control/api.ts'
+export type { ConnectOptions, RemoteMaster } from './master/control/connect.ts'
 export { type ServeOptions, type Server, startServer } from './master/master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
 export type { Strategy, SupervisorOptions } from './supervisor.ts'
@@ -66,3 +80,12 @@ export {
 } from './system.ts'
 export type { NodeState, RestartType, TreeNode } from './tree.ts'
 export { type WarningCode, type WarningEntry, warningCatalogue } from './warnings.ts'
+
+/**
+ * Connects to a running master's control socket: `--control PATH`, `--name NAME`, or the only
+ * master running. The control plane (comlink) loads on first use, never in a worker.
+ */
+export const connect = async (
+  options?: import('./master/control/connect.ts').ConnectOptions,
+): Promise<import('./master/control/connect.ts').RemoteMaster> =>
+  (await import('./master/control/connect.ts')).connect(options)

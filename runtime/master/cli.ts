@@ -4,19 +4,12 @@
  * config. A mistake is one line on stderr naming the problem (and its code), no stack
  * trace unless --debug.
  */
-import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
-
-const readVersion = (): string => {
-  // From source this file is runtime/master/cli.ts; built, it is dist/cli.js.
-  const up = import.meta.url.endsWith('.ts') ? '../../package.json' : '../package.json'
-  const manifest = readFileSync(new URL(up, import.meta.url), 'utf8')
-  return (JSON.parse(manifest) as { version: string }).version
-}
+import { troupeVersion } from './version.ts'
 
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
 // read as the user's on a reload.
@@ -123,7 +116,17 @@ const serve = async (parsed: Parsed): Promise<number> => {
   for (const [signal, why] of Object.entries(ignoredSignals))
     process.on(signal, () => say(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
   if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
+  const control = await import('./control/serve-control.ts')
+  const claimed = await control.claimControl(config, environment, say)
   server = await startServer(config, { log: say })
+  const controlServer = claimed
+    ? await control.serveControl(claimed, server, {
+        reload: () => reloadFromDisk(server!),
+        stop,
+        setLogLevel: (level) => level,
+      })
+    : undefined
+  void finished.then(() => controlServer?.close())
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
       `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
@@ -181,7 +184,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     return 0
   }
   if (parsed.version) {
-    process.stdout.write(`${readVersion()}\n`)
+    process.stdout.write(`${troupeVersion()}\n`)
     return 0
   }
   try {
