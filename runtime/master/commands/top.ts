@@ -4,18 +4,15 @@
  * screen and reads single keys in raw mode; the terminal is given back as it was on every way
  * out. What the master answers (an outcome, an error) goes to the status line, never a stack.
  */
+import { ControlUnreachableError } from '../../errors.ts'
 import { describeExit } from '../../exit.ts'
+import type { Parsed } from '../cli-args.ts'
 import type { KillOutcome, ReloadOutcome, ScaleOutcome, Stats } from '../control/api.ts'
+import type { RemoteMaster as Remote } from '../control/connect.ts'
 import { type Connection, type ScreenLine, type TopUi, topScreen } from './top-view.ts'
 
-/** The master as top uses it: the control API's methods, answered over the control socket. */
-export interface RemoteMaster {
-  stats(): Promise<Stats>
-  reload(): Promise<ReloadOutcome>
-  scale(workers: '+1' | '-1'): Promise<ScaleOutcome>
-  kill(worker: string): Promise<KillOutcome>
-  close(): unknown
-}
+/** The master as top uses it: what connect() returns, the control API over the control socket. */
+export type RemoteMaster = Pick<Remote, 'stats' | 'reload' | 'scale' | 'kill' | 'close' | 'closed'>
 
 export interface TopOptions {
   /** Opens a connection to the master (again, after it was lost). */
@@ -39,6 +36,9 @@ const STYLE: Record<ScreenLine['style'], [string, string]> = {
 /** A stats answer slower than this counts as a master gone (a socket that died may never answer). */
 const STATS_TIMEOUT_MS = 5_000
 
+/** The connection itself failed (as opposed to the master refusing what was asked). */
+const UNREACHABLE = 'TROUPE_E_CONTROL_UNREACHABLE'
+
 const describeError = (error: unknown): string => {
   const { message, code } = error as { message?: string; code?: string }
   const text = message || String(error)
@@ -47,7 +47,10 @@ const describeError = (error: unknown): string => {
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1_000} s`)), ms)
+    const timer = setTimeout(
+      () => reject(new ControlUnreachableError(`the master did not answer within ${ms / 1_000} s`)),
+      ms,
+    )
     promise.then(resolve, reject).finally(() => clearTimeout(timer))
   })
 
@@ -114,7 +117,7 @@ class TopSession {
     stdout: NodeJS.WriteStream,
   ) {
     this.#options = options
-    this.#master = master
+    this.#master = this.#watch(master)
     this.#stdin = stdin
     this.#stdout = stdout
     this.#connection = { state: 'connecting', target: options.target }
@@ -164,17 +167,34 @@ class TopSession {
     this.#stdout.write(LEAVE)
   }
 
+  /** A master that stops shows as gone at once, not at the next refresh. */
+  #watch(master: RemoteMaster): RemoteMaster {
+    void master.closed.then(() => {
+      if (this.#master === master) {
+        this.#lost('the control connection closed')
+        this.#paint()
+      }
+    })
+    return master
+  }
+
+  #lost(reason: string): void {
+    this.#disconnect()
+    this.#previous = null
+    this.#connection = { state: 'lost', target: this.#options.target, reason }
+  }
+
   #disconnect(): void {
     const master = this.#master
     this.#master = null
-    if (master) Promise.resolve(master.close()).catch(() => {})
+    master?.close()
   }
 
   async #poll(): Promise<void> {
     if (this.#polling || this.#restored) return
     this.#polling = true
     try {
-      this.#master ??= await this.#options.connect()
+      this.#master ??= this.#watch(await this.#options.connect())
       const stats = await within(this.#master.stats(), STATS_TIMEOUT_MS)
       if (this.#restored) return
       this.#previous = this.#current
@@ -182,9 +202,9 @@ class TopSession {
       this.#connection = { state: 'connected' }
       if (this.#selected && !stats.workers.some((w) => w.id === this.#selected)) this.#selected = null
     } catch (error) {
-      this.#disconnect()
-      this.#previous = null
-      this.#connection = { state: 'lost', target: this.#options.target, reason: describeError(error) }
+      // A master that answers with an error is still there: say it, keep the connection.
+      if ((error as { code?: string }).code === UNREACHABLE) this.#lost(describeError(error))
+      else this.#status = `stats failed: ${describeError(error)}`
     } finally {
       this.#polling = false
     }
@@ -280,3 +300,22 @@ const scaled = (o: ScaleOutcome) =>
   o.from === o.to ? `workers stay at ${o.to} (refused, see the master's log)` : `workers ${o.from} → ${o.to}`
 const killed = (o: KillOutcome) =>
   `${o.worker} killed (${describeExit(o.reason)}); ${o.replaced ? 'replaced' : 'not replaced'}, ${o.restarts} restart(s)`
+
+/** `troupe top [--control PATH | --name NAME] [--interval SECONDS]`. */
+export const topCommand = async (parsed: Parsed): Promise<number> => {
+  const interval = Number(parsed.interval ?? 1)
+  if (!(Number.isFinite(interval) && interval >= 0.1)) {
+    process.stderr.write(
+      `troupe: --interval must be a number of seconds, at least 0.1 (got "${parsed.interval}") (see troupe --help)\n`,
+    )
+    return 2
+  }
+  const control = parsed.flags.control as string | undefined
+  const name = parsed.flags.name as string | undefined
+  const { connect } = await import('../control/connect.ts')
+  return runTop({
+    connect: () => connect({ ...(control ? { control } : {}), ...(name ? { name } : {}) }),
+    target: control ? `--control ${control}` : name ? `--name ${name}` : 'the only master running',
+    intervalMs: interval * 1_000,
+  })
+}
