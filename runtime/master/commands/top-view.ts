@@ -111,10 +111,16 @@ const title = (stats: Stats) => {
   ].join('  ')
 }
 
+/** Under reuseport the kernel hands connections to the workers: the master counts no refusals. */
+const listenerText = (l: Stats['listeners'][number]) => {
+  const refused = l.refused as number | null
+  return `${l.address}  queue ${l.queued}${refused === null ? '' : `  refused ${refused}`}`
+}
+
 const listenersLine = (stats: Stats) =>
   stats.listeners.length === 0
     ? 'listening on nothing'
-    : `listen  ${stats.listeners.map((l) => `${l.address}  queue ${l.queued}  refused ${l.refused}`).join('   ')}`
+    : `listen  ${stats.listeners.map(listenerText).join('   ')}`
 
 const totalsLine = (stats: Stats, interval: Interval | null) => {
   const { totals } = stats
