@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { type ConfigKey, configKeys, flagName } from './config.ts'
 import { optionTable } from './options.ts'
+import { suggest } from './suggest.ts'
 
 export const commands = {
   serve: {
@@ -88,7 +89,10 @@ export const parseCommandLine = (args: readonly string[]): Parsed => {
   for (const token of tokens) {
     if (token.kind !== 'option') continue
     const spec = parseOptions[token.name]
-    if (!spec) throw new UsageError(`unknown option "${token.rawName}"`)
+    if (!spec) {
+      const hint = suggest(token.name, Object.keys(parseOptions))
+      throw new UsageError(`unknown option "${token.rawName}"${hint ? ` (did you mean --${hint}?)` : ''}`)
+    }
     if (spec.type === 'boolean' && token.value !== undefined)
       throw new UsageError(`option "${token.rawName}" takes no value`)
     if (spec.type === 'string' && token.value === undefined)

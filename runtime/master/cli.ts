@@ -9,6 +9,8 @@ import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
+import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
+import { suggest } from './suggest.ts'
 import { troupeVersion } from './version.ts'
 
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
@@ -86,12 +88,16 @@ const serve = async (parsed: Parsed): Promise<number> => {
   }
   /** HUP and --reload: re-read the config file and the environment, start a new generation. */
   const reloadFromDisk = async (s: Server) => {
-    const next = await resolveAll(parsed)
-    warnAll(next.warnings)
-    await s.reload(next.config).catch((error: Error) => {
-      throw new Error(`reload failed, the old workers keep serving: ${describe(error)}`)
-    })
-    applyName(next.config.name)
+    try {
+      const next = await resolveAll(parsed)
+      warnAll(next.warnings)
+      await s.reload(next.config)
+      applyName(next.config.name)
+    } catch (error) {
+      throw new Error(`reload failed, the old workers keep serving: ${describe(error as Error)}`, {
+        cause: error,
+      })
+    }
   }
   process.on('SIGTERM', () => stop(true))
   process.on('SIGINT', () => stop(true))
@@ -167,7 +173,37 @@ const changeDirectory = (dir: string) => {
   }
 }
 
+/** `troupe tree`, `scale`, …: the commands that steer a running master through its control socket. */
+const controlMain = async (command: ControlCommand, args: readonly string[]): Promise<number> => {
+  let parsed: ControlParsed
+  try {
+    parsed = parseControlLine(command, args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    say(`${error.message} (see troupe ${command} --help)`)
+    return 2
+  }
+  if (parsed.help) {
+    process.stdout.write((await import('./help.ts')).controlHelp(command))
+    return 0
+  }
+  try {
+    const { runControlCommand } = await import('./commands/control-commands.ts')
+    return await runControlCommand(parsed, {
+      out: (text) => process.stdout.write(text),
+      tty: process.stdout.isTTY === true,
+    })
+  } catch (error) {
+    say(describe(error as Error))
+    if (parsed.debug) process.stderr.write(`${(error as Error).stack}\n`)
+    return 1
+  }
+}
+
 const main = async (args: readonly string[]): Promise<number> => {
+  const first = args.findIndex((arg) => !arg.startsWith('-'))
+  if (first >= 0 && args[first]! in controlCommands)
+    return controlMain(args[first] as ControlCommand, [...args.slice(0, first), ...args.slice(first + 1)])
   let parsed: Parsed
   try {
     parsed = parseCommandLine(args)
@@ -201,7 +237,8 @@ const main = async (args: readonly string[]): Promise<number> => {
     process.stderr.write((await import('./help.ts')).usage())
     return 2
   }
-  say(`unknown command "${parsed.command}" (see troupe --help)`)
+  const hint = suggest(parsed.command, [...Object.keys(commands), ...Object.keys(controlCommands)])
+  say(`unknown command "${parsed.command}"${hint ? ` (did you mean "${hint}"?)` : ''} (see troupe --help)`)
   return 2
 }
 

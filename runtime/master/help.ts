@@ -4,6 +4,13 @@
  */
 import { type Command, commandOptions, commands } from './cli-args.ts'
 import { configKeys, envName, flagName, type OptionKey, optionKeys } from './config.ts'
+import {
+  type ControlCommand,
+  type ControlCommandSpec,
+  controlCommands,
+  controlOptions,
+  flagsOf,
+} from './control-args.ts'
 import { type OptionSpec, optionTable } from './options.ts'
 
 const table = optionTable as unknown as Record<OptionKey, OptionSpec<unknown, unknown>>
@@ -111,6 +118,11 @@ export const usage = (): string =>
     'Commands:',
     ...Object.entries(commands).map(([name, c]) => entry(`  ${name} [APP]`, c.summary)),
     '',
+    'Steering a running master (through its control socket; --name NAME or --control PATH picks one):',
+    ...Object.entries(controlCommands).map(([name, c]) =>
+      entry(`  ${name}${'argument' in c ? ` ${c.argument}` : ''}`, c.summary),
+    ),
+    '',
     'Options:',
     ...commandOptionLines(['help', 'version']),
     '',
@@ -138,6 +150,27 @@ export const commandHelp = (command: Command): string => {
     'Each option --foo-bar is also the key fooBar in troupe.config.ts and the environment variable',
     'TROUPE_FOO_BAR. Precedence: flags > environment > config file > defaults.',
     ...(command === 'serve' ? ['', signalsHelp] : []),
+    '',
+  ].join('\n')
+}
+
+/** `troupe tree --help` and the other steering commands: their own flags only. */
+export const controlHelp = (command: ControlCommand): string => {
+  const spec: ControlCommandSpec = controlCommands[command]
+  const lines = flagsOf(command).map((flag) => {
+    const o = controlOptions[flag] as { metavar?: string; short?: string; description: string }
+    return entry(
+      `  ${o.short ? `-${o.short}, ` : ''}--${flag}${o.metavar ? ` ${o.metavar}` : ''}`,
+      o.description,
+    )
+  })
+  return [
+    `Usage: troupe ${command}${spec.argument ? ` ${spec.argument}` : ''} [options]`,
+    '',
+    spec.about,
+    '',
+    'Options:',
+    ...lines,
     '',
   ].join('\n')
 }

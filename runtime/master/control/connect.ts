@@ -121,8 +121,23 @@ export const connect = async (options: ConnectOptions = {}): Promise<RemoteMaste
   // comlink has no notion of a closed endpoint: calls in flight are answered here when it closes.
   const pending = new Set<string>()
   const post = endpoint.postMessage.bind(endpoint)
+  const answerGone = (id: string) =>
+    endpoint.deliver({
+      id,
+      type: 'HANDLER',
+      name: 'throw',
+      value: serializeError(
+        new ControlUnreachableError(`control socket ${path}: the master closed the connection`),
+      ),
+    })
   endpoint.postMessage = (message: { id?: string }) => {
-    if (message.id !== undefined) pending.add(message.id)
+    const { id } = message
+    // Asked after the connection ended: answered at once rather than never.
+    if (socket.destroyed) {
+      if (id !== undefined) queueMicrotask(() => answerGone(id))
+      return
+    }
+    if (id !== undefined) pending.add(id)
     post(message)
   }
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
@@ -151,10 +166,7 @@ export const connect = async (options: ConnectOptions = {}): Promise<RemoteMaste
   })
   void closed.then(() => {
     refused(new ControlUnreachableError(`control socket ${path}: the master closed the connection`))
-    const gone = serializeError(
-      new ControlUnreachableError('the master closed the connection before answering'),
-    )
-    for (const id of pending) endpoint.deliver({ id, type: 'HANDLER', name: 'throw', value: gone })
+    for (const id of pending) answerGone(id)
     pending.clear()
   })
   let instance: InstanceInfo
