@@ -19,11 +19,6 @@ export const commands = {
     about:
       'Resolves the config exactly as serve does, loads APP, and prints every value and where it came from; refuses what serve refuses.',
   },
-  top: {
-    summary: 'a live view of a running master: workers, req/s, latency, errors, queue, memory',
-    about:
-      'Shows the master chosen by --control or --name full-screen, refreshed every --interval seconds; keys reload it, add or remove a worker, kill one, and q quits.',
-  },
 } as const
 export type Command = keyof typeof commands
 
@@ -32,7 +27,6 @@ export const commandOptions = {
   config: { metavar: 'FILE', description: 'config file (default: ./troupe.config.ts if present)' },
   chdir: { metavar: 'DIR', description: 'change to DIR before loading the config and the app' },
   debug: { description: 'print stack traces with errors' },
-  interval: { metavar: 'SECONDS', description: 'troupe top: refresh every SECONDS (default 1)' },
   help: { short: 'h', description: 'print the help of the command and exit' },
   version: { short: 'v', description: 'print the version and exit' },
 } as const satisfies Record<string, { metavar?: string; short?: string; description: string }>
@@ -70,8 +64,6 @@ export interface Parsed {
   readonly config: string | undefined
   readonly chdir: string | undefined
   readonly debug: boolean
-  /** `troupe top --interval`, as written. */
-  readonly interval: string | undefined
   readonly help: boolean
   readonly version: boolean
 }
@@ -112,7 +104,6 @@ export const parseCommandLine = (args: readonly string[]): Parsed => {
     config: text('config'),
     chdir: text('chdir'),
     debug: values.debug === true,
-    interval: text('interval'),
     help: values.help === true,
     version: values.version === true,
   }

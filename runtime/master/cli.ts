@@ -227,7 +227,6 @@ const main = async (args: readonly string[]): Promise<number> => {
     if (command && parsed.chdir !== undefined) changeDirectory(parsed.chdir)
     if (command === 'serve') return await serve(parsed)
     if (command === 'check') return await check(parsed)
-    if (command === 'top') return await (await import('./commands/top.ts')).topCommand(parsed)
   } catch (error) {
     say(describe(error as Error))
     if (parsed.debug) process.stderr.write(`${(error as Error).stack}\n`)

@@ -17,16 +17,6 @@ export const formatMs = (ms: number | null, lastBoundMs: number): string => {
   return `${ms.toFixed(1)}ms`
 }
 
-/** `45s`, `3m05s`, `2h03m`, `4d07h`, as `ps` and `top` do: the two leading units. */
-export const formatUptime = (ms: number): string => {
-  const s = Math.max(0, Math.floor(ms / 1_000))
-  const two = (n: number) => String(n).padStart(2, '0')
-  if (s < 60) return `${s}s`
-  if (s < 3_600) return `${Math.floor(s / 60)}m${two(s % 60)}s`
-  if (s < 86_400) return `${Math.floor(s / 3_600)}h${two(Math.floor(s / 60) % 60)}m`
-  return `${Math.floor(s / 86_400)}d${two(Math.floor(s / 3_600) % 24)}h`
-}
-
 /** Cut to `width` columns, with `…` where it was cut: a terminal line must never wrap. */
 export const clip = (text: string, width: number): string => {
   const chars = Array.from(text)

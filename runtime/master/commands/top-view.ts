@@ -5,13 +5,14 @@
  */
 import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.ts'
 import type { Stats, WorkerStats } from '../control/api.ts'
-import { clip, formatCount, formatMs, formatUptime } from './top-format.ts'
+import { duration } from './format.ts'
+import { clip, formatCount, formatMs } from './top-format.ts'
 import { type Interval, intervalBetween, quantileMs, type WorkerDelta } from './top-interval.ts'
 
 /** Whether top has a master to show. */
 export type Connection =
   | { readonly state: 'connected' }
-  /** Before the first answer. `target` names the master looked for (`--control PATH`, `--name shop`). */
+  /** Before the first answer. `target` is where the master is (its control socket). */
   | { readonly state: 'connecting'; readonly target: string }
   /** The master stopped answering; top keeps trying. */
   | { readonly state: 'lost'; readonly target: string; readonly reason: string }
@@ -104,7 +105,7 @@ const title = (stats: Stats) => {
   return [
     `troupe${instance.name ? ` ${instance.name}` : ''}`,
     `pid ${instance.pid}`,
-    `up ${formatUptime(stats.at - instance.startedAt)}`,
+    `up ${duration(stats.at - instance.startedAt)}`,
     `generation ${instance.generation}`,
     strategy,
     `${stats.config.placement} × ${stats.config.kind}`,

@@ -6,18 +6,19 @@
  */
 import { ControlUnreachableError } from '../../errors.ts'
 import { describeExit } from '../../exit.ts'
-import type { Parsed } from '../cli-args.ts'
 import type { KillOutcome, ReloadOutcome, ScaleOutcome, Stats } from '../control/api.ts'
-import type { RemoteMaster as Remote } from '../control/connect.ts'
+import { connect, type RemoteMaster as Remote } from '../control/connect.ts'
 import { type Connection, type ScreenLine, type TopUi, topScreen } from './top-view.ts'
 
 /** The master as top uses it: what connect() returns, the control API over the control socket. */
 export type RemoteMaster = Pick<Remote, 'stats' | 'reload' | 'scale' | 'kill' | 'close' | 'closed'>
 
 export interface TopOptions {
-  /** Opens a connection to the master (again, after it was lost). */
-  readonly connect: () => Promise<RemoteMaster>
-  /** How the master was named (`--control PATH`, `--name shop`), for the screen. */
+  /** The master, connected. */
+  readonly master: RemoteMaster
+  /** Connects to it again, after it was lost. */
+  readonly reconnect: () => Promise<RemoteMaster>
+  /** Where the master is (its control socket), for the screen. */
   readonly target: string
   readonly intervalMs: number
   readonly stdin?: NodeJS.ReadStream
@@ -82,15 +83,7 @@ export const runTop = async (options: TopOptions): Promise<number> => {
     stderr.write('troupe: top needs a terminal; for a snapshot a script can read, use troupe stats --json\n')
     return 2
   }
-  // No master to show at all is a mistake to say in one line, not a screen to wait on.
-  let master: RemoteMaster
-  try {
-    master = await options.connect()
-  } catch (error) {
-    stderr.write(`troupe: ${describeError(error)}\n`)
-    return 1
-  }
-  return new TopSession(options, master, stdin, stdout).run()
+  return new TopSession(options, stdin, stdout).run()
 }
 
 class TopSession {
@@ -110,14 +103,9 @@ class TopSession {
   #finish: (code: number) => void = () => {}
   #restored = false
 
-  constructor(
-    options: TopOptions,
-    master: RemoteMaster,
-    stdin: NodeJS.ReadStream,
-    stdout: NodeJS.WriteStream,
-  ) {
+  constructor(options: TopOptions, stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStream) {
     this.#options = options
-    this.#master = this.#watch(master)
+    this.#master = this.#watch(options.master)
     this.#stdin = stdin
     this.#stdout = stdout
     this.#connection = { state: 'connecting', target: options.target }
@@ -194,7 +182,7 @@ class TopSession {
     if (this.#polling || this.#restored) return
     this.#polling = true
     try {
-      this.#master ??= this.#watch(await this.#options.connect())
+      this.#master ??= this.#watch(await this.#options.reconnect())
       const stats = await within(this.#master.stats(), STATS_TIMEOUT_MS)
       if (this.#restored) return
       this.#previous = this.#current
@@ -301,21 +289,14 @@ const scaled = (o: ScaleOutcome) =>
 const killed = (o: KillOutcome) =>
   `${o.worker} killed (${describeExit(o.reason)}); ${o.replaced ? 'replaced' : 'not replaced'}, ${o.restarts} restart(s)`
 
-/** `troupe top [--control PATH | --name NAME] [--interval SECONDS]`. */
-export const topCommand = async (parsed: Parsed): Promise<number> => {
-  const interval = Number(parsed.interval ?? 1)
-  if (!(Number.isFinite(interval) && interval >= 0.1)) {
-    process.stderr.write(
-      `troupe: --interval must be a number of seconds, at least 0.1 (got "${parsed.interval}") (see troupe --help)\n`,
-    )
-    return 2
-  }
-  const control = parsed.flags.control as string | undefined
-  const name = parsed.flags.name as string | undefined
-  const { connect } = await import('../control/connect.ts')
-  return runTop({
-    connect: () => connect({ ...(control ? { control } : {}), ...(name ? { name } : {}) }),
-    target: control ? `--control ${control}` : name ? `--name ${name}` : 'the only master running',
-    intervalMs: interval * 1_000,
+/**
+ * `troupe top [--control PATH | --name NAME] [--interval SECONDS]`, given the master that
+ * runControlCommand connected to; after losing it, top reconnects to the same socket.
+ */
+export const topCommand = (master: Remote, intervalMs: number): Promise<number> =>
+  runTop({
+    master,
+    reconnect: () => connect({ control: master.path }),
+    target: master.path,
+    intervalMs,
   })
-}
