@@ -88,9 +88,14 @@ export class TmuxSession {
     await this.#tmux('send-keys', '-t', this.#target, ...keys)
   }
 
-  /** What the pane shows now, one string per row, trailing blanks cut. */
+  /** Resizes the terminal, as a user dragging its window does (the program gets SIGWINCH). */
+  async resize(width: number, height: number): Promise<void> {
+    await this.#tmux('resize-window', '-t', this.#target, '-x', String(width), '-y', String(height))
+  }
+
+  /** What the pane shows now, one string per row (a wrapped line joined), trailing blanks cut. */
   async screen(): Promise<string[]> {
-    const text = await this.#tmux('capture-pane', '-p', '-t', this.#target)
+    const text = await this.#tmux('capture-pane', '-p', '-J', '-t', this.#target)
     return text
       .replace(/\n$/, '')
       .split('\n')

@@ -287,7 +287,7 @@ const reloaded = (o: ReloadOutcome) =>
 const scaled = (o: ScaleOutcome) =>
   o.from === o.to ? `workers stay at ${o.to} (refused, see the master's log)` : `workers ${o.from} → ${o.to}`
 const killed = (o: KillOutcome) =>
-  `${o.worker} killed (${describeExit(o.reason)}); ${o.replaced ? 'replaced' : 'not replaced'}, ${o.restarts} restart(s)`
+  `killed ${o.worker} (${describeExit(o.reason)}); ${o.replaced ? `replaced (restart ${o.restarts})` : 'not replaced'}`
 
 /**
  * `troupe top [--control PATH | --name NAME] [--interval SECONDS]`, given the master that
