@@ -42,11 +42,23 @@ export interface AcceptorOptions {
 interface Listener {
   readonly server: net.Server
   readonly bound: BindAddress
+  /** The backlog it was opened with (a reload's new one applies to addresses opened later). */
+  readonly backlog: number
+  accepted: number
+  refused: number
+}
+
+/** One address's counts since it opened (the stats' and metrics' per-listener figures). */
+export interface ListenerCounts {
+  readonly address: string
+  readonly backlog: number
+  readonly accepted: number
+  readonly refused: number
 }
 
 interface Waiting {
   readonly socket: net.Socket
-  readonly unix: boolean
+  readonly listener: Listener
   readonly since: number
 }
 
@@ -130,10 +142,12 @@ export class Acceptor {
   }
 
   async #open(bind: BindAddress): Promise<Listener> {
-    const unix = bind.kind === 'unix'
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket, unix))
+    const { backlog } = this.#options
+    const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+      this.#onConnection(socket, listener),
+    )
     const bound = await listen(server, bind, {
-      backlog: this.#options.backlog,
+      backlog,
       ...(this.#options.socketMode === undefined ? {} : { socketMode: this.#options.socketMode }),
     })
     // Accept errors (EMFILE past the fd limit) are counted, never fatal to the master.
@@ -143,7 +157,8 @@ export class Acceptor {
         warningLine('TROUPE_W_ACCEPT_ERROR', `acceptor on ${formatBind(bound)}: ${error.message}`),
       )
     })
-    return { server, bound }
+    const listener: Listener = { server, bound, backlog, accepted: 0, refused: 0 }
+    return listener
   }
 
   #close(listener: Listener, { announce = true } = {}): Promise<void> {
@@ -152,11 +167,12 @@ export class Acceptor {
     return closed
   }
 
-  #onConnection(socket: net.Socket, unix: boolean): void {
+  #onConnection(socket: net.Socket, listener: Listener): void {
     this.#accepted++
+    listener.accepted++
     // A client that resets while it waits must not take the acceptor down.
     socket.on('error', () => {})
-    const waiting = { socket, unix, since: performance.now() }
+    const waiting = { socket, listener, since: performance.now() }
     if (this.#closed) this.#refuse(waiting)
     else if (this.#queue.length === 0 && this.#handOff(waiting)) return
     else {
@@ -190,8 +206,9 @@ export class Acceptor {
   }
 
   /** 503 and close: the connection is answered, never dropped in silence. */
-  #refuse({ socket }: Waiting): void {
+  #refuse({ socket, listener }: Waiting): void {
     this.#refused++
+    listener.refused++
     if (socket.destroyed) return
     socket.end(BUSY, () => socket.destroy())
   }
@@ -201,7 +218,7 @@ export class Acceptor {
     while (candidates.length > 0) {
       const worker = this.#balance(candidates)!
       try {
-        worker.hand(waiting.socket, waiting.unix)
+        worker.hand(waiting.socket, waiting.listener.bound.kind === 'unix')
         return true
       } catch {
         // Its mailbox is full or it is going away: try the next one.
@@ -234,6 +251,21 @@ export class Acceptor {
     for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
     clearInterval(this.#sweeper)
     await Promise.all(closed)
+  }
+
+  /** Connections waiting for a ready worker now. */
+  get queued(): number {
+    return this.#queue.length
+  }
+
+  /** Each address listened on now, with its counts. */
+  listenerCounts(): ListenerCounts[] {
+    return [...this.#listeners.values()].map(({ bound, backlog, accepted, refused }) => ({
+      address: formatBind(bound),
+      backlog,
+      accepted,
+      refused,
+    }))
   }
 
   info(): Record<string, unknown> {

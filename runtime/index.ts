@@ -44,8 +44,12 @@ export {
   type ReloadFailedEvent,
   type ReloadStartEvent,
   type ScaleEvent,
+  type ServerEvent,
   serverChannelNames,
   serverChannels,
+  type WorkerExitEvent,
+  type WorkerReadyEvent,
+  type WorkerRecycleEvent,
 } from './master/channels.ts'
 export { configDefaults, defineConfig, type ResolvedConfig, type TroupeConfig } from './master/config.ts'
 export type {
@@ -54,7 +58,6 @@ export type {
   KillOutcome,
   LatencySummary,
   ListenerStats,
-  LogLevel,
   ReloadOutcome,
   ScaleOutcome,
   Stats,
@@ -62,6 +65,7 @@ export type {
   WorkerStats,
 } from './master/control/api.ts'
 export type { ConnectOptions, RemoteMaster } from './master/control/connect.ts'
+export type { LogFields, Logger, LogLevel, LogThreshold } from './master/log.ts'
 export { type ServeOptions, type Server, startServer } from './master/master.ts'
 export type { ActorRef, AskOptions, MessageArgs, TellOptions } from './ref.ts'
 export type { Strategy, SupervisorOptions } from './supervisor.ts'

@@ -22,9 +22,13 @@ const entries = {
   TROUPE_W_OPTION_NOT_APPLICABLE:
     'an option was set that has no effect with the chosen placement, kind or strategy (memorySoft with thread workers, threads with kind coroutine…)',
   TROUPE_W_SIGNAL_IGNORED:
-    'the master received a signal it gives no meaning to (USR1: troupe has no log files to reopen; USR2: no binary re-exec) and ignored it',
+    'the master received a signal it gives no meaning to (USR2: troupe has no binary re-exec) and ignored it',
+  TROUPE_W_ACCESS_LOG:
+    'a worker could not write or reopen its access log (disk full, directory gone); those lines are dropped and it keeps serving',
   TROUPE_W_TELL_FAILED:
     'an actor-to-actor tell could not be delivered (target gone, mailbox full or message uncloneable)',
+  TROUPE_W_ADMIN_ERROR:
+    'the admin listener (--admin) could not accept a connection (often EMFILE); it keeps listening and the server keeps serving',
 } as const satisfies Record<string, string>
 
 export type WarningCode = keyof typeof entries

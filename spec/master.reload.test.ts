@@ -141,8 +141,12 @@ describe('reload applies a changed bind', () => {
       'troupe:server:unlisten',
       'troupe:server:reload:done',
     ])
-    expect(events[0]!.message).toEqual({ address: `unix:${socket}` })
-    expect(events[1]!.message).toEqual({ address: oldAddress })
+    // Each names its server: the one this test started.
+    expect(events[0]!.message).toEqual({ server: expect.any(Number), address: `unix:${socket}` })
+    expect(events[1]!.message).toEqual({
+      server: (events[0]!.message as { server: number }).server,
+      address: oldAddress,
+    })
 
     const overUnix = await new Promise<string>((resolve, reject) => {
       http
@@ -204,7 +208,7 @@ describe('worker count across reloads', () => {
     const events = record(['troupe:server:scale'])
     const { server, lines } = await start({ app })
     await server.scale(3)
-    expect(events.map((e) => e.message)).toEqual([{ from: 1, to: 3 }])
+    expect(events.map((e) => e.message)).toEqual([{ server: expect.any(Number), from: 1, to: 3 }])
     await server.reload()
     expect(server.config.workers).toBe(3)
     expect(lines).toContain('reloaded: generation 2, 3 workers')

@@ -52,7 +52,16 @@ const worker = (id: string, over: Partial<WorkerStats> & { counts?: number[] } =
   }
 }
 
-const snapshot = (atSeconds: number, workers: WorkerStats[], over: Partial<Stats> = {}): Stats => ({
+/**
+ * A master's snapshot. Its totals add up `workers` and `gone`: the master keeps the counts of
+ * workers that exited (earlier incarnations, scaled down, old generations).
+ */
+const snapshot = (
+  atSeconds: number,
+  workers: WorkerStats[],
+  over: Partial<Stats> = {},
+  gone: WorkerStats[] = [],
+): Stats => ({
   instance: {
     protocol: 1,
     version: '0.1.0',
@@ -79,20 +88,36 @@ const snapshot = (atSeconds: number, workers: WorkerStats[], over: Partial<Stats
   ],
   workers,
   actors: [],
-  totals: {
-    requests: 0,
-    inflight: 0,
-    connections: 0,
-    shed: 4,
-    timeouts: 1,
-    status: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
-    latency: { count: 0, sumMs: 0, meanMs: 0, p50Ms: 0, p99Ms: 0, counts: histogram() },
-    restarts: 0,
-  },
+  ready: true,
+  draining: false,
+  totals: totalsOf([...workers, ...gone]),
   exitsByReason: {},
+  workerExitsByReason: {},
+  restartsByReason: {},
   config,
   ...over,
 })
+
+const totalsOf = (workers: readonly WorkerStats[]): Stats['totals'] => {
+  const add = (f: (w: WorkerStats) => number) => workers.reduce((n, w) => n + f(w), 0)
+  const counts = histogram().map((_, i) => add((w) => w.latency.counts[i]!))
+  return {
+    requests: add((w) => w.requests),
+    inflight: add((w) => w.inflight),
+    connections: 0,
+    shed: 4,
+    timeouts: 1,
+    status: {
+      '1xx': 0,
+      '2xx': add((w) => w.status['2xx']),
+      '3xx': 0,
+      '4xx': add((w) => w.status['4xx']),
+      '5xx': add((w) => w.status['5xx']),
+    },
+    latency: { count: add((w) => w.requests), sumMs: 0, meanMs: 0, p50Ms: 0, p99Ms: 0, counts },
+    restarts: 0,
+  }
+}
 
 const connected: TopUi = { connection: { state: 'connected' }, selected: null, status: '' }
 const screen = (frame: Partial<TopFrame> & Pick<TopFrame, 'current'>) =>
@@ -149,7 +174,7 @@ describe('the interval between two snapshots', () => {
     expect(workerDelta(before, lower)).toMatchObject({ requests: 20, latency: histogram([5, 20]) })
   })
 
-  it('sums the workers of the current snapshot; a new worker counts from its start', () => {
+  it('diffs each worker of the current snapshot; a new worker counts from its start', () => {
     const previous = snapshot(10, [worker('w1', { counts: histogram([5, 100]) })])
     const current = snapshot(12, [
       worker('w1', { counts: histogram([5, 300]) }),
@@ -159,6 +184,19 @@ describe('the interval between two snapshots', () => {
     expect(interval.seconds).toBe(2)
     expect(interval.total.requests).toBe(240)
     expect(interval.total.latency).toEqual(histogram([5, 200], [25, 40]))
+  })
+
+  it("takes the totals from the master's, which keep a worker that left within the interval", () => {
+    const w1 = worker('w1', { counts: histogram([5, 100]) })
+    const w2 = worker('w2', { counts: histogram([5, 100]) })
+    const previous = snapshot(10, [w1, w2])
+    // w2 served 50 more, then was scaled down; w1 served 10 more.
+    const w2Last = worker('w2', { counts: histogram([5, 150]) })
+    const current = snapshot(11, [worker('w1', { counts: histogram([5, 110]) })], {}, [w2Last])
+    const interval = intervalBetween(previous, current)!
+    expect(interval.total.requests).toBe(60)
+    expect([...interval.workers.keys()]).toEqual(['w1'])
+    expect(interval.workers.get('w1')!.requests).toBe(10)
   })
 
   it('has no interval without a previous snapshot, or across masters', () => {

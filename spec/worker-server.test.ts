@@ -30,6 +30,7 @@ const args: WorkerArgs = {
   drainIdleMs: 50,
   generation: 1,
   actorsPath: '/troupe/actors',
+  log: { format: 'text', level: 'info', name: null },
 }
 
 interface Fed {

@@ -34,11 +34,27 @@ describe('workerSpec', () => {
         generation: 7,
         actorsPath: '/troupe/actors',
         gracefulMs: 4_000,
+        log: { format: 'text', level: 'info', name: null },
       },
       shutdownTimeout: 6_000,
       heartbeatInterval: 1_000,
       heartbeatTimeout: 10_000,
       mailbox: 100_000,
+    })
+  })
+
+  it('carries the log settings as the master settled them, and the access log when one is on', () => {
+    const cfg = config({ logLevel: 'warn', logFormat: 'auto', name: 'shop' })
+    expect(workerSpec(cfg, 1, { ...setting, logFormat: 'json' }).args.log).toEqual({
+      format: 'json',
+      level: 'warn',
+      name: 'shop',
+    })
+    expect(workerSpec(cfg, 1, setting).args).not.toHaveProperty('accessLog')
+    const logged = config({ accessLog: '/var/log/shop.log', accessLogFormat: 'combined' })
+    expect(workerSpec(logged, 1, setting).args.accessLog).toEqual({
+      target: '/var/log/shop.log',
+      format: 'combined',
     })
   })
 

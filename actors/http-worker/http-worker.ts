@@ -12,8 +12,9 @@ import { warningLine } from '../../runtime/warnings.ts'
 import { installResponseCapture } from '../../transports/http/http-fetch.ts'
 import { listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
+import { AccessLog } from './access-log.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
-import { say } from './worker-log.ts'
+import { configureWorkerLog, say } from './worker-log.ts'
 import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
 import { WorkerServer } from './worker-server.ts'
 
@@ -24,6 +25,7 @@ interface WorkerState {
   readonly server: WorkerServer
   readonly listeners: net.Server[]
   readonly graceMs: number
+  readonly accessLog: AccessLog | undefined
 }
 
 export interface HttpWorkerArgs extends WorkerArgs {
@@ -40,6 +42,7 @@ export const httpWorker = defineActor({
   module: import.meta.url,
   init: async (args: HttpWorkerArgs, ctx: ActorContext): Promise<WorkerState> => {
     const id = ctx.path.split('/').pop()!
+    configureWorkerLog(args.log, id)
     // A process worker shows in ps as itself, not as `node …/actor-child.ts`; the master's
     // --name reaches it through the environment it inherits.
     if (isMainThread)
@@ -61,22 +64,44 @@ export const httpWorker = defineActor({
             (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,
           )
         : coroutineEngine(app, appContext, args)
+    // Opened before serving: a path it cannot open fails the worker's start, with the reason.
+    const accessLog = args.accessLog
+      ? new AccessLog(id, args.accessLog.target, args.accessLog.format, (error) =>
+          say(
+            warningLine(
+              'TROUPE_W_ACCESS_LOG',
+              `worker ${id} access log ${args.accessLog!.target}: ${error.message}`,
+            ),
+            'warn',
+            'warning',
+          ),
+        )
+      : undefined
     const server = new WorkerServer(args, engine.run, {
       onChange: (info: WorkerInfo) => ctx.report({ ...info }),
       onAppError: (error, req) =>
-        say(`error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`),
+        say(
+          `error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`,
+          'error',
+          'request.error',
+        ),
+      ...(accessLog ? { accessLog } : {}),
     })
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
       const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
       listener.on('error', (error) =>
-        say(warningLine('TROUPE_W_LISTENER_ERROR', `worker ${id} reuseport listener: ${error.message}`)),
+        say(
+          warningLine('TROUPE_W_LISTENER_ERROR', `worker ${id} reuseport listener: ${error.message}`),
+          'warn',
+          'warning',
+        ),
       )
       listeners.push(listener)
     }
     ctx.report({ ...server.info() })
-    return { args, app, engine, server, listeners, graceMs: args.gracefulMs }
+    return { args, app, engine, server, listeners, graceMs: args.gracefulMs, accessLog }
   },
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
@@ -84,6 +109,8 @@ export const httpWorker = defineActor({
     /** A Unix-domain connection the master relays (threads cannot take such sockets). */
     bridged: (state, payload: { port: MessagePort }) => state.server.accept(new BridgedSocket(payload.port)),
     stats: (state) => state.server.info(),
+    /** USR1 (logrotate): the access log is opened afresh at its path. */
+    'reopen-logs': (state) => state.accessLog?.reopen(),
   },
   terminate: async (state) => {
     // Stop taking new connections first (reuseport), then let the ones we have finish. A
@@ -91,6 +118,8 @@ export const httpWorker = defineActor({
     const closed = state.listeners.map((l) => new Promise((resolve) => l.close(resolve)))
     await state.server.drain(state.graceMs)
     await Promise.all(closed)
+    // Every response is finished or cut by now: its line is the last one written.
+    state.accessLog?.close()
     await state.engine.close()
     await state.app.teardown?.()
   },

@@ -59,6 +59,8 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
       (error) =>
         say(
           warningLine('TROUPE_W_TELL_FAILED', `pool thread → ${call.path} "${call.type}": ${error.message}`),
+          'warn',
+          'warning',
         ),
     )
   }

@@ -3,6 +3,15 @@ import type { BindAddress } from '../../transports/http/listen.ts'
 
 export type WorkerKind = 'coroutine' | 'thread-pool'
 
+/** How a worker writes its own log lines, as the master decided for its own (`auto` already settled). */
+export interface WorkerLogSettings {
+  readonly format: 'text' | 'json'
+  /** The least severe level written. */
+  readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** The server's --name, for JSON records. */
+  readonly name: string | null
+}
+
 export interface WorkerArgs {
   /** file: URL of the app module. */
   readonly app: string
@@ -27,6 +36,9 @@ export interface WorkerArgs {
   readonly generation: number
   /** Where the app's actors live in the tree. */
   readonly actorsPath: string
+  readonly log: WorkerLogSettings
+  /** The access log this worker appends to (a path, or `-`: stdout), and its format; absent: none. */
+  readonly accessLog?: { readonly target: string; readonly format: string }
   /** For the reuseport strategy: the worker binds these itself. */
   readonly reuseport?: { readonly binds: readonly BindAddress[]; readonly backlog: number }
 }

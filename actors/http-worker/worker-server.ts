@@ -9,6 +9,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
+import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
 /**
@@ -112,11 +113,47 @@ const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): vo
   }
 }
 
+/**
+ * A response that counts the body bytes written through it, for the access log: node:http
+ * keeps no such count. Used only while an access log is on.
+ */
+class CountingResponse<R extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<R> {
+  bodyBytes = 0
+
+  #add(chunk: unknown, encoding: unknown): void {
+    if (typeof chunk === 'string')
+      this.bodyBytes += Buffer.byteLength(
+        chunk,
+        typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+      )
+    else if (chunk && typeof (chunk as Uint8Array).byteLength === 'number')
+      this.bodyBytes += (chunk as Uint8Array).byteLength
+  }
+
+  override write(chunk: any, ...rest: any[]): boolean {
+    this.#add(chunk, rest[0])
+    return super.write(chunk, ...(rest as [BufferEncoding]))
+  }
+
+  override end(...args: any[]): this {
+    if (args.length > 0 && typeof args[0] !== 'function') this.#add(args[0], args[1])
+    return super.end(...(args as []))
+  }
+}
+
+/** Bodies the client never receives: HEAD, 1xx, 204 and 304 (node:http drops what is written). */
+const sentBytes = (req: http.IncomingMessage, res: http.ServerResponse): number =>
+  req.method === 'HEAD' || res.statusCode < 200 || res.statusCode === 204 || res.statusCode === 304
+    ? 0
+    : ((res as CountingResponse).bodyBytes ?? 0)
+
 export interface WorkerServerHooks {
   /** Receives the counters when they changed (coalesced to one call per tick). */
   readonly onChange: (info: WorkerInfo) => void
   /** An app failure answered 500 (not a timeout or a client that left): the worker logs it. */
   readonly onAppError?: (error: unknown, req: http.IncomingMessage) => void
+  /** Hears every response once finished or cut; set, it makes the server count body bytes. */
+  readonly accessLog?: { readonly worker: string; write(entry: AccessEntry): void }
 }
 
 export class WorkerServer {
@@ -138,8 +175,9 @@ export class WorkerServer {
   #latencySumMs = 0
   #elu = performance.eventLoopUtilization()
   #eluShare = 0
-  /** `requests` at the last periodic report: an idle worker sends nothing. */
+  /** `requests` and `inflight` at the last periodic report: an idle worker sends nothing. */
   #reportedRequests = 0
+  #reportedInflight = 0
   readonly #live = new Set<Live>()
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
@@ -154,6 +192,7 @@ export class WorkerServer {
         requestTimeout: 0,
         maxHeaderSize: args.maxHeaderSize,
         connectionsCheckingInterval: Math.max(100, Math.min(1_000, args.headersTimeoutMs / 2)),
+        ...(hooks.accessLog ? { ServerResponse: CountingResponse } : {}),
       },
       (req, res) => this.#onRequest(req, res),
     )
@@ -202,8 +241,12 @@ export class WorkerServer {
     const now = performance.eventLoopUtilization()
     this.#eluShare = performance.eventLoopUtilization(now, this.#elu).utilization
     this.#elu = now
-    if (this.#requests === this.#reportedRequests && this.#inflight === 0) return
+    // Requests in flight at the last report have finished since, unless some still are: their
+    // status and latency are news, though no request began and no connection closed.
+    if (this.#requests === this.#reportedRequests && this.#inflight === 0 && this.#reportedInflight === 0)
+      return
     this.#reportedRequests = this.#requests
+    this.#reportedInflight = this.#inflight
     this.#scheduleReport()
   }
 
@@ -259,6 +302,7 @@ export class WorkerServer {
       if (res.writableFinished) this.#count(res, live.start)
       this.#live.delete(live)
       if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
+      this.#hooks.accessLog?.write(this.#accessEntry(req, res, live.start, this.#hooks.accessLog.worker))
       if (tracked) {
         tracked.active--
         tracked.idleSince = performance.now()
@@ -302,6 +346,28 @@ export class WorkerServer {
       res.shouldKeepAlive = false
       plain(res, 500, 'Internal Server Error\n')
     })
+  }
+
+  #accessEntry(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    start: number,
+    worker: string,
+  ): AccessEntry {
+    const now = performance.now()
+    return {
+      startedAt: Date.now() - (now - start),
+      durationMs: now - start,
+      remote: req.socket.remoteAddress,
+      method: req.method ?? '-',
+      url: req.url ?? '-',
+      httpVersion: req.httpVersion,
+      status: res.statusCode,
+      bytes: sentBytes(req, res),
+      referer: req.headers.referer,
+      userAgent: req.headers['user-agent'],
+      worker,
+    }
   }
 
   /**

@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url'
 import { loadApp, normalizeActors } from '../../apps/app.ts'
 import { configKeys, type Resolved } from './config.ts'
+import { optionTable } from './options.ts'
 import { preflight } from './preflight.ts'
 
 export const checkCommand = async (
@@ -16,7 +17,12 @@ export const checkCommand = async (
   preflight(config, app)
   const width = Math.max(...configKeys.map((k) => k.length))
   for (const key of configKeys) {
-    const value = key === 'socketMode' ? `0o${config.socketMode.toString(8)}` : JSON.stringify(config[key])
+    const secret: boolean = 'secret' in optionTable[key] && config[key] !== null
+    const value = secret
+      ? '(set, not shown)'
+      : key === 'socketMode'
+        ? `0o${config.socketMode.toString(8)}`
+        : JSON.stringify(config[key])
     out(`${key.padEnd(width)}  ${value}  (${sources[key]})`)
   }
   const names = (list: readonly { definition: { name: string } }[]) => list.map((a) => a.definition.name)

@@ -7,9 +7,26 @@
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
+import type { ExitReason } from '../exit.ts'
 import { warningLine } from '../warnings.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
+import type { ResolvedConfig } from './config.ts'
 import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
+import {
+  createMasterLogger,
+  describeError as describe,
+  entry,
+  type LogEntry,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  type LogThreshold,
+  send,
+  setLogLevel,
+  settleFormat,
+  warningEntry,
+} from './log.ts'
+import { logFormats, logLevels } from './options.ts'
 import { suggest } from './suggest.ts'
 import { troupeVersion } from './version.ts'
 
@@ -22,31 +39,66 @@ const resolveAll = async (parsed: Parsed) => {
   return resolveLayers(parsed, environment)
 }
 
-/** Log lines name the server when it has a name (`troupe shop: …`). */
-let prefix = 'troupe'
-const say = (line: string) => process.stderr.write(`${prefix}: ${line}\n`)
+/**
+ * The master logs to stderr (stdout stays the command's output: `check`'s listing, an access
+ * log on `-`). Text lines name the server when it has a name (`troupe shop: …`); in json
+ * format each line is a record. Until the config is read, the format and level come from the
+ * flags and the environment alone.
+ */
+let logger: Logger | undefined
+const sayEntry = (said: LogEntry) => {
+  if (logger) send(logger, said)
+  else process.stderr.write(`troupe: ${said.msg}\n`)
+}
+const say = (line: string, event = 'log', level: LogLevel = 'info') => sayEntry(entry(level, event, line))
+const warn = (line: string) => sayEntry(warningEntry(line))
+const fail = (error: Error) => sayEntry(entry('error', 'error', describe(error)))
 const warnAll = (warnings: readonly string[]) => {
-  for (const line of warnings) say(line)
+  for (const line of warnings) warn(line)
+}
+/** Forwards to the logger of the moment: a reload may replace it (a new name, format or level). */
+const forwarding: Logger = {
+  debug: (fields, msg) => logger?.debug(fields, msg),
+  info: (fields, msg) => logger?.info(fields, msg),
+  warn: (fields, msg) => logger?.warn(fields, msg),
+  error: (fields, msg) => logger?.error(fields, msg),
+}
+
+/** One of `values`, else `fallback` (a wrong value is refused later, with the config's message). */
+const pick = <V extends string>(values: readonly V[], value: unknown, fallback: V): V =>
+  typeof value === 'string' && (values as readonly string[]).includes(value) ? (value as V) : fallback
+
+/** The logger before the config is read: flags, then the environment, then auto. */
+const startLogging = async (flags: Parsed['flags']) => {
+  const format = pick<LogFormat>(logFormats, flags.logFormat ?? environment.TROUPE_LOG_FORMAT, 'auto')
+  const level = pick<LogThreshold>(logLevels, flags.logLevel ?? environment.TROUPE_LOG_LEVEL, 'info')
+  logger = await createMasterLogger({ format: settleFormat(format, process.stderr), level, name: null })
+}
+
+/** The logger as the config says: its format, level and the server's name. */
+const configureLogging = async (config: ResolvedConfig): Promise<'text' | 'json'> => {
+  const format = settleFormat(config.logFormat, process.stderr)
+  logger = await createMasterLogger({ format, level: config.logLevel, name: config.name })
+  return format
 }
 
 const check = async (parsed: Parsed): Promise<number> => {
   const resolved = await resolveAll(parsed)
+  await configureLogging(resolved.config)
   warnAll(resolved.warnings)
-  if (resolved.note) say(resolved.note)
+  if (resolved.note) say(resolved.note, 'config.note')
   const { checkCommand } = await import('./check.ts')
   await checkCommand(resolved, (line) => process.stdout.write(`${line}\n`))
   return 0
 }
 
-/** gunicorn's USR1 reopens log files and USR2 re-executes the binary; troupe has neither yet. */
+/** gunicorn's USR2 re-executes the binary; troupe has no such thing yet. */
 const ignoredSignals = {
-  SIGUSR1: 'troupe logs to stderr and has no log files to reopen',
   SIGUSR2: 'troupe has no binary re-exec; HUP reloads code and config with no dropped connection',
 } as const
 
 /** The master's name in ps, in its log lines, and (through the environment) in its process workers' titles. */
 const applyName = (name: string | null) => {
-  prefix = name ? `troupe ${name}` : 'troupe'
   process.title = name ? `troupe: master ${name}` : 'troupe: master'
   // Process workers inherit the environment; http-worker.ts titles them from it.
   if (name) process.env.TROUPE_NAME = name
@@ -56,6 +108,7 @@ const applyName = (name: string | null) => {
 const serve = async (parsed: Parsed): Promise<number> => {
   const resolved = await resolveAll(parsed)
   const { config, sources, note } = resolved
+  const logFormat = await configureLogging(config)
   warnAll(resolved.warnings)
   applyName(config.name)
   const { startServer } = await import('./master.ts')
@@ -76,28 +129,42 @@ const serve = async (parsed: Parsed): Promise<number> => {
     if (stopping) {
       if (!graceful) return
       // A second INT/TERM while draining: stop now.
-      say('stopping now')
+      say('stopping now', 'stop.fast')
       void server.stop({ graceful: false })
       return
     }
-    say(graceful ? 'graceful stop: draining' : 'fast stop')
+    say(graceful ? 'graceful stop: draining' : 'fast stop', graceful ? 'stop.graceful' : 'stop.fast')
     stopping = server.stop({ graceful }).then(() => done(0))
   }
   const withServer = (fn: (s: Server) => Promise<unknown>) => () => {
-    if (server && !stopping) void fn(server).catch((error: Error) => say(describe(error)))
+    if (server && !stopping)
+      void fn(server).catch((error: Error & { logged?: boolean }) => error.logged || fail(error))
   }
-  /** HUP and --reload: re-read the config file and the environment, start a new generation. */
+  /**
+   * HUP and --reload: re-read the config file and the environment, start a new generation. A
+   * failed reload is logged from its channel (reload.failed); a config that cannot be read, here.
+   */
   const reloadFromDisk = async (s: Server) => {
+    let next: Awaited<ReturnType<typeof resolveAll>>
     try {
-      const next = await resolveAll(parsed)
-      warnAll(next.warnings)
-      await s.reload(next.config)
-      applyName(next.config.name)
+      next = await resolveAll(parsed)
     } catch (error) {
       throw new Error(`reload failed, the old workers keep serving: ${describe(error as Error)}`, {
         cause: error,
       })
     }
+    warnAll(next.warnings)
+    await s.reload(next.config).catch((error: Error) => {
+      // Logged already, from its channel; the control API's caller still hears why.
+      throw Object.assign(
+        new Error(`reload failed, the old workers keep serving: ${describe(error)}`, { cause: error }),
+        {
+          logged: true,
+        },
+      )
+    })
+    await configureLogging(next.config)
+    applyName(next.config.name)
   }
   process.on('SIGTERM', () => stop(true))
   process.on('SIGINT', () => stop(true))
@@ -105,9 +172,14 @@ const serve = async (parsed: Parsed): Promise<number> => {
   process.on(
     'SIGHUP',
     withServer(async (s) => {
-      say('reloading')
+      say('reloading', 'reload.signal')
       await reloadFromDisk(s)
     }),
+  )
+  // USR1, as logrotate expects: every worker opens its access log afresh at its path.
+  process.on(
+    'SIGUSR1',
+    withServer((s) => s.reopenLogs()),
   )
   process.on(
     'SIGTTIN',
@@ -120,22 +192,31 @@ const serve = async (parsed: Parsed): Promise<number> => {
   )
   // Node's defaults would open the inspector (USR1) or end the master at once (USR2).
   for (const [signal, why] of Object.entries(ignoredSignals))
-    process.on(signal, () => say(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
+    process.on(signal, () => warn(warningLine('TROUPE_W_SIGNAL_IGNORED', `${signal} ignored: ${why}`)))
   if (config.pid !== null) (await import('./pid-file.ts')).writePidFile(config.pid, sources.pid)
   const control = await import('./control/serve-control.ts')
   const claimed = await control.claimControl(config, environment, say)
-  server = await startServer(config, { log: say })
+  server = await startServer(config, {
+    logger: forwarding,
+    logFormat,
+    onFailure: giveUp,
+    controlPath: claimed?.path ?? null,
+  })
   const controlServer = claimed
     ? await control.serveControl(claimed, server, {
         reload: () => reloadFromDisk(server!),
         stop,
-        setLogLevel: (level) => level,
+        setLogLevel: (level) => {
+          setLogLevel(level)
+          return level
+        },
       })
     : undefined
   void finished.then(() => controlServer?.close())
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +
       `${config.kind}, ${config.strategy} (pid ${process.pid}${note ? `; ${note}` : ''})`,
+    'serving',
   )
   if (config.reload) {
     const root = dirname(resolve(parseAppRef(config.app).module))
@@ -143,20 +224,27 @@ const serve = async (parsed: Parsed): Promise<number> => {
     const watch = reloadOnChange(
       root,
       async () => {
-        if (server && !stopping) await reloadFromDisk(server).catch((error: Error) => say(describe(error)))
+        if (server && !stopping) await reloadFromDisk(server).catch(fail)
       },
-      say,
+      (line) => say(line, 'watch.change'),
     )
-    say(`--reload: watching ${root}`)
+    say(`--reload: watching ${root}`, 'watch.start')
     void finished.then(() => watch.close())
   }
   if (stopRequested !== undefined) stop(stopRequested)
   return finished
 }
 
-const describe = (error: Error): string => {
-  const code = (error as { code?: string }).code
-  return code?.startsWith('TROUPE_E_') ? `${error.message} [${code}]` : error.message
+/** Past the root supervisor nothing is supervised: say so in the log's format, exit 1 for systemd to see. */
+const giveUp = (reason: ExitReason) => {
+  const why =
+    reason.kind === 'crash'
+      ? reason.error.message
+      : reason.kind === 'shutdown' && reason.escalated
+        ? reason.escalated.message
+        : reason.kind
+  say(`the root supervisor gave up (${why}); exiting`, 'supervisor.failed', 'error')
+  process.exit(1)
 }
 
 /** --chdir: before the config file and the app are looked for, as gunicorn's --chdir. */
@@ -209,7 +297,8 @@ const main = async (args: readonly string[]): Promise<number> => {
     parsed = parseCommandLine(args)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    say(`${error.message} (see troupe --help)`)
+    await startLogging({})
+    say(`${error.message} (see troupe --help)`, 'usage', 'error')
     return 2
   }
   const command =
@@ -223,12 +312,13 @@ const main = async (args: readonly string[]): Promise<number> => {
     process.stdout.write(`${troupeVersion()}\n`)
     return 0
   }
+  await startLogging(parsed.flags)
   try {
     if (command && parsed.chdir !== undefined) changeDirectory(parsed.chdir)
     if (command === 'serve') return await serve(parsed)
     if (command === 'check') return await check(parsed)
   } catch (error) {
-    say(describe(error as Error))
+    fail(error as Error)
     if (parsed.debug) process.stderr.write(`${(error as Error).stack}\n`)
     return 1
   }
@@ -237,7 +327,11 @@ const main = async (args: readonly string[]): Promise<number> => {
     return 2
   }
   const hint = suggest(parsed.command, [...Object.keys(commands), ...Object.keys(controlCommands)])
-  say(`unknown command "${parsed.command}"${hint ? ` (did you mean "${hint}"?)` : ''} (see troupe --help)`)
+  say(
+    `unknown command "${parsed.command}"${hint ? ` (did you mean "${hint}"?)` : ''} (see troupe --help)`,
+    'usage',
+    'error',
+  )
   return 2
 }
 

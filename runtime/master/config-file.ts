@@ -14,6 +14,9 @@ import { optionTable } from './options.ts'
 
 const pathKeys = optionKeys.filter((key: OptionKey) => optionTable[key].path === true)
 
+/** A path to make absolute: not empty (refused later), not `-` (stdout, for the access log). */
+const isPath = (value: unknown): value is string => typeof value === 'string' && value !== '' && value !== '-'
+
 let configLoads = 0
 
 const loadConfigFile = async (path: string | undefined): Promise<Layers['file']> => {
@@ -40,9 +43,7 @@ const loadConfigFile = async (path: string | undefined): Promise<Layers['file']>
     throw new ConfigError(`config file ${file} must default-export defineConfig({...})`)
   const config = { ...values } as Record<string, unknown>
   // Paths in a config file are relative to that file.
-  for (const key of pathKeys)
-    if (typeof config[key] === 'string' && config[key] !== '')
-      config[key] = resolve(dirname(file), config[key])
+  for (const key of pathKeys) if (isPath(config[key])) config[key] = resolve(dirname(file), config[key])
   return { path: file, values: config }
 }
 
@@ -61,9 +62,9 @@ export const resolveLayers = async (
   // Paths from flags and the environment are relative to the working directory (after --chdir).
   for (const key of pathKeys) {
     const value = flags[key]
-    if (typeof value === 'string' && value !== '') flags[key] = resolve(value)
+    if (isPath(value)) flags[key] = resolve(value)
     const text = env[envName(key)]
-    if (text !== undefined && text !== '') env[envName(key)] = resolve(text)
+    if (isPath(text)) env[envName(key)] = resolve(text)
   }
   // Loaded here, not at the top: preflight brings the app loader, which `--help` does not need.
   const { fitToNode } = await import('./preflight.ts')

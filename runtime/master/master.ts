@@ -18,6 +18,12 @@ import type { TreeNode } from '../tree.ts'
 import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
+import type { InstanceInfo, Stats } from './control/api.ts'
+import { subscribeLifecycleLog } from './lifecycle-log.ts'
+import { entry, type LogEntry, type Logger, send, warningEntry } from './log.ts'
+import type { AdminListener } from './observe/admin.ts'
+import { Book, serverScope } from './observe/book.ts'
+import { instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
 import { ms, type WorkerSetting } from './worker-spec.ts'
@@ -29,8 +35,20 @@ export interface ServeOptions {
   readonly cwd?: string
   /** Called when the root supervisor gives up (default: exit 1). */
   readonly onFailure?: (reason: ExitReason) => void
-  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…). */
+  /** Receives one line per notable event (worker up, worker exit, reload done, warnings…), debug ones too. */
   readonly log?: (line: string) => void
+  /** The control socket's path, when the caller serves one: `info().control`. */
+  readonly controlPath?: string | null
+  /**
+   * Receives the same as records: a pino-compatible logger (`pino()`, a child, your own),
+   * called as `logger.info({ event, worker?, code? }, line)`. It filters by its own level.
+   */
+  readonly logger?: Logger
+  /**
+   * The log format workers write their own lines in (an app error, a warning); the command
+   * line passes the format it settled on. Default: text.
+   */
+  readonly logFormat?: 'text' | 'json'
 }
 
 export interface Server {
@@ -48,9 +66,15 @@ export interface Server {
   scale(workers: number): Promise<void>
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void
+  /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
+  reopenLogs(): Promise<void>
   /** Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut connections. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   tree(): TreeNode
+  /** A complete snapshot: workers, listeners, totals since start (what `troupe stats` prints). */
+  stats(): Stats
+  /** Who this master is: version, pid, addresses, control socket, admin listener. */
+  info(): InstanceInfo
 }
 
 /** The app's own actors and those the config registers; one name, one actor. */
@@ -115,9 +139,22 @@ const acceptorLimits = (config: ResolvedConfig) => ({
   queueTimeout: ms(config.timeout),
 })
 
+/** Tells apart the servers of one process on the server channels. */
+let servers = 0
+
+/** Where the master's entries go: the `log` lines and the `logger` records. */
+const noteTo =
+  (options: ServeOptions) =>
+  (said: LogEntry): void => {
+    options.log?.(said.msg)
+    if (options.logger) send(options.logger, said)
+  }
+
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
-  const log = options.log ?? (() => {})
+  const id = ++servers
+  const note = noteTo(options)
+  const log = (line: string) => note(warningEntry(line))
   const base = pathToFileURL(`${options.cwd ?? process.cwd()}/`)
   const appUrl = (app: string) => pathToFileURL(new URL(app, base).pathname).href
   const app = await loadApp(appUrl(config.app))
@@ -127,8 +164,10 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   if (config.strategy === 'reuseport' && !migratesQueuedConnections())
     log(warningLine('TROUPE_W_MIGRATE_REQ'))
 
+  const unsubscribe = subscribeLifecycleLog(id, note)
   const system = await createSystem({
     name: 'troupe',
+    log,
     // The master's own children (acceptor side, app actors, the pool) give up only after many restarts.
     intensity: Math.max(10, config.workers * 3),
     period: 60_000,
@@ -138,11 +177,16 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     app: appUrl(cfg.app),
     actorsPath: `/${system.name}/actors`,
     binds: bound,
+    logFormat: options.logFormat ?? 'text',
   })
 
   let workers: Supervisor | undefined
   let acceptor: Acceptor | undefined
   let pool: WorkerPool | undefined
+  let book: Book | undefined
+  let admin: AdminListener | undefined
+  let server: TroupeServer | undefined
+  const startedAt = Date.now()
   try {
     await system.start(
       supervisor({
@@ -158,8 +202,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         ...acceptorLimits(config),
         workers: () => pool?.slots ?? [],
         log,
-        onListen: (address) => serverChannels.listen.publish({ address: formatBind(address) }),
-        onUnlisten: (address) => serverChannels.unlisten.publish({ address: formatBind(address) }),
+        onListen: (address) => serverChannels.listen.publish({ server: id, address: formatBind(address) }),
+        onUnlisten: (address) =>
+          serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
       })
       await acceptor.listen()
     }
@@ -177,29 +222,80 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     pool = new WorkerPool(config, settingFor(config, binds.bound), {
       supervisor: workers!,
-      log,
+      server: id,
       onReady: () => acceptor?.flush(),
     })
+    book = new Book(serverScope(system, pool))
     await pool.start()
+    if (config.admin !== null) admin = await startAdminFor(config, book, log, () => server)
   } catch (error) {
+    book?.close()
     pool?.stopping()
     await acceptor?.close()
     await system.stop()
+    unsubscribe()
     throw error
   }
   if (acceptor) acceptor.generation = pool.generation
-  return new TroupeServer({ system, workers: workers!, pool, acceptor, binds, log, appUrl, settingFor })
+  server = new TroupeServer({
+    id,
+    system,
+    workers: workers!,
+    pool,
+    acceptor,
+    binds,
+    note,
+    unsubscribe,
+    appUrl,
+    settingFor,
+    book,
+    admin,
+    startedAt,
+    controlPath: options.controlPath ?? null,
+  })
+  if (admin) note(entry('info', 'admin.listen', `admin on ${admin.url} (/metrics, /livez, /readyz)`))
+  return server
+}
+
+/** The admin listener; it answers for `server` once there is one (503 from /readyz until then). */
+const startAdminFor = async (
+  config: ResolvedConfig,
+  book: Book,
+  log: (line: string) => void,
+  server: () => TroupeServer | undefined,
+): Promise<AdminListener> => {
+  const { startAdmin } = await import('./observe/admin.ts')
+  return startAdmin({
+    address: config.admin!,
+    token: config.adminToken,
+    socketMode: config.socketMode,
+    book,
+    log,
+    stats: () => {
+      const running = server()
+      if (!running) throw new Error('the server is still starting')
+      return running.stats()
+    },
+    readiness: () => server()?.readiness() ?? { ready: false, why: 'starting' },
+  })
 }
 
 interface Parts {
+  readonly id: number
   readonly system: ActorSystem
   readonly workers: Supervisor
   readonly pool: WorkerPool
   readonly acceptor: Acceptor | undefined
   readonly binds: Binds
-  readonly log: (line: string) => void
+  readonly note: (entry: LogEntry) => void
+  /** Ends the lifecycle log, once the last worker's stop is logged. */
+  readonly unsubscribe: () => void
   readonly appUrl: (app: string) => string
   readonly settingFor: (config: ResolvedConfig, bound: readonly BindAddress[]) => WorkerSetting
+  readonly book: Book
+  readonly admin: AdminListener | undefined
+  readonly startedAt: number
+  readonly controlPath: string | null
 }
 
 /** The facade operators steer; each operation is a method that says what it does. */
@@ -213,6 +309,8 @@ class TroupeServer implements Server {
   #configuredWorkers: number
   #reloading: Promise<void> | undefined
   #stopped: Promise<void> | undefined
+  /** Set first thing when a stop begins: /readyz says 503 before anything drains. */
+  #draining = false
 
   constructor(parts: Parts) {
     this.system = parts.system
@@ -255,7 +353,8 @@ class TroupeServer implements Server {
     const pool = this.#pool
     const current = pool.config
     const started = performance.now()
-    serverChannels.reloadStart.publish({ generation: pool.generation + 1 })
+    const server = this.#parts.id
+    serverChannels.reloadStart.publish({ server, generation: pool.generation + 1 })
     try {
       preflightReload(current, next)
       preflight(next)
@@ -278,14 +377,14 @@ class TroupeServer implements Server {
       this.#binds = binds
       this.#configuredWorkers = next.workers
       await pool.promote(config, setting, gen)
-      this.#parts.log(`reloaded: generation ${gen}, ${count} workers`)
       serverChannels.reloadDone.publish({
+        server,
         generation: gen,
         workers: count,
         durationMs: Math.round(performance.now() - started),
       })
     } catch (error) {
-      serverChannels.reloadFailed.publish({ generation: pool.generation + 1, error: error as Error })
+      serverChannels.reloadFailed.publish({ server, generation: pool.generation + 1, error: error as Error })
       throw error
     }
   }
@@ -299,7 +398,13 @@ class TroupeServer implements Server {
     this.#pool.kill(workerId)
   }
 
+  async reopenLogs(): Promise<void> {
+    const workers = await this.#pool.reopenLogs()
+    this.#parts.note(entry('info', 'logs.reopen', `reopened log files (${workers} workers)`, { workers }))
+  }
+
   stop(options: { readonly graceful?: boolean } = {}): Promise<void> {
+    this.#draining = true
     // A fast stop asked for during a graceful one cuts it short, and both end together.
     if (options.graceful === false) void this.#parts.workers.stop(undefined, true)
     this.#stopped ??= (async () => {
@@ -311,9 +416,46 @@ class TroupeServer implements Server {
       await this.system.stop()
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
+      // Last: the probes and metrics answer throughout the drain.
+      await this.#parts.admin?.close()
+      this.#parts.book.close()
+      this.#parts.unsubscribe()
     })()
     return this.#stopped
   }
+
+  // --- observing: stats, info, readiness (runtime/master/observe/) ---
+
+  #observed(): Observed {
+    return {
+      book: this.#parts.book,
+      pool: this.#pool,
+      acceptor: this.#acceptor,
+      system: this.system,
+      addresses: this.addresses,
+      startedAt: this.#parts.startedAt,
+      controlPath: this.#parts.controlPath,
+      adminAddress: this.#parts.admin?.address ?? null,
+      draining: this.#draining,
+    }
+  }
+
+  stats(): Stats {
+    return stats(this.#observed())
+  }
+
+  info(): InstanceInfo {
+    return instanceInfo(this.#observed())
+  }
+
+  /** What /readyz answers: ready unless stopping or no worker of the serving generation is ready. */
+  readiness(): { readonly ready: boolean; readonly why?: string } {
+    if (this.#draining) return { ready: false, why: 'stopping' }
+    if (!isReady({ pool: this.#pool, draining: false })) return { ready: false, why: 'no worker ready' }
+    return { ready: true }
+  }
+
+  // --- end observing ---
 
   tree(): TreeNode {
     const tree = this.system.tree()

@@ -4,6 +4,7 @@
  * expects so the refusal can name it. `I` is what a config file may write, `T` what the
  * resolved config holds; both feed the types derived from the table.
  */
+import { isAccessLogFormat } from '../../actors/http-worker/access-log-format.ts'
 import { parseBind } from '../../transports/http/listen.ts'
 import type { WarningCode } from '../warnings.ts'
 
@@ -110,6 +111,27 @@ export const binds: OptionType<readonly string[], string | readonly string[]> = 
   repeatable: true,
 }
 
+/**
+ * The admin listener's address: HOST:PORT, [V6]:PORT or unix:PATH as for `bind`, and a bare
+ * PORT on the loopback (metrics stay local unless a host is named); null or 'none': none.
+ */
+export const adminAddress: OptionType<string | null, string> = {
+  parse: (v) => {
+    if (v === null || v === 'none') return null
+    if (typeof v === 'number') v = String(v)
+    if (typeof v !== 'string') return undefined
+    const address = /^\d+$/.test(v) ? `127.0.0.1:${v}` : v
+    try {
+      parseBind(address)
+    } catch {
+      return undefined
+    }
+    return address
+  },
+  expected: "HOST:PORT, [V6]:PORT, unix:PATH, a PORT (on 127.0.0.1) or 'none'",
+  metavar: 'ADDR',
+}
+
 /** A file mode: a number, or octal text such as "660" or "0o660". */
 export const fileMode: OptionType<number, number | string> = {
   parse: (v) => {
@@ -135,3 +157,10 @@ export const listOf = <T>(item: (value: unknown) => boolean, expected: string): 
     return `a list where ${key}[${v.findIndex((entry) => !item(entry))}] is not one`
   },
 })
+
+/** An access log format: a preset (common, combined, json) or a template of `%(x)s` fields. */
+export const accessLogFormat: OptionType<string> = {
+  parse: (v) => (typeof v === 'string' && isAccessLogFormat(v) ? v : undefined),
+  expected: 'common, combined, json, or a template of %(x)s fields (h l u t r m U q H s b B f a T M D L p w)',
+  metavar: 'FORMAT',
+}

@@ -10,6 +10,8 @@
  */
 import type { AppActor } from '../../apps/app.ts'
 import {
+  accessLogFormat,
+  adminAddress,
   binds,
   fileMode,
   integer,
@@ -25,6 +27,8 @@ import {
 export const placements = ['thread', 'process'] as const
 export const kinds = ['coroutine', 'thread-pool'] as const
 export const strategies = ['handoff', 'reuseport'] as const
+export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
+export const logFormats = ['auto', 'text', 'json'] as const
 
 /** The settings an option may depend on: it has no effect unless each listed one has that value. */
 export interface AppliesTo {
@@ -56,6 +60,8 @@ export interface OptionSpec<T, I = T> {
   readonly path?: true
   /** Only a config file can set it (no flag, no environment variable). */
   readonly fileOnly?: boolean
+  /** Never printed (`troupe check`, stats): a credential. */
+  readonly secret?: true
 }
 
 // The default must not steer inference: the type says what T is (a literal union stays one).
@@ -107,6 +113,47 @@ export const optionTable = {
     default: null,
     description:
       "the control socket that troupe tree, scale, reload… talk to (mode 0600): default $XDG_RUNTIME_DIR/troupe/NAME.sock (else the temp dir's troupe-UID/); 'none' disables it",
+  }),
+  admin: option({
+    group: 'operate',
+    type: adminAddress,
+    default: null,
+    description:
+      'the admin HTTP listener: /metrics (Prometheus), /livez, /readyz; HOST:PORT, [V6]:PORT, unix:PATH, or a PORT on 127.0.0.1',
+  }),
+  adminToken: option({
+    group: 'operate',
+    type: optionalText('a non-empty token', 'TOKEN'),
+    default: null,
+    secret: true,
+    description:
+      'the admin listener answers /metrics only to Authorization: Bearer TOKEN (401 otherwise); the probes stay open',
+  }),
+  logLevel: option({
+    group: 'operate',
+    type: oneOf(logLevels),
+    default: 'info',
+    description: "the least severe log lines written, the master's and the workers' (silent: none)",
+  }),
+  logFormat: option({
+    group: 'operate',
+    type: oneOf(logFormats),
+    default: 'auto',
+    description:
+      'log lines on stderr: text (readable lines), json (one JSON record a line) or auto (text when stderr is a terminal, else json)',
+  }),
+  accessLog: option({
+    group: 'operate',
+    type: optionalText("a file path, or '-' for stdout", 'PATH'),
+    default: null,
+    path: true,
+    description: "one line per response, appended by each worker itself to PATH ('-': stdout)",
+  }),
+  accessLogFormat: option({
+    group: 'operate',
+    type: accessLogFormat,
+    default: 'common',
+    description: 'access log lines: common, combined, json, or a template of %(h)s %(r)s %(s)s… fields',
   }),
   bind: option({
     group: 'listen',

@@ -11,7 +11,6 @@ import { bridge } from '../../transports/http/socket-bridge.ts'
 import type { ActorCell } from '../cell.ts'
 import { InvalidOptionError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
-import { describeExit as describe } from '../exit.ts'
 import type { Supervisor } from '../supervisor.ts'
 import { actor } from '../system.ts'
 import { serverChannels } from './channels.ts'
@@ -23,6 +22,9 @@ export interface PoolSlot extends WorkerSlot {
   readonly id: string
   readonly cell: ActorCell
   readonly startedAt: number
+  /** As its generation's config says (a reload may change them). */
+  readonly placement: ResolvedConfig['placement']
+  readonly kind: ResolvedConfig['kind']
   up: boolean
   handed: number
   closed: number
@@ -36,14 +38,15 @@ export interface PoolSlot extends WorkerSlot {
 export interface WorkerPoolOptions {
   /** The `workers` supervisor the pool's workers live under. */
   readonly supervisor: Supervisor
-  readonly log: (line: string) => void
+  /** The server's number in this process, on every event the pool publishes. */
+  readonly server: number
   /** A worker became ready: waiting connections may move now. */
   readonly onReady: () => void
 }
 
 export class WorkerPool {
   readonly #supervisor: Supervisor
-  readonly #log: (line: string) => void
+  readonly #server: number
   readonly #onReady: () => void
   readonly #slots = new Map<string, PoolSlot>()
   readonly #recycling = new Set<PoolSlot>()
@@ -61,7 +64,7 @@ export class WorkerPool {
     this.#setting = setting
     this.#generation = 1
     this.#supervisor = options.supervisor
-    this.#log = options.log
+    this.#server = options.server
     this.#onReady = options.onReady
     this.#memoryWatch = setInterval(() => this.#watchMemory(), 1_000).unref()
   }
@@ -79,6 +82,16 @@ export class WorkerPool {
   /** Every worker, of every generation, for the acceptor to choose from. */
   get slots(): readonly PoolSlot[] {
     return [...this.#slots.values()]
+  }
+
+  /** The worker at `path`, of any generation, while the pool has it. */
+  slot(path: string): PoolSlot | undefined {
+    return this.#slots.get(path)
+  }
+
+  /** The `workers` supervisor's path: every worker's path is under it. */
+  get path(): string {
+    return this.#supervisor.path
   }
 
   /** Workers of the serving generation that are not on their way out. */
@@ -106,6 +119,8 @@ export class WorkerPool {
         return cell!
       },
       startedAt: Date.now(),
+      placement: config.placement,
+      kind: config.kind,
       up: false,
       started: false,
       // A worker whose heartbeats stopped (a handler spinning) gets no new connections while
@@ -157,20 +172,33 @@ export class WorkerPool {
     slot.up = !slot.retiring
     slot.handed = 0
     slot.closed = 0
-    const what = `generation ${slot.generation}, ${config.placement}, ${config.kind}`
-    if (slot.started) this.#log(`worker ${slot.id} restarted (${what}, restart ${slot.cell.restartCount})`)
-    else this.#log(`worker ${slot.id} ready (${what})`)
+    serverChannels.workerReady.publish({
+      server: this.#server,
+      worker: slot.id,
+      path: slot.path,
+      generation: slot.generation,
+      placement: config.placement,
+      kind: config.kind,
+      restart: slot.started ? slot.cell.restartCount : 0,
+    })
     slot.started = true
     this.#onReady()
   }
 
-  /** Every exit gets a line: the reason, and whether a replacement follows. */
+  /** Every exit is published: the reason, and whether a replacement follows. */
   #exited(slot: PoolSlot, reason: ExitReason): void {
     slot.up = false
-    if (slot.retiring || this.#stopping) this.#log(`worker ${slot.id} stopped (${describe(reason)})`)
+    const restarting = !(slot.retiring || this.#stopping)
     // Not yet ready: the caller of add() hears why, and no restart follows a failed first start.
-    else if (!slot.started) return
-    else this.#log(`worker ${slot.id} exited (${describe(reason)}); its supervisor restarts it`)
+    if (restarting && !slot.started) return
+    serverChannels.workerExit.publish({
+      server: this.#server,
+      worker: slot.id,
+      path: slot.path,
+      generation: slot.generation,
+      reason,
+      restarting,
+    })
   }
 
   #report(slot: PoolSlot, info: WorkerInfo): void {
@@ -207,9 +235,15 @@ export class WorkerPool {
     try {
       await this.add(this.#config, this.#setting, slot.generation)
       await this.retire(slot, { kind: 'recycled', why })
-      this.#log(`worker ${slot.id} recycled (${why})`)
+      serverChannels.workerRecycle.publish({ server: this.#server, worker: slot.id, path: slot.path, why })
     } catch (error) {
-      this.#log(`recycling worker ${slot.id} failed: ${(error as Error).message}`)
+      serverChannels.workerRecycle.publish({
+        server: this.#server,
+        worker: slot.id,
+        path: slot.path,
+        why,
+        error: error as Error,
+      })
     } finally {
       this.#recycling.delete(slot)
     }
@@ -273,15 +307,25 @@ export class WorkerPool {
     const from = this.live.length
     if (!Number.isInteger(count) || count < 1) {
       const ignored = `at least one worker must serve (asked for ${count}; ${from} serving)`
-      this.#log(`scale ignored: ${ignored}`)
-      serverChannels.scale.publish({ from, to: from, ignored })
+      serverChannels.scale.publish({ server: this.#server, from, to: from, ignored })
       return
     }
     while (this.live.length < count) await this.add(this.#config, this.#setting, this.#generation)
     while (this.live.length > count) await this.retire(this.live.at(-1)!)
     this.#config = { ...this.#config, workers: count }
-    this.#log(`scaled to ${count} workers`)
-    serverChannels.scale.publish({ from, to: count })
+    serverChannels.scale.publish({ server: this.#server, from, to: count })
+  }
+
+  /**
+   * Every worker opens its log files afresh (USR1, after logrotate moved them); resolves once
+   * each has, with the number that did. A worker restarting meanwhile opens the path anyway.
+   */
+  async reopenLogs(): Promise<number> {
+    const asked = this.slots
+      .filter((slot) => slot.up)
+      .map((slot) => slot.cell.ask('reopen-logs', undefined, { timeout: 5_000 }))
+    const answers = await Promise.allSettled(asked)
+    return answers.filter((a) => a.status === 'fulfilled').length
   }
 
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */

@@ -4,6 +4,8 @@
  * kind cannot run, a change a reload cannot apply live. Also the one place that decides what
  * an unset placement becomes on a Node that cannot hand sockets to threads.
  */
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { appFile, assertKindFits, type ResolvedApp } from '../../apps/app.ts'
 import { parseBind } from '../../transports/http/listen.ts'
@@ -77,7 +79,32 @@ export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
         `--strategy reuseport cannot share ${unix} (SO_REUSEPORT is for TCP); use --strategy handoff for Unix sockets`,
       )
   }
+  if (config.accessLog !== null && config.accessLog !== '-') assertAppendable(config.accessLog)
   if (app) assertKindFits(app, config.kind)
+}
+
+/**
+ * Every worker opens the access log itself: a path none could open is refused here, in one
+ * line, rather than as each worker's failed start. Checked without creating the file (`check`
+ * runs this too).
+ */
+const assertAppendable = (file: string): void => {
+  let exists = true
+  try {
+    exists = !statSync(file).isDirectory()
+    if (!exists) throw new ConfigError(`accessLog: ${file} is a directory`)
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    exists = false
+  }
+  try {
+    accessSync(exists ? file : dirname(file), constants.W_OK)
+  } catch (error) {
+    throw new ConfigError(
+      `accessLog: cannot append to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    )
+  }
 }
 
 /**

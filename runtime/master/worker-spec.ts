@@ -16,6 +16,8 @@ export interface WorkerSetting {
   readonly actorsPath: string
   /** Reuseport: the concrete addresses every worker of the generation binds (port 0 already chosen). */
   readonly binds: readonly BindAddress[]
+  /** The log format the master settled `auto` to (its stderr a terminal or not); default: text unless json. */
+  readonly logFormat?: 'text' | 'json'
   /** 0 ≤ n < 1, for the max-requests jitter; Math.random unless a test fixes it. */
   readonly random?: () => number
 }
@@ -60,6 +62,14 @@ export const workerSpec = (
     generation,
     actorsPath: setting.actorsPath,
     gracefulMs: ms(config.gracefulTimeout),
+    log: {
+      format: setting.logFormat ?? (config.logFormat === 'json' ? 'json' : 'text'),
+      level: config.logLevel,
+      name: config.name,
+    },
+    ...(config.accessLog !== null
+      ? { accessLog: { target: config.accessLog, format: config.accessLogFormat } }
+      : {}),
     ...(config.strategy === 'reuseport'
       ? { reuseport: { binds: setting.binds, backlog: config.backlog } }
       : {}),

@@ -36,7 +36,12 @@ const check = (ok, what, detail = '') => {
 /** Runs the CLI; resolves on its exit, or on `until(stderr)` with the child still running. */
 const troupe = (args, until) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    // Text log lines, as at a terminal: on a pipe the default would be JSON records.
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: dir,
+      env: { ...process.env, TROUPE_LOG_FORMAT: 'text' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let stderr = ''
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
     child.stderr.setEncoding('utf8').on('data', (chunk) => {

@@ -120,15 +120,15 @@ export const readmeShellLines = (
     .flatMap((block) => shellLines(block.code).map((line) => ({ line, block })))
 
 /**
- * The command line as the test runs it: every `--bind` moved to port 0 on 127.0.0.1 (TCP) or
- * into `socketDir` (Unix), and a serve command without a bind given one, so nothing listens
- * on a fixed port.
+ * The command line as the test runs it: every `--bind` and `--admin` moved to port 0 on
+ * 127.0.0.1 (TCP) or into `socketDir` (Unix), and a serve command without a bind given one,
+ * so nothing listens on a fixed port.
  */
 export const onPortZero = (line: string, socketDir: string): string => {
-  let rewritten = line.replace(/--bind(?:=|\s+)(\S+)/g, (_all, address: string) =>
+  let rewritten = line.replace(/--(bind|admin)(?:=|\s+)(\S+)/g, (_all, flag: string, address: string) =>
     address.startsWith('unix:')
-      ? `--bind unix:${socketDir}/${address.slice('unix:'.length).split('/').pop()}`
-      : '--bind 127.0.0.1:0',
+      ? `--${flag} unix:${socketDir}/${address.slice('unix:'.length).split('/').pop()}`
+      : `--${flag} 127.0.0.1:0`,
   )
   const commands = commandsOf(rewritten)
   const serve = commands.find((c) => c.kind === 'troupe' && c.subcommand === 'serve')

@@ -40,7 +40,9 @@ export interface ScrubOptions {
 
 /**
  * The test runner's environment without anything troupe reads (`PORT`, `WEB_CONCURRENCY`,
- * `NODE_OPTIONS`, `TROUPE_*`); with `bins`, those and this Node lead the PATH.
+ * `NODE_OPTIONS`, `TROUPE_*`); with `bins`, those and this Node lead the PATH. Logs are asked
+ * for as text (`TROUPE_LOG_FORMAT=text`), as a user at a terminal reads them: a test's stderr
+ * is a pipe, where the default would be JSON records (spec/logs.test.ts covers those).
  */
 export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
@@ -51,13 +53,18 @@ export const scrubbedEnv = (options: ScrubOptions = {}): NodeJS.ProcessEnv => {
       continue
     env[key] = value
   }
+  env.TROUPE_LOG_FORMAT = 'text'
   if (options.bins)
     env.PATH = [...options.bins, path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter)
   return env
 }
 
-/** The test runner's environment without anything troupe reads, plus `extra`. */
-export const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...scrubbedEnv(), ...extra })
+/** The test runner's environment without anything troupe reads, plus `extra` (an undefined value unsets). */
+export const cleanEnv = (extra: Record<string, string | undefined>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...scrubbedEnv(), ...extra }
+  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key]
+  return env
+}
 
 /** `exited`, or `'timeout'` if it has not settled within `ms` (the timer is cleared either way). */
 export const settleWithin = async <T>(exited: Promise<T>, ms: number): Promise<T | 'timeout'> => {
@@ -108,7 +115,8 @@ export interface Exit {
 
 export interface RunOptions {
   readonly cwd: string
-  readonly env?: Record<string, string>
+  /** Added to the clean environment; `undefined` unsets (`TROUPE_LOG_FORMAT: undefined`: the default format). */
+  readonly env?: Record<string, string | undefined>
 }
 
 /** A `troupe` process; SIGKILLed when the test ends if it is still running. */

@@ -65,7 +65,7 @@ const ls = async (parsed: ControlParsed, output: Output): Promise<number> => {
     String(i.workers),
     String(i.generation),
     duration(now - i.startedAt),
-    i.control,
+    i.control ?? '-',
   ])
   output.out(
     `${columns([['NAME', 'PID', 'BINDS', 'WORKERS', 'GEN', 'UPTIME', 'CONTROL'], ...rows]).join('\n')}\n`,

@@ -20,7 +20,10 @@ export interface Interval {
   readonly seconds: number
   /** By worker id; a worker absent here has no previous snapshot to diff against. */
   readonly workers: ReadonlyMap<string, WorkerDelta>
-  /** The sum over the workers of the current snapshot. */
+  /**
+   * The master's totals over the interval: they add up every incarnation, so the requests of a
+   * worker that exited within the interval count too.
+   */
   readonly total: WorkerDelta
 }
 
@@ -42,6 +45,19 @@ export const workerDelta = (previous: WorkerStats | undefined, current: WorkerSt
   return { requests, status4xx, status5xx, latency }
 }
 
+/** The master's totals never go down; if they did (another master), the workers' sum stands in. */
+const totalsDelta = (previous: Stats['totals'], current: Stats['totals']): WorkerDelta | null => {
+  const delta = {
+    requests: current.requests - previous.requests,
+    status4xx: current.status['4xx'] - previous.status['4xx'],
+    status5xx: current.status['5xx'] - previous.status['5xx'],
+    latency: current.latency.counts.map((n, i) => n - (previous.latency.counts[i] ?? 0)),
+  }
+  const negative =
+    delta.requests < 0 || delta.status4xx < 0 || delta.status5xx < 0 || delta.latency.some((n) => n < 0)
+  return negative ? null : delta
+}
+
 const sum = (deltas: readonly WorkerDelta[]): WorkerDelta => ({
   requests: deltas.reduce((n, d) => n + d.requests, 0),
   status4xx: deltas.reduce((n, d) => n + d.status4xx, 0),
@@ -61,7 +77,11 @@ export const intervalBetween = (previous: Stats | null, current: Stats): Interva
   if (!(seconds > 0)) return null
   const before = new Map(previous.workers.map((w) => [w.id, w]))
   const workers = new Map(current.workers.map((w) => [w.id, workerDelta(before.get(w.id), w)]))
-  return { seconds, workers, total: sum([...workers.values()]) }
+  return {
+    seconds,
+    workers,
+    total: totalsDelta(previous.totals, current.totals) ?? sum([...workers.values()]),
+  }
 }
 
 /**

@@ -109,14 +109,13 @@ const title = (stats: Stats) => {
     `generation ${instance.generation}`,
     strategy,
     `${stats.config.placement} × ${stats.config.kind}`,
+    ...(stats.draining ? ['stopping (draining)'] : []),
   ].join('  ')
 }
 
 /** Under reuseport the kernel hands connections to the workers: the master counts no refusals. */
-const listenerText = (l: Stats['listeners'][number]) => {
-  const refused = l.refused as number | null
-  return `${l.address}  queue ${l.queued}${refused === null ? '' : `  refused ${refused}`}`
-}
+const listenerText = (l: Stats['listeners'][number]) =>
+  `${l.address}  queue ${l.queued}${l.refused === null ? '' : `  refused ${l.refused}`}`
 
 const listenersLine = (stats: Stats) =>
   stats.listeners.length === 0

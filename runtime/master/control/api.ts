@@ -7,6 +7,7 @@
 import type { ExitReason } from '../../exit.ts'
 import type { TreeNode } from '../../tree.ts'
 import type { ResolvedConfig } from '../config.ts'
+import type { LogThreshold } from '../log.ts'
 
 /**
  * The wire protocol's version. A CLI and a master that speak different versions refuse each
@@ -23,8 +24,8 @@ export interface InstanceInfo {
   /** `--name`, or null for an unnamed master. */
   readonly name: string | null
   readonly pid: number
-  /** The control socket's path. */
-  readonly control: string
+  /** The control socket's path, or null when the master has none. */
+  readonly control: string | null
   /** Listening addresses as bound. */
   readonly binds: readonly string[]
   readonly workers: number
@@ -94,11 +95,15 @@ export interface ListenerStats {
   readonly protocol: 'http'
   readonly strategy: 'handoff' | 'reuseport'
   readonly backlog: number
-  /** Connections waiting in the acceptor for a ready worker (handoff). */
+  /** Connections waiting in the acceptor for a ready worker (handoff; 0 under reuseport). */
   readonly queued: number
-  readonly accepted: number
-  /** Connections refused because the acceptor's queue was full or waited too long. */
-  readonly refused: number
+  /**
+   * Connections accepted on this address since it opened. Null under reuseport: the kernel
+   * hands them to the workers' own listeners and the master never sees them.
+   */
+  readonly accepted: number | null
+  /** Connections answered 503 because the acceptor's queue was full or waited too long (null under reuseport). */
+  readonly refused: number | null
 }
 
 /** What `troupe stats --json` prints: a complete snapshot, like uWSGI's stats server. */
@@ -106,6 +111,10 @@ export interface Stats {
   readonly instance: InstanceInfo
   /** Epoch ms of the snapshot. */
   readonly at: number
+  /** What `/readyz` answers: not stopping, and a worker of the serving generation ready. */
+  readonly ready: boolean
+  /** A graceful stop began (the probes said not ready first). */
+  readonly draining: boolean
   readonly listeners: readonly ListenerStats[]
   readonly workers: readonly WorkerStats[]
   /** The app's actors (tree nodes under /troupe/actors). */
@@ -123,6 +132,11 @@ export interface Stats {
   }
   /** Exits of workers and actors since the master started, by reason kind (`crash`, `killed`, …). */
   readonly exitsByReason: Readonly<Record<string, number>>
+  /** Exits of workers alone, by reason kind (recycled, shutdown on reload or scale-down, crash, …). */
+  readonly workerExitsByReason: Readonly<Record<string, number>>
+  /** Worker restarts since the master started, by the reason kind of the exit that caused them. */
+  readonly restartsByReason: Readonly<Record<string, number>>
+  /** As resolved, with credentials (`adminToken`) masked. */
   readonly config: ResolvedConfig
 }
 
@@ -148,8 +162,6 @@ export interface KillOutcome {
   readonly replaced: boolean
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
-
 /**
  * The remote master. Every method answers once the outcome is known (a reload: the new
  * generation ready and the old one drained), or rejects with a coded error.
@@ -164,5 +176,6 @@ export interface ControlApi {
   kill(worker: string): Promise<KillOutcome>
   /** Resolves when the master has begun stopping; the socket closes when it is gone. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
-  setLogLevel(level: LogLevel): LogLevel
+  /** The master's log level from now on (workers keep theirs until replaced); answers the level set. */
+  setLogLevel(level: LogThreshold): LogThreshold
 }

@@ -74,8 +74,10 @@ export const probe = (path: string, timeoutMs = 2_000): Promise<MasterHello | nu
 
 /** The instances answering in the control directory (`troupe ls`). */
 export const listInstances = async (dir = controlDirectory()): Promise<InstanceInfo[]> => {
-  const hellos = await Promise.all(socketsInDirectory(dir).map((path) => probe(path)))
-  return hellos.flatMap((hello) => (hello ? [hello.instance] : []))
+  const paths = socketsInDirectory(dir)
+  const hellos = await Promise.all(paths.map((path) => probe(path)))
+  // Listed by the path they answered on, whatever they say of themselves.
+  return hellos.flatMap((hello, i) => (hello ? [{ ...hello.instance, control: paths[i]! }] : []))
 }
 
 /** The path to connect to: the one given, the named one, or the only master running. */
@@ -84,7 +86,7 @@ const locate = async (options: ConnectOptions): Promise<string> => {
   if (options.name) return defaultControlPath(options.name)
   const dir = controlDirectory()
   const running = await listInstances(dir)
-  if (running.length === 1) return running[0]!.control
+  if (running.length === 1 && running[0]!.control) return running[0]!.control
   if (running.length === 0)
     throw new ControlUnreachableError(
       `no running troupe master found in ${dir} (is one serving? pass --control PATH for a socket elsewhere)`,

@@ -5,25 +5,17 @@
  */
 import { InvalidOptionError } from '../../errors.ts'
 import type { TreeNode } from '../../tree.ts'
+import type { LogThreshold } from '../log.ts'
 import type { Server } from '../master.ts'
-import type {
-  ControlApi,
-  InstanceInfo,
-  KillOutcome,
-  LogLevel,
-  ReloadOutcome,
-  ScaleOutcome,
-  Stats,
-} from './api.ts'
+import { logLevels } from '../options.ts'
+import type { ControlApi, KillOutcome, ReloadOutcome, ScaleOutcome } from './api.ts'
 
 /** What the command that runs the master (cli.ts) does itself: a reload re-reads the config from disk, a stop exits. */
 export interface MasterOps {
-  readonly info: () => InstanceInfo
-  readonly stats: () => Stats
   /** Re-reads the config file and the environment, then reloads (as HUP does); rejects if the reload failed. */
   readonly reload: () => Promise<void>
   readonly stop: (graceful: boolean) => void
-  readonly setLogLevel: (level: LogLevel) => LogLevel
+  readonly setLogLevel: (level: LogThreshold) => LogThreshold
 }
 
 /** How long kill() waits for the replacement to be ready before saying it was not replaced. */
@@ -43,9 +35,9 @@ export const scaleTarget = (workers: unknown, serving: number): number => {
 
 export const controlApi = (server: Server, ops: MasterOps): ControlApi => {
   const api: ControlApi = {
-    info: () => ops.info(),
+    info: () => server.info(),
     tree: () => server.tree(),
-    stats: () => ops.stats(),
+    stats: () => server.stats(),
     async reload(): Promise<ReloadOutcome> {
       const started = performance.now()
       await ops.reload()
@@ -90,7 +82,11 @@ export const controlApi = (server: Server, ops: MasterOps): ControlApi => {
     async stop(options = {}): Promise<void> {
       ops.stop(options.graceful !== false)
     },
-    setLogLevel: (level) => ops.setLogLevel(level),
+    setLogLevel: (level) => {
+      if (!(logLevels as readonly string[]).includes(level))
+        throw new InvalidOptionError(`setLogLevel: expected one of ${logLevels.join(', ')}, got "${level}"`)
+      return ops.setLogLevel(level)
+    },
   }
   return Object.freeze(api)
 }

@@ -5,7 +5,6 @@
 import type { ResolvedConfig } from '../config.ts'
 import type { Server } from '../master.ts'
 import { troupeVersion } from '../version.ts'
-import { CONTROL_PROTOCOL, type InstanceInfo } from './api.ts'
 import { controlApi, type MasterOps } from './control-api.ts'
 import { type ControlOptions, type ControlServer, claim, openControl } from './control-server.ts'
 import { controlPathFor } from './socket-path.ts'
@@ -34,27 +33,8 @@ export const claimControl = async (
 export const serveControl = async (
   claimed: Claimed,
   server: Server,
-  ops: Pick<MasterOps, 'reload' | 'stop' | 'setLogLevel'>,
+  ops: MasterOps,
 ): Promise<ControlServer> => {
-  const startedAt = Date.now()
-  const info = (): InstanceInfo => ({
-    protocol: CONTROL_PROTOCOL,
-    version: troupeVersion(),
-    name: server.config.name,
-    pid: process.pid,
-    control: claimed.path,
-    binds: server.addresses,
-    workers: server.config.workers,
-    startedAt,
-    generation: server.generation,
-    admin: null,
-  })
-  const api = controlApi(server, {
-    ...ops,
-    info,
-    stats: () => {
-      throw new Error('stats: not wired yet')
-    },
-  })
-  return openControl({ ...claimed, version: troupeVersion(), instance: info, api })
+  const api = controlApi(server, ops)
+  return openControl({ ...claimed, version: troupeVersion(), instance: () => server.info(), api })
 }

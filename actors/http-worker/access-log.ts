@@ -1,0 +1,118 @@
+/**
+ * A worker's access log: each worker appends its own lines to the file (never through the
+ * master). The file is opened O_APPEND, so the whole-buffer writes of several threads and
+ * processes land whole, one after the other. Lines are buffered and written once per turn of
+ * the event loop (or sooner past 64 KiB): under load one write carries many lines.
+ * `-` is standard output, written to fd 1 directly: in a thread worker `process.stdout`
+ * would travel through the main thread.
+ */
+import fs from 'node:fs'
+import { type AccessEntry, compileAccessLogFormat } from './access-log-format.ts'
+
+/** Past this many buffered bytes the buffer is written at once. */
+const FLUSH_AT = 64 * 1024
+/** A pipe that is full (EAGAIN) is tried again this much later, ms. */
+const RETRY_MS = 10
+
+export class AccessLog {
+  /** The worker whose lines these are (`%(w)s`). */
+  readonly worker: string
+  readonly #target: string
+  readonly #format: (entry: AccessEntry) => string
+  readonly #onError: (error: Error) => void
+  #fd: number
+  #buffer = ''
+  #scheduled = false
+  #retry: NodeJS.Timeout | undefined
+
+  /**
+   * `target`: a file path, or `-` for standard output. `onError` hears a write that failed
+   * (disk full, file gone): those lines are dropped and serving goes on.
+   */
+  constructor(worker: string, target: string, format: string, onError: (error: Error) => void) {
+    this.worker = worker
+    this.#target = target
+    this.#format = compileAccessLogFormat(format)
+    this.#onError = onError
+    this.#fd = this.#open()
+  }
+
+  #open(): number {
+    return this.#target === '-' ? 1 : fs.openSync(this.#target, 'a')
+  }
+
+  /** Adds the line of one response; it is written by the end of this turn of the event loop. */
+  write(entry: AccessEntry): void {
+    this.#buffer += `${this.#format(entry)}\n`
+    if (this.#buffer.length >= FLUSH_AT) this.flush()
+    else if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => {
+        this.#scheduled = false
+        this.flush()
+      })
+    }
+  }
+
+  /** Writes what is buffered now. A full pipe keeps the rest for a later try. */
+  flush(): void {
+    if (this.#buffer === '' || this.#retry) return
+    let data = Buffer.from(this.#buffer)
+    this.#buffer = ''
+    try {
+      while (data.length > 0) data = data.subarray(fs.writeSync(this.#fd, data))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.#onError(error as Error)
+        return
+      }
+      this.#buffer = data.toString() + this.#buffer
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined
+        this.flush()
+      }, RETRY_MS)
+    }
+  }
+
+  /**
+   * USR1 (logrotate): what is buffered goes to the file as it was, then the path is opened
+   * afresh, so the next lines land in a new file there if the old one was moved away.
+   */
+  reopen(): void {
+    this.flush()
+    if (this.#target === '-') return
+    const previous = this.#fd
+    try {
+      this.#fd = this.#open()
+    } catch (error) {
+      // The old file stays in use: lines keep landing somewhere.
+      this.#onError(error as Error)
+      return
+    }
+    fs.closeSync(previous)
+  }
+
+  /** Writes the rest and closes the file (at the worker's stop, after its drain). */
+  close(): void {
+    clearTimeout(this.#retry)
+    this.#retry = undefined
+    if (this.#buffer !== '') {
+      // The last lines: a full stdout pipe is waited out rather than dropped.
+      const data = Buffer.from(this.#buffer)
+      this.#buffer = ''
+      let rest = data
+      while (rest.length > 0) {
+        try {
+          rest = rest.subarray(fs.writeSync(this.#fd, rest))
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+            this.#onError(error as Error)
+            break
+          }
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS)
+        }
+      }
+    }
+    if (this.#target !== '-') fs.closeSync(this.#fd)
+  }
+}

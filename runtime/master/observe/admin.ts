@@ -1,0 +1,126 @@
+/**
+ * The admin listener (`--admin`): plain node:http in the master, apart from the app's
+ * listeners. `GET /metrics` (Prometheus text), `GET /livez` and `GET /readyz` with the meaning
+ * Kubernetes gives them. With a token (`--admin-token`), everything but the two probes needs
+ * `Authorization: Bearer TOKEN`: a probe in a manifest would otherwise carry the token in
+ * plain sight, and a probe tells nothing an open port does not.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import http from 'node:http'
+import { type BindAddress, formatBind, listen, parseBind } from '../../../transports/http/listen.ts'
+import { ListenError } from '../../errors.ts'
+import { warningLine } from '../../warnings.ts'
+import type { Stats } from '../control/api.ts'
+import type { Book } from './book.ts'
+
+export interface AdminOptions {
+  /** As the option gives it: HOST:PORT, [V6]:PORT or unix:PATH. */
+  readonly address: string
+  readonly token: string | null
+  readonly socketMode: number
+  readonly book: Book
+  readonly stats: () => Stats
+  /** Whether the master takes traffic now (what /readyz answers), and if not, why. */
+  readonly readiness: () => { readonly ready: boolean; readonly why?: string }
+  /** The master's log, for an accept error. */
+  readonly log: (line: string) => void
+}
+
+export interface AdminListener {
+  /** As bound: port 0 resolved; `http://…` for TCP, `unix:PATH` for a socket. */
+  readonly url: string
+  /** HOST:PORT or unix:PATH, as bound. */
+  readonly address: string
+  close(): Promise<void>
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
+
+/** Compares in constant time: both sides are hashed first, so their lengths leak nothing either. */
+const bearerMatches = (header: string | undefined, token: string): boolean => {
+  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '')?.[1] ?? ''
+  return timingSafeEqual(digest(given), digest(token)) && given.length > 0
+}
+
+const answer = (
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void => {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(res.req.method === 'HEAD' ? undefined : body)
+}
+
+const PROBES = new Set(['/livez', '/readyz'])
+
+export const startAdmin = async (options: AdminOptions): Promise<AdminListener> => {
+  // Here, not at the module's top: a master without an admin listener never loads prom-client.
+  const metrics = (await import('./metrics.ts')).createMetrics(options.book)
+  const server = http.createServer(async (req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://admin')
+    if (
+      !PROBES.has(pathname) &&
+      options.token !== null &&
+      !bearerMatches(req.headers.authorization, options.token)
+    ) {
+      // Nothing about the server: not even whether the path exists.
+      answer(res, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer' })
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      answer(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' })
+      return
+    }
+    try {
+      switch (pathname) {
+        case '/livez':
+          // The master's loop answered: it lives. A stopping master is alive too (a restart
+          // would cut its drain short).
+          answer(res, 200, 'ok\n')
+          return
+        case '/readyz': {
+          const { ready, why } = options.readiness()
+          answer(res, ready ? 200 : 503, ready ? 'ready\n' : `not ready: ${why}\n`)
+          return
+        }
+        case '/metrics': {
+          answer(res, 200, await metrics.render(options.stats()), { 'content-type': metrics.contentType })
+          return
+        }
+        default:
+          answer(res, 404, 'not found: /metrics, /livez, /readyz\n')
+      }
+    } catch (error) {
+      answer(res, 500, `${(error as Error).message}\n`)
+    }
+  })
+  // A scraper that keeps its connection open must not hold the master's exit.
+  server.keepAliveTimeout = 5_000
+  const wanted: BindAddress = parseBind(options.address, 'admin')
+  const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode }).catch(
+    (error: Error) => {
+      // Said as the admin listener's: the app's addresses may well be free.
+      throw new ListenError(`admin listener: ${error.message}`, { cause: error })
+    },
+  )
+  const address = formatBind(bound)
+  // Past listen(), an error event (EMFILE on accept) must not end the master that serves the app.
+  server.on('error', (error) =>
+    options.log(warningLine('TROUPE_W_ADMIN_ERROR', `admin on ${address}: ${error.message}`)),
+  )
+  return {
+    address,
+    url: bound.kind === 'unix' ? address : `http://${address}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
