@@ -123,6 +123,7 @@ class TopSession {
     this.#stdout.on('resize', this.#paint)
     // Raw mode turns Ctrl-C into a key; a signal from elsewhere still ends top, terminal restored.
     process.on('SIGTERM', this.#onTerm)
+    process.on('SIGINT', this.#onInt)
     process.on('SIGHUP', this.#onHup)
     process.on('exit', this.#restore)
     this.#paint()
@@ -132,6 +133,7 @@ class TopSession {
   }
 
   readonly #onTerm = () => this.#quit(143)
+  readonly #onInt = () => this.#quit(130)
   readonly #onHup = () => this.#quit(129)
 
   #quit(code: number): void {
@@ -140,6 +142,7 @@ class TopSession {
     this.#stdin.off('data', this.#onData)
     this.#stdout.off('resize', this.#paint)
     process.off('SIGTERM', this.#onTerm)
+    process.off('SIGINT', this.#onInt)
     process.off('SIGHUP', this.#onHup)
     process.off('exit', this.#restore)
     this.#disconnect()
