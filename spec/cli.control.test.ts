@@ -8,9 +8,10 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { TreeNode } from '../runtime/index.ts'
+import type { Stats, TreeNode } from '../runtime/index.ts'
 import { connect } from '../runtime/index.ts'
 import { encodeFrame, readFrames } from '../transports/control/frames.ts'
+import { eventually } from './support/manual-clock.ts'
 import { cliFixture, get, run, start, tempDir } from './support/troupe-cli.ts'
 
 const app = cliFixture('worker-app.ts')
@@ -64,6 +65,48 @@ describe('troupe tree / scale / kill / reload / stop', () => {
     )
     expect(text).toContain('killed by SIGKILL')
     expect(text).not.toContain('\x1b[')
+    await master.stop()
+  })
+
+  it('stats: every request the workers answered, in JSON and as a summary', async () => {
+    const { master, serving, troupe } = await serveWithControl()
+    for (let i = 0; i < 12; i++) expect((await get(serving.port)).status).toBe(200)
+    // Workers report about once a second.
+    const stats = await eventually(
+      async () => {
+        const s = JSON.parse((await troupe('stats', '--json')).stdout) as Stats
+        return s.totals.requests === 12 ? s : undefined
+      },
+      10_000,
+      '12 requests in the stats',
+    )
+    expect(stats.totals.status['2xx']).toBe(12)
+    expect(stats.totals.latency.count).toBe(12)
+    expect(stats.workers.map((w) => w.id)).toEqual(['w1', 'w2'])
+    expect(stats.workers.reduce((n, w) => n + w.requests, 0)).toBe(12)
+    expect(stats.listeners).toEqual([
+      expect.objectContaining({ address: `127.0.0.1:${serving.port}`, accepted: 12 }),
+    ])
+    expect(stats.instance.pid).toBe(master.pid)
+    expect(stats.config.workers).toBe(2)
+    const text = (await troupe('stats')).stdout
+    expect(text).toContain(`master (unnamed) pid ${master.pid}, generation 1`)
+    expect(text).toContain('requests 12 (2xx 12, 3xx 0, 4xx 0, 5xx 0), in flight 0')
+    expect(text).toMatch(/\nWORKER\s+GEN\s+PID\s+STATE\s+REQUESTS/)
+    await master.stop()
+  })
+
+  it("log-level changes the master's level while it runs", async () => {
+    const { master, troupe } = await serveWithControl()
+    expect((await troupe('log-level', 'warn')).stdout).toBe('log level: warn\n')
+    await troupe('scale', '3')
+    expect((await troupe('log-level', 'info')).stdout).toBe('log level: info\n')
+    await troupe('scale', '2')
+    expect(master.stderr).not.toContain('scaled to 3 workers')
+    expect(master.stderr).toContain('scaled to 2 workers')
+    const bad = await troupe('log-level', 'loud')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('setLogLevel: expected one of debug, info, warn, error, silent, got "loud"')
     await master.stop()
   })
 

@@ -82,6 +82,13 @@ export const controlCommands = {
       'Shows the master full-screen, refreshed every --interval seconds; keys reload it (r), add or remove a worker (+, -), kill the selected one (arrows, k) and quit (q).',
     flags: ['interval'],
   },
+  'log-level': {
+    summary: "set the master's log level now (debug, info, warn, error, silent)",
+    about:
+      "Sets the master's log level until it stops or a reload applies the config's; workers keep theirs until they are replaced.",
+    argument: 'LEVEL',
+    flags: [],
+  },
   stop: {
     summary: 'stop the master: drain (as TERM), or --fast (as QUIT); wait until it exited',
     about:

@@ -17,14 +17,16 @@
  *    (`spawn-ready.ts`). Not pinned.
  *
  * Run: `npm run bench:http -- [--duration S] [--rounds N] [--warmup S] [--connections N]
- *   [--spawns N] [--only rps,rss,startup,spawn]`.
+ *   [--spawns N] [--only rps,access-log,rss,startup,spawn]`.
+ * 1b. (access-log) the access log's cost: the same one-worker server with and without
+ *    `--access-log FILE`, alternating, pinned as in 1.
  * Every child this script starts (servers, their workers, wrk) is killed when it ends,
  * whichever way it ends short of SIGKILL.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
-import { relative } from 'node:path'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -35,14 +37,14 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     spawns: { type: 'string', default: '20' },
-    only: { type: 'string', default: 'rps,rss,startup,spawn' },
+    only: { type: 'string', default: 'rps,access-log,rss,startup,spawn' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (values.help) {
   console.log(
     'Usage: node spec/bench/http.ts [--duration S=10] [--rounds N=3] [--warmup S=1] [--connections N=50]\n' +
-      '         [--spawns N=20] [--only rps,rss,startup,spawn]',
+      '         [--spawns N=20] [--only rps,access-log,rss,startup,spawn]',
   )
   process.exit(0)
 }
@@ -521,6 +523,60 @@ const requestRates = async () => {
   printCommands('rps')
 }
 
+// 1b -----------------------------------------------------------------------------------
+
+/**
+ * What the access log costs: the same server with and without `--access-log FILE`,
+ * alternating, each pair's ratio. The issue's bound is a cost of at most 5%.
+ */
+const accessLogCost = async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-bench-access-'))
+  const combos = [
+    { placement: 'thread' as Placement, app: 'hello-fetch' as App },
+    { placement: 'process' as Placement, app: 'hello-node' as App },
+  ]
+  const results = combos.map(() => ({ off: [] as WrkRun[], on: [] as WrkRun[], ratios: [] as number[] }))
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, combo] of combos.entries()) {
+        const argv = troupeArgv(combo.app, 1, combo.placement, 'coroutine')
+        const name = `${combo.placement} ${combo.app}`
+        const off = await pinnedRun(argv, false, `access-log round ${round} ${name} off`)
+        const file = join(dir, `access-${round}-${i}.log`)
+        const on = await pinnedRun(
+          [...argv, '--access-log', file],
+          false,
+          `access-log round ${round} ${name} on`,
+        )
+        const slot = results[i]!
+        if (off) slot.off.push(off)
+        if (on) slot.on.push(on)
+        if (off && on) slot.ratios.push(on.rps / off.rps)
+        rmSync(file, { force: true })
+        progress(
+          `[access-log ${round}/${rounds}] ${name}: on ${whole(on?.rps ?? Number.NaN)} req/s, off ${whole(off?.rps ?? Number.NaN)} req/s`,
+        )
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  table(
+    `1b. the access log's cost: 1 worker, coroutine, req/s with --access-log FILE (common format) ÷ without, pinned as in 1`,
+    combos.map((c, i) => {
+      const { off, on, ratios } = results[i]!
+      return {
+        'placement app': `${c.placement} ${c.app}`,
+        'ratio on/off (median)': fixed(median(ratios), 3),
+        'min–max': spread(ratios, 3),
+        'on req/s': whole(median(on.map((r) => r.rps))),
+        'off req/s': whole(median(off.map((r) => r.rps))),
+      }
+    }),
+  )
+  printCommands('rps')
+}
+
 // 2 ------------------------------------------------------------------------------------
 
 const rssWorkers = 4
@@ -730,6 +786,7 @@ const spawnTimes = async () => {
 const wrkVersion = spawnSync('wrk', ['-v'], { encoding: 'utf8' })
 const estimate =
   (sections.has('rps') ? rounds * candidates.length * 2 * (warmup + duration + 1.5) : 0) +
+  (sections.has('access-log') ? rounds * 4 * (warmup + duration + 1.5) : 0) +
   (sections.has('rss') ? rounds * rssConfigs.length * (rssLoad + 3) : 0) +
   (sections.has('startup') ? startupSamples * startupConfigs.length * 1.5 : 0) +
   (sections.has('spawn') ? 4 * (3 + spawns * 0.3) : 0)
@@ -746,6 +803,7 @@ console.log(
 
 try {
   if (sections.has('rps')) await requestRates()
+  if (sections.has('access-log')) await accessLogCost()
   if (sections.has('rss')) await residentMemory()
   if (sections.has('startup')) await startupTimes()
   if (sections.has('spawn')) await spawnTimes()

@@ -8,7 +8,8 @@ import type { Stats } from '../control/api.ts'
 import { connect, listInstances, type RemoteMaster } from '../control/connect.ts'
 import { controlDirectory } from '../control/socket-path.ts'
 import type { ControlParsed } from '../control-args.ts'
-import { columns, count, duration, megabytes } from './format.ts'
+import type { LogThreshold } from '../log.ts'
+import { columns, count, duration, megabytes, millis } from './format.ts'
 import { renderTree } from './tree-view.ts'
 
 export interface Output {
@@ -83,7 +84,7 @@ const statsText = (stats: Stats): string => {
         `listener ${l.address} (${l.protocol}, ${l.strategy}): accepted ${l.accepted}, refused ${l.refused}, queued ${l.queued}`,
     ),
     `requests ${totals.requests} (2xx ${totals.status['2xx']}, 3xx ${totals.status['3xx']}, 4xx ${totals.status['4xx']}, 5xx ${totals.status['5xx']}), in flight ${totals.inflight}, shed ${totals.shed}, timeouts ${totals.timeouts}`,
-    `latency p50 ${totals.latency.p50Ms} ms, p99 ${totals.latency.p99Ms} ms, mean ${totals.latency.meanMs.toFixed(1)} ms`,
+    `latency p50 ${millis(totals.latency.p50Ms)}, p99 ${millis(totals.latency.p99Ms)}, mean ${millis(totals.latency.meanMs)}`,
     `worker restarts ${totals.restarts}; exits by reason: ${
       Object.entries(stats.exitsByReason)
         .map(([k, v]) => `${k} ${v}`)
@@ -99,8 +100,8 @@ const statsText = (stats: Stats): string => {
         w.draining ? 'draining' : w.state,
         String(w.requests),
         String(w.inflight),
-        `${w.latency.p50Ms}ms`,
-        `${w.latency.p99Ms}ms`,
+        millis(w.latency.p50Ms),
+        millis(w.latency.p99Ms),
         String(w.status['5xx']),
         megabytes(w.memory?.rss),
         String(w.restarts),
@@ -150,6 +151,11 @@ const steer = async (master: RemoteMaster, parsed: ControlParsed, output: Output
       out(
         `killed ${r.worker} (${describeExit(r.reason)}); its replacement is ready (restart ${r.restarts})\n`,
       )
+      return 0
+    }
+    case 'log-level': {
+      const level = await master.setLogLevel(parsed.argument as LogThreshold)
+      out(`log level: ${level}\n`)
       return 0
     }
     case 'stop': {

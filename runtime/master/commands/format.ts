@@ -16,6 +16,9 @@ export const duration = (ms: number | null | undefined): string => {
 export const megabytes = (bytes: number | null | undefined): string =>
   bytes === null || bytes === undefined ? '-' : `${(bytes / 1024 / 1024).toFixed(1)}MB`
 
+/** Milliseconds as people read latency: `0.4ms`, `3.2ms`, `35ms`. */
+export const millis = (ms: number): string => (ms < 10 ? `${ms.toFixed(1)}ms` : `${Math.round(ms)}ms`)
+
 export const percent = (share: number | null | undefined): string =>
   share === null || share === undefined ? '-' : `${Math.round(share * 100)}%`
 
