@@ -76,6 +76,12 @@ export const controlCommands = {
     argument: 'WORKER',
     flags: ['timeout'],
   },
+  top: {
+    summary: 'a live view of a running master: workers, req/s, latency, errors, queue, memory',
+    about:
+      'Shows the master full-screen, refreshed every --interval seconds; keys reload it (r), add or remove a worker (+, -), kill the selected one (arrows, k) and quit (q).',
+    flags: ['interval'],
+  },
   'log-level': {
     summary: "set the master's log level now (debug, info, warn, error, silent)",
     about:

@@ -173,6 +173,8 @@ const steer = async (master: RemoteMaster, parsed: ControlParsed, output: Output
       )
       return 0
     }
+    case 'top':
+      return (await import('./top.ts')).topCommand(master, parsed.intervalMs)
     case 'ls':
       return ls(parsed, output)
   }
