@@ -107,6 +107,12 @@ const jsonLine = (e: AccessEntry): string =>
     worker: e.worker,
   })
 
+/** Whether a format prints the referer or the user agent (combined, json, `%(f)s`, `%(a)s`). */
+export const formatNeedsHeaders = (format: string): boolean => {
+  const template: string = accessLogPresets[format as keyof typeof accessLogPresets] ?? format
+  return template === 'json' || /%\((f|a)\)s/.test(template)
+}
+
 /** Compiles a preset name or a template into the function that writes one line (no newline). */
 export const compileAccessLogFormat = (format: string): ((entry: AccessEntry) => string) => {
   const template = accessLogPresets[format as keyof typeof accessLogPresets] ?? format

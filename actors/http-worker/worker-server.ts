@@ -122,22 +122,24 @@ class CountingResponse<R extends http.IncomingMessage = http.IncomingMessage> ex
 
   #add(chunk: unknown, encoding: unknown): void {
     if (typeof chunk === 'string')
-      this.bodyBytes += Buffer.byteLength(
-        chunk,
-        typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
-      )
+      this.bodyBytes +=
+        encoding === undefined || encoding === 'utf8'
+          ? Buffer.byteLength(chunk)
+          : Buffer.byteLength(chunk, encoding as BufferEncoding)
     else if (chunk && typeof (chunk as Uint8Array).byteLength === 'number')
       this.bodyBytes += (chunk as Uint8Array).byteLength
   }
 
-  override write(chunk: any, ...rest: any[]): boolean {
-    this.#add(chunk, rest[0])
-    return super.write(chunk, ...(rest as [BufferEncoding]))
+  // Fixed parameters, no spreads: these run for every response while the access log is on.
+  override write(chunk: any, encoding?: any, callback?: any): boolean {
+    this.#add(chunk, typeof encoding === 'string' ? encoding : undefined)
+    return super.write(chunk, encoding, callback)
   }
 
-  override end(...args: any[]): this {
-    if (args.length > 0 && typeof args[0] !== 'function') this.#add(args[0], args[1])
-    return super.end(...(args as []))
+  override end(chunk?: any, encoding?: any, callback?: any): this {
+    if (chunk !== undefined && typeof chunk !== 'function')
+      this.#add(chunk, typeof encoding === 'string' ? encoding : undefined)
+    return super.end(chunk, encoding, callback)
   }
 }
 
@@ -147,13 +149,64 @@ const sentBytes = (req: http.IncomingMessage, res: http.ServerResponse): number 
     ? 0
     : ((res as CountingResponse).bodyBytes ?? 0)
 
+/** A request header by name from the raw list: node:http builds `req.headers` only when it is read. */
+const rawHeader = (req: http.IncomingMessage, name: string): string | undefined => {
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]
+  return undefined
+}
+
+/**
+ * One finished response as the access log reads it, made on the response path and formatted
+ * later, in a batch. Referer and user agent are read only if the format prints them: reading
+ * `req.headers` would build the header object for every request, which the common format
+ * never needs; and nothing here keeps the request alive.
+ */
+class ResponseEntry implements AccessEntry {
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly remote: string | undefined
+  readonly method: string
+  readonly url: string
+  readonly httpVersion: string
+  readonly status: number
+  readonly bytes: number
+  readonly worker: string
+  readonly referer: string | undefined
+  readonly userAgent: string | undefined
+
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, start: number, log: AccessLogHook) {
+    const now = performance.now()
+    this.startedAt = Date.now() - (now - start)
+    this.durationMs = now - start
+    this.remote = req.socket.remoteAddress
+    this.method = req.method ?? '-'
+    this.url = req.url ?? '-'
+    this.httpVersion = req.httpVersion
+    this.status = res.statusCode
+    this.bytes = sentBytes(req, res)
+    this.worker = log.worker
+    this.referer = log.needsHeaders ? rawHeader(req, 'referer') : undefined
+    this.userAgent = log.needsHeaders ? rawHeader(req, 'user-agent') : undefined
+  }
+}
+
+/** What the worker server needs of an access log. */
+export interface AccessLogHook {
+  readonly worker: string
+  /** The format prints the referer or the user agent. */
+  readonly needsHeaders: boolean
+  write(entry: AccessEntry): void
+}
+
 export interface WorkerServerHooks {
   /** Receives the counters when they changed (coalesced to one call per tick). */
   readonly onChange: (info: WorkerInfo) => void
   /** An app failure answered 500 (not a timeout or a client that left): the worker logs it. */
   readonly onAppError?: (error: unknown, req: http.IncomingMessage) => void
   /** Hears every response once finished or cut; set, it makes the server count body bytes. */
-  readonly accessLog?: { readonly worker: string; write(entry: AccessEntry): void }
+  readonly accessLog?: AccessLogHook
 }
 
 export class WorkerServer {
@@ -302,7 +355,7 @@ export class WorkerServer {
       if (res.writableFinished) this.#count(res, live.start)
       this.#live.delete(live)
       if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
-      this.#hooks.accessLog?.write(this.#accessEntry(req, res, live.start, this.#hooks.accessLog.worker))
+      this.#hooks.accessLog?.write(new ResponseEntry(req, res, live.start, this.#hooks.accessLog))
       if (tracked) {
         tracked.active--
         tracked.idleSince = performance.now()
@@ -346,28 +399,6 @@ export class WorkerServer {
       res.shouldKeepAlive = false
       plain(res, 500, 'Internal Server Error\n')
     })
-  }
-
-  #accessEntry(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    start: number,
-    worker: string,
-  ): AccessEntry {
-    const now = performance.now()
-    return {
-      startedAt: Date.now() - (now - start),
-      durationMs: now - start,
-      remote: req.socket.remoteAddress,
-      method: req.method ?? '-',
-      url: req.url ?? '-',
-      httpVersion: req.httpVersion,
-      status: res.statusCode,
-      bytes: sentBytes(req, res),
-      referer: req.headers.referer,
-      userAgent: req.headers['user-agent'],
-      worker,
-    }
   }
 
   /**
