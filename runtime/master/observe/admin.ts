@@ -7,7 +7,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
-import { type BindAddress, formatBind, listen, parseBind } from '../../../transports/http/listen.ts'
+import {
+  type BindAddress,
+  closeListener,
+  formatBind,
+  listen,
+  parseBind,
+} from '../../../transports/http/listen.ts'
 import { ListenError } from '../../errors.ts'
 import { warningLine } from '../../warnings.ts'
 import type { Stats } from '../control/api.ts'
@@ -117,10 +123,11 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
   return {
     address,
     url: bound.kind === 'unix' ? address : `http://${address}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
+    close: () => {
+      // closeListener also removes a unix: socket file (listen() binds it under a private name).
+      const closed = closeListener(server)
+      server.closeAllConnections()
+      return closed
+    },
   }
 }
