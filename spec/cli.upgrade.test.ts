@@ -13,6 +13,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { connect } from '../runtime/index.ts'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
 import { childPids, get, start, type Troupe, tempDir } from './support/troupe-cli.ts'
@@ -189,10 +190,14 @@ describe.each([
   ['keep-alive', false],
   ['Connection: close', true],
 ] as const)('USR2 with a unix: bind (%s traffic)', (_label, close) => {
-  it('zero failed requests; the socket file stays for the new master, which removes it on exit', async () => {
+  it('zero failed requests; the socket file (and the control socket) stay for the new master, which removes them on exit', async () => {
     const dir = tempDir()
     const socket = path.join(dir, 'app.sock')
-    const troupe = start(['serve', workerApp, '--bind', `unix:${socket}`, '--workers', '2'], { cwd: dir })
+    const control = path.join(dir, 'control.sock')
+    const troupe = start(
+      ['serve', workerApp, '--bind', `unix:${socket}`, '--workers', '2', '--control', control],
+      { cwd: dir },
+    )
     const { pid: oldPid } = await troupe.serving()
     const load = unixLoad(socket, { connections: 8, close })
     await eventually(() => load.counts.requests > 100, 10_000, 'load on the old master')
@@ -214,9 +219,14 @@ describe.each([
     expect(fs.lstatSync(socket).isSocket()).toBe(true)
     expect(pidOf(await get({ socketPath: socket }))).toBe(newPid)
     expect(newPid).not.toBe(oldPid)
+    // The new master took the control socket over: `troupe tree --control` steers it.
+    const master = await connect({ control })
+    expect(master.instance.pid).toBe(newPid)
+    master.close()
 
     await stopNewMaster(newPid)
     expect(fs.existsSync(socket)).toBe(false)
+    expect(fs.existsSync(control)).toBe(false)
   }, 90_000)
 })
 
