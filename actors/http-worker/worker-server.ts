@@ -113,41 +113,55 @@ const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): vo
   }
 }
 
+/** Body bytes written through a response, while an access log is on. */
+const BODY_BYTES = Symbol('troupe.bodyBytes')
+type Counted = http.ServerResponse & { [BODY_BYTES]: number }
+
+const byteCount = (chunk: unknown, encoding: unknown): number => {
+  if (typeof chunk === 'string')
+    return typeof encoding === 'string' && encoding !== 'utf8' && encoding !== 'utf-8'
+      ? Buffer.byteLength(chunk, encoding as BufferEncoding)
+      : Buffer.byteLength(chunk)
+  return chunk && typeof (chunk as Uint8Array).byteLength === 'number' ? (chunk as Uint8Array).byteLength : 0
+}
+
 /**
  * A response that counts the body bytes written through it, for the access log: node:http
- * keeps no such count. Used only while an access log is on.
+ * keeps no such count. Used only while an access log is on. A function-style subclass, as
+ * node:http's own: a `class … extends ServerResponse` measured 4% of hello-world throughput
+ * in construction alone.
  */
-class CountingResponse<R extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<R> {
-  bodyBytes = 0
-
-  #add(chunk: unknown, encoding: unknown): void {
-    if (typeof chunk === 'string')
-      this.bodyBytes +=
-        encoding === undefined || encoding === 'utf8'
-          ? Buffer.byteLength(chunk)
-          : Buffer.byteLength(chunk, encoding as BufferEncoding)
-    else if (chunk && typeof (chunk as Uint8Array).byteLength === 'number')
-      this.bodyBytes += (chunk as Uint8Array).byteLength
-  }
-
-  // Fixed parameters, no spreads: these run for every response while the access log is on.
-  override write(chunk: any, encoding?: any, callback?: any): boolean {
-    this.#add(chunk, typeof encoding === 'string' ? encoding : undefined)
-    return super.write(chunk, encoding, callback)
-  }
-
-  override end(chunk?: any, encoding?: any, callback?: any): this {
-    if (chunk !== undefined && typeof chunk !== 'function')
-      this.#add(chunk, typeof encoding === 'string' ? encoding : undefined)
-    return super.end(chunk, encoding, callback)
-  }
+function CountingResponse(this: Counted, req: http.IncomingMessage, options?: http.ServerOptions) {
+  ;(http.ServerResponse as unknown as (this: Counted, ...args: unknown[]) => void).call(this, req, options)
+  this[BODY_BYTES] = 0
+}
+Object.setPrototypeOf(CountingResponse.prototype, http.ServerResponse.prototype)
+Object.setPrototypeOf(CountingResponse, http.ServerResponse)
+const { write, end } = http.ServerResponse.prototype
+CountingResponse.prototype.write = function (
+  this: Counted,
+  chunk: unknown,
+  encoding?: unknown,
+  callback?: unknown,
+) {
+  this[BODY_BYTES] += byteCount(chunk, encoding)
+  return (write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback)
+}
+CountingResponse.prototype.end = function (
+  this: Counted,
+  chunk?: unknown,
+  encoding?: unknown,
+  callback?: unknown,
+) {
+  if (chunk !== undefined && typeof chunk !== 'function') this[BODY_BYTES] += byteCount(chunk, encoding)
+  return (end as (...args: unknown[]) => Counted).call(this, chunk, encoding, callback)
 }
 
 /** Bodies the client never receives: HEAD, 1xx, 204 and 304 (node:http drops what is written). */
 const sentBytes = (req: http.IncomingMessage, res: http.ServerResponse): number =>
   req.method === 'HEAD' || res.statusCode < 200 || res.statusCode === 204 || res.statusCode === 304
     ? 0
-    : ((res as CountingResponse).bodyBytes ?? 0)
+    : ((res as Counted)[BODY_BYTES] ?? 0)
 
 /** A request header by name from the raw list: node:http builds `req.headers` only when it is read. */
 const rawHeader = (req: http.IncomingMessage, name: string): string | undefined => {
@@ -245,7 +259,9 @@ export class WorkerServer {
         requestTimeout: 0,
         maxHeaderSize: args.maxHeaderSize,
         connectionsCheckingInterval: Math.max(100, Math.min(1_000, args.headersTimeoutMs / 2)),
-        ...(hooks.accessLog ? { ServerResponse: CountingResponse } : {}),
+        ...(hooks.accessLog
+          ? { ServerResponse: CountingResponse as unknown as typeof http.ServerResponse }
+          : {}),
       },
       (req, res) => this.#onRequest(req, res),
     )
