@@ -4,15 +4,17 @@
  * private control directory (XDG_RUNTIME_DIR), so `ls` and "the only master running" see
  * only this test's masters.
  */
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { Stats, TreeNode } from '../runtime/index.ts'
 import { connect } from '../runtime/index.ts'
 import { encodeFrame, readFrames } from '../transports/control/frames.ts'
 import { eventually } from './support/manual-clock.ts'
-import { cliFixture, get, run, start, tempDir } from './support/troupe-cli.ts'
+import { cleanEnv, cliFixture, cliPath, get, run, start, tempDir } from './support/troupe-cli.ts'
 
 const app = cliFixture('worker-app.ts')
 
@@ -65,6 +67,26 @@ describe('troupe tree / scale / kill / reload / stop', () => {
     )
     expect(text).toContain('killed by SIGKILL')
     expect(text).not.toContain('\x1b[')
+    await master.stop()
+  })
+
+  it('tree on a terminal: branches drawn, states coloured, the same columns', async () => {
+    const { master, troupe, env } = await serveWithControl(['--name', 'tty'])
+    const command = [process.execPath, cliPath, 'tree', '--name', 'tty'].map((a) => `'${a}'`).join(' ')
+    // script(1) gives the command a pseudo-terminal.
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+      env: cleanEnv(env),
+      timeout: 15_000,
+    })
+    const lines = stdout.split(/\r?\n/)
+    expect(lines.find((l) => l.includes('workers'))).toMatch(/^└─ workers\s/)
+    const w1 = lines.find((l) => l.includes('w1'))!
+    expect(w1).toMatch(/^ {3}├─ w1\s+thread\s+\d+\/t\d+\s/)
+    expect(w1).toContain('\u001b[32mready\u001b[0m')
+    expect(lines.find((l) => l.includes('w2'))).toMatch(/^ {3}└─ w2\s/)
+    // Piped, the same rows without glyphs or colour.
+    const piped = (await troupe('tree', '--name', 'tty')).stdout
+    expect(piped).toMatch(/\n {4}w1\s+thread\s+\d+\/t\d+\s+ready\s/)
     await master.stop()
   })
 
