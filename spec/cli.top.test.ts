@@ -147,10 +147,9 @@ describe.skipIf(missing)('troupe top in a terminal (tmux)', () => {
     // q gives the terminal back: the command's line, its exit status, the prompt.
     await term.type('q')
     screen = await term.waitFor((s) => s.includes('top exited 0') && s, 'top to exit')
-    // (At 60 columns the start of the long command line has scrolled out of view.)
-    expect(screen.join('\n')).toContain(
-      `${shell(['top', '--control', control])}; echo "top exited $?"\ntop exited 0\n${PROMPT}`,
-    )
+    // The shell's own screen is back: the exit status, then the prompt. (How the long command
+    // line wraps at 60 columns depends on the temp dir's length, so it is not compared.)
+    expect(screen.filter((l) => l.length > 0).slice(-2)).toEqual(['top exited 0', PROMPT])
     expect(screen.some((l) => l.startsWith('troupe top: the master is gone'))).toBe(false)
     expect(screen.filter((l) => l.length > 0).at(-1)).toBe(`${PROMPT}`)
   }, 90_000)
