@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { Stats, TreeNode } from '../runtime/index.ts'
@@ -118,14 +119,26 @@ describe('troupe tree / scale / kill / reload / stop', () => {
     await master.stop()
   })
 
-  it("log-level changes the master's level while it runs", async () => {
-    const { master, troupe } = await serveWithControl()
-    expect((await troupe('log-level', 'warn')).stdout).toBe('log level: warn\n')
+  it('log-level changes the level of the master and its workers while they run', async () => {
+    const runtimeDir = tempDir()
+    const env = { XDG_RUNTIME_DIR: runtimeDir }
+    const cwd = tempDir()
+    const app = fileURLToPath(new URL('./fixtures/failing-app.ts', import.meta.url))
+    const master = start(['serve', app, '--bind', '127.0.0.1:0', '--workers', '2'], { cwd, env })
+    const { port } = await master.serving()
+    const troupe = (...args: string[]) => run(args, { cwd, env })
+    // silent: neither the master's lines nor a worker's error line.
+    expect((await troupe('log-level', 'silent')).stdout).toBe('log level: silent\n')
     await troupe('scale', '3')
+    expect((await get(port, '/boom')).status).toBe(500)
+    // Back to info: both speak again.
     expect((await troupe('log-level', 'info')).stdout).toBe('log level: info\n')
     await troupe('scale', '2')
+    expect((await get(port, '/boom')).status).toBe(500)
+    await master.waitForStderr(/^troupe: error: worker w\d GET \/boom/m)
     expect(master.stderr).not.toContain('scaled to 3 workers')
     expect(master.stderr).toContain('scaled to 2 workers')
+    expect(master.stderr.match(/GET \/boom/g)).toHaveLength(1)
     const bad = await troupe('log-level', 'loud')
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('setLogLevel: expected one of debug, info, warn, error, silent, got "loud"')

@@ -14,8 +14,8 @@ import { listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
 import { AccessLog } from './access-log.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
-import { configureWorkerLog, say } from './worker-log.ts'
-import type { WorkerArgs, WorkerInfo } from './worker-protocol.ts'
+import { configureWorkerLog, say, setWorkerLogLevel } from './worker-log.ts'
+import type { WorkerArgs, WorkerInfo, WorkerLogSettings } from './worker-protocol.ts'
 import { WorkerServer } from './worker-server.ts'
 
 interface WorkerState {
@@ -111,6 +111,8 @@ export const httpWorker = defineActor({
     stats: (state) => state.server.info(),
     /** USR1 (logrotate): the access log is opened afresh at its path. */
     'reopen-logs': (state) => state.accessLog?.reopen(),
+    /** `troupe log-level`: the worker's own lines follow the master's new level. */
+    'log-level': (_state, payload: { level: WorkerLogSettings['level'] }) => setWorkerLogLevel(payload.level),
   },
   terminate: async (state) => {
     // Stop taking new connections first (reuseport), then let the ones we have finish. A

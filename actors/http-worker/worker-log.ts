@@ -19,6 +19,11 @@ export const configureWorkerLog = (next: WorkerLogSettings, id: string): void =>
   worker = id
 }
 
+/** `troupe log-level`: the level from now on, until the worker is replaced. */
+export const setWorkerLogLevel = (level: WorkerLogSettings['level']): void => {
+  settings = { ...settings, level }
+}
+
 /** `[TROUPE_W_…]` at the end of a warning line, for the record's `code`. */
 const codeOf = (line: string): string | undefined => /\[(TROUPE_[EW]_[A-Z_]+)\]$/m.exec(line)?.[1]
 

@@ -83,9 +83,9 @@ export const controlCommands = {
     flags: ['interval'],
   },
   'log-level': {
-    summary: "set the master's log level now (debug, info, warn, error, silent)",
+    summary: 'set the log level of the master and its workers now (debug, info, warn, error, silent)',
     about:
-      "Sets the master's log level until it stops or a reload applies the config's; workers keep theirs until they are replaced.",
+      "Sets the log level of the master and every worker (and of workers started later) until a reload applies the config's again.",
     argument: 'LEVEL',
     flags: [],
   },

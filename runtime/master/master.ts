@@ -86,6 +86,8 @@ export interface Server {
   kill(workerId: string): void
   /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
   reopenLogs(): Promise<void>
+  /** The workers' log level from now on (until a reload applies the config's); resolves once they have it. */
+  setLogLevel(level: ResolvedConfig['logLevel']): Promise<void>
   /**
    * Graceful: stop accepting, drain within gracefulTimeout. Fast (`graceful: false`): cut
    * connections. `keepSocketFiles`: a new master serves the Unix sockets now; leave their files.
@@ -440,6 +442,10 @@ class TroupeServer implements Server {
   async reopenLogs(): Promise<void> {
     const workers = await this.#pool.reopenLogs()
     this.#parts.note(entry('info', 'logs.reopen', `reopened log files (${workers} workers)`, { workers }))
+  }
+
+  async setLogLevel(level: ResolvedConfig['logLevel']): Promise<void> {
+    await this.#pool.setLogLevel(level)
   }
 
   handOver(): readonly HandOver[] {

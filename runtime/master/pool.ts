@@ -328,6 +328,19 @@ export class WorkerPool {
     return answers.filter((a) => a.status === 'fulfilled').length
   }
 
+  /**
+   * A new log level for every worker now, and for those started from now on (until a reload
+   * applies the config's again). Resolves with how many live workers took it.
+   */
+  async setLogLevel(level: ResolvedConfig['logLevel']): Promise<number> {
+    this.#config = { ...this.#config, logLevel: level }
+    const asked = this.slots
+      .filter((slot) => slot.up)
+      .map((slot) => slot.cell.ask('log-level', { level }, { timeout: 5_000 }))
+    const answers = await Promise.allSettled(asked)
+    return answers.filter((a) => a.status === 'fulfilled').length
+  }
+
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void {
     const slot = this.#slots.get(`${this.#supervisor.path}/${workerId}`)

@@ -176,6 +176,6 @@ export interface ControlApi {
   kill(worker: string): Promise<KillOutcome>
   /** Resolves when the master has begun stopping; the socket closes when it is gone. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
-  /** The master's log level from now on (workers keep theirs until replaced); answers the level set. */
-  setLogLevel(level: LogThreshold): LogThreshold
+  /** The log level of the master and its workers from now on (a reload applies the config's again). */
+  setLogLevel(level: LogThreshold): Promise<LogThreshold>
 }

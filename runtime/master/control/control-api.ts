@@ -82,10 +82,12 @@ export const controlApi = (server: Server, ops: MasterOps): ControlApi => {
     async stop(options = {}): Promise<void> {
       ops.stop(options.graceful !== false)
     },
-    setLogLevel: (level) => {
+    async setLogLevel(level) {
       if (!(logLevels as readonly string[]).includes(level))
         throw new InvalidOptionError(`setLogLevel: expected one of ${logLevels.join(', ')}, got "${level}"`)
-      return ops.setLogLevel(level)
+      ops.setLogLevel(level)
+      await server.setLogLevel(level)
+      return level
     },
   }
   return Object.freeze(api)
