@@ -5,6 +5,7 @@
  */
 import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.ts'
 import type { Stats, WorkerStats } from '../control/api.ts'
+import { latencyQuantile } from '../observe/latency.ts'
 
 /** One worker's counters over the interval. */
 export interface WorkerDelta {
@@ -89,20 +90,5 @@ export const intervalBetween = (previous: Stats | null, current: Stats): Interva
  * bucket as Prometheus' histogram_quantile does: an estimate within one bucket. Infinity when
  * it falls past the last bound; null for an empty histogram.
  */
-export const quantileMs = (counts: readonly number[], q: number): number | null => {
-  const total = counts.reduce((n, c) => n + c, 0)
-  if (total <= 0) return null
-  const rank = q * total
-  let below = 0
-  for (let i = 0; i < counts.length; i++) {
-    const count = counts[i]!
-    if (count > 0 && below + count >= rank) {
-      const upper = LATENCY_BUCKETS_MS[i]
-      if (upper === undefined) return Number.POSITIVE_INFINITY
-      const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!
-      return lower + ((upper - lower) * Math.max(0, rank - below)) / count
-    }
-    below += count
-  }
-  return Number.POSITIVE_INFINITY
-}
+export const quantileMs = (counts: readonly number[], q: number): number | null =>
+  counts.some((c) => c > 0) ? latencyQuantile(counts, q, Number.POSITIVE_INFINITY) : null

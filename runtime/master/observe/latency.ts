@@ -9,10 +9,15 @@ import type { LatencySummary, StatusCounts } from '../control/api.ts'
 export const emptyLatencyCounts = (): number[] => new Array(LATENCY_BUCKETS_MS.length + 1).fill(0)
 
 /**
- * The `q` quantile (0–1), interpolated linearly inside the bucket it falls in; past the last
- * bound the estimate is that bound (the histogram knows no more).
+ * The `q` quantile (0–1), interpolated linearly inside the bucket it falls in, as Prometheus'
+ * histogram_quantile does. Past the last bound the histogram knows no more: the estimate is
+ * `overflow` (default: that bound; `troupe top` passes Infinity to show `>10s`).
  */
-export const latencyQuantile = (counts: readonly number[], q: number): number => {
+export const latencyQuantile = (
+  counts: readonly number[],
+  q: number,
+  overflow: number = LATENCY_BUCKETS_MS.at(-1)!,
+): number => {
   const total = counts.reduce((a, b) => a + b, 0)
   if (total === 0) return 0
   const rank = q * total
@@ -21,13 +26,13 @@ export const latencyQuantile = (counts: readonly number[], q: number): number =>
     const n = counts[i]!
     if (n > 0 && below + n >= rank) {
       const upper = LATENCY_BUCKETS_MS[i]
-      if (upper === undefined) return LATENCY_BUCKETS_MS.at(-1)!
+      if (upper === undefined) return overflow
       const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!
       return lower + ((upper - lower) * (rank - below)) / n
     }
     below += n
   }
-  return LATENCY_BUCKETS_MS.at(-1)!
+  return overflow
 }
 
 const round = (ms: number): number => Math.round(ms * 1_000) / 1_000
