@@ -51,3 +51,11 @@ export const describeExit = (reason: ExitReason): string => {
       return 'normal'
   }
 }
+
+/** Why a root supervisor gave up, in the words of its last exit: the error, the escalation, or the kind. */
+export const givenUpBecause = (reason: ExitReason): string =>
+  reason.kind === 'crash'
+    ? reason.error.message
+    : reason.kind === 'shutdown' && reason.escalated
+      ? reason.escalated.message
+      : reason.kind

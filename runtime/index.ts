@@ -59,6 +59,7 @@ export type {
   LatencySummary,
   ListenerStats,
   ReloadOutcome,
+  RequestCounts,
   ScaleOutcome,
   Stats,
   StatusCounts,

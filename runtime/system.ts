@@ -7,7 +7,7 @@ import { ActorCell } from './cell.ts'
 import type { ReadyEvent } from './channels.ts'
 import { type Clock, systemClock } from './clock.ts'
 import { ActorModuleSpawnsError, InvalidOptionError, SystemStoppedError } from './errors.ts'
-import type { ExitReason } from './exit.ts'
+import { type ExitReason, givenUpBecause } from './exit.ts'
 import type { PlacementOptions } from './incarnation.ts'
 import { defaultAskTimeout } from './pending.ts'
 import { spawningFromHostedModule } from './placement/loading.ts'
@@ -241,13 +241,7 @@ const defaultLog = (line: string) => {
 }
 
 const defaultFailure = (reason: ExitReason) => {
-  const message =
-    reason.kind === 'crash'
-      ? reason.error.message
-      : reason.kind === 'shutdown' && reason.escalated
-        ? reason.escalated.message
-        : reason.kind
-  process.stderr.write(`troupe: the root supervisor gave up (${message}); exiting\n`)
+  process.stderr.write(`troupe: the root supervisor gave up (${givenUpBecause(reason)}); exiting\n`)
   process.exit(1)
 }
 

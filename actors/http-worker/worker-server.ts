@@ -6,7 +6,6 @@
  */
 import http from 'node:http'
 import type { Socket } from 'node:net'
-import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
 import type { AccessEntry } from './access-log-format.ts'

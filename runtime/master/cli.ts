@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
-import type { ExitReason } from '../exit.ts'
+import { type ExitReason, givenUpBecause } from '../exit.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
 import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
@@ -252,13 +252,7 @@ const serve = async (parsed: Parsed): Promise<number> => {
 
 /** Past the root supervisor nothing is supervised: say so in the log's format, exit 1 for systemd to see. */
 const giveUp = (reason: ExitReason) => {
-  const why =
-    reason.kind === 'crash'
-      ? reason.error.message
-      : reason.kind === 'shutdown' && reason.escalated
-        ? reason.escalated.message
-        : reason.kind
-  say(`the root supervisor gave up (${why}); exiting`, 'supervisor.failed', 'error')
+  say(`the root supervisor gave up (${givenUpBecause(reason)}); exiting`, 'supervisor.failed', 'error')
   process.exit(1)
 }
 

@@ -321,11 +321,7 @@ export class WorkerPool {
    * each has, with the number that did. A worker restarting meanwhile opens the path anyway.
    */
   async reopenLogs(): Promise<number> {
-    const asked = this.slots
-      .filter((slot) => slot.up)
-      .map((slot) => slot.cell.ask('reopen-logs', undefined, { timeout: 5_000 }))
-    const answers = await Promise.allSettled(asked)
-    return answers.filter((a) => a.status === 'fulfilled').length
+    return this.#askLive('reopen-logs', undefined)
   }
 
   /**
@@ -334,9 +330,14 @@ export class WorkerPool {
    */
   async setLogLevel(level: ResolvedConfig['logLevel']): Promise<number> {
     this.#config = { ...this.#config, logLevel: level }
+    return this.#askLive('log-level', { level })
+  }
+
+  /** Asks every live worker the same; resolves with how many answered. */
+  async #askLive(type: string, payload: unknown): Promise<number> {
     const asked = this.slots
       .filter((slot) => slot.up)
-      .map((slot) => slot.cell.ask('log-level', { level }, { timeout: 5_000 }))
+      .map((slot) => slot.cell.ask(type, payload, { timeout: 5_000 }))
     const answers = await Promise.allSettled(asked)
     return answers.filter((a) => a.status === 'fulfilled').length
   }

@@ -3,7 +3,7 @@
  * their mode set, stale files from a dead process are replaced, and the file goes on close
  * (`closeListener`) unless a new master took the socket over.
  */
-import { chmodSync, existsSync, lstatSync, renameSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, renameSync, rmSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { ConfigError, ListenError } from '../../runtime/errors.ts'
@@ -84,6 +84,11 @@ export interface ListenOptions {
   readonly backlog: number
   readonly socketMode?: number
   readonly reusePort?: boolean
+  /**
+   * Unix: the caller has vetted what is at the path (a stale socket, or the socket of a master
+   * this one replaces): the new socket is renamed over it instead of refusing a live one.
+   */
+  readonly replace?: boolean
 }
 
 /** Binds `server` to `bind`; every failure becomes one TROUPE_E_LISTEN line naming the address. */
@@ -95,9 +100,10 @@ export const listen = async (
   if (bind.kind === 'unix') {
     if (!existsSync(dirname(bind.path)))
       throw new ListenError(`unix:${bind.path}: directory ${dirname(bind.path)} does not exist`)
-    await clearStaleSocket(bind.path)
+    if (!options.replace) await clearStaleSocket(bind.path)
   }
   const bound = bind.kind === 'unix' ? privateName(bind.path) : undefined
+  if (bind.kind === 'unix' && options.replace && !bound) rmSync(bind.path, { force: true })
   if (bound) await clearStaleSocket(bound)
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -124,9 +130,10 @@ export const listen = async (
       )
   })
   if (bind.kind === 'unix') {
+    // The mode first: the path is never reachable with a wider one.
+    if (options.socketMode !== undefined) chmodSync(bound ?? bind.path, options.socketMode)
     if (bound) renameSync(bound, bind.path)
     claimSocketFile(server, bind.path)
-    if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
     return bind
   }
   const address = server.address() as net.AddressInfo

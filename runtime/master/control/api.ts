@@ -59,8 +59,19 @@ export interface LatencySummary {
   readonly counts: readonly number[]
 }
 
+/** What the workers count, per worker and in total. */
+export interface RequestCounts {
+  readonly requests: number
+  readonly inflight: number
+  readonly connections: number
+  readonly shed: number
+  readonly timeouts: number
+  readonly status: StatusCounts
+  readonly latency: LatencySummary
+}
+
 /** One worker, as `troupe tree` and `troupe stats` show it. */
-export interface WorkerStats {
+export interface WorkerStats extends RequestCounts {
   /** `w3`: what `troupe kill` takes. */
   readonly id: string
   readonly path: string
@@ -76,13 +87,6 @@ export interface WorkerStats {
   readonly restarts: number
   readonly lastExit: ExitReason | null
   readonly draining: boolean
-  readonly requests: number
-  readonly inflight: number
-  readonly connections: number
-  readonly shed: number
-  readonly timeouts: number
-  readonly status: StatusCounts
-  readonly latency: LatencySummary
   /** Bytes, from the last heartbeat (thread: rss is the whole process's). */
   readonly memory: { readonly rss: number; readonly heapUsed: number } | null
   /** Event-loop utilisation 0–1 over the last report interval. */
@@ -119,14 +123,7 @@ export interface Stats {
   readonly workers: readonly WorkerStats[]
   /** The app's actors (tree nodes under /troupe/actors). */
   readonly actors: readonly TreeNode[]
-  readonly totals: {
-    readonly requests: number
-    readonly inflight: number
-    readonly connections: number
-    readonly shed: number
-    readonly timeouts: number
-    readonly status: StatusCounts
-    readonly latency: LatencySummary
+  readonly totals: RequestCounts & {
     /** Worker restarts since the master started. */
     readonly restarts: number
   }

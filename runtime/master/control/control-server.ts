@@ -1,20 +1,20 @@
 /**
  * The master's end of the control socket: claims the path safely (socket-path.ts), answers
- * each connection's hello, then serves the control API to it with comlink. Mode 0600 from
- * the moment the path exists: the socket is bound under a temporary name, restricted, then
+ * each connection's hello, then serves the control API to it with comlink. Bound as every
+ * troupe Unix socket is (transports/http/listen.ts): under a private name, mode 0600, then
  * renamed into place — which also replaces a stale socket, or an upgraded master's old one,
- * in one step.
+ * in one step — and removed on close only while the path is still this socket.
  */
-import { chmodSync, renameSync, rmSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { expose } from 'comlink'
 import { socketEndpoint } from '../../../transports/control/comlink-endpoint.ts'
 import { encodeFrame, readFrames } from '../../../transports/control/frames.ts'
+import { closeListener, listen } from '../../../transports/http/listen.ts'
 import { ControlSocketError } from '../../errors.ts'
 import { CONTROL_PROTOCOL, type ControlApi, type InstanceInfo } from './api.ts'
 import { probe } from './connect.ts'
 import { type ClientHello, type MasterHello, mismatch, type Refusal } from './handshake.ts'
-import { checkDirectory, existing, inodeOf } from './socket-path.ts'
+import { checkDirectory, existing } from './socket-path.ts'
 
 export interface ControlOptions {
   readonly path: string
@@ -65,30 +65,14 @@ export const openControl = async (options: ControlOptions): Promise<ControlServe
     socket.on('error', () => {})
     serveConnection(socket, options)
   })
-  const temporary = `${path}.${process.pid}.tmp`
-  rmSync(temporary, { force: true })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(temporary, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  chmodSync(temporary, 0o600)
-  renameSync(temporary, path)
-  const inode = inodeOf(path)
+  // claim() vetted what is at the path: a stale socket or the one this master replaces.
+  await listen(server, { kind: 'unix', path }, { backlog: 64, socketMode: 0o600, replace: true })
   return {
     path,
     close: async () => {
-      const closed = new Promise((resolve) => server.close(resolve))
+      const closed = closeListener(server)
       for (const socket of connections) socket.destroy()
       await closed
-      // An upgraded master may have put its own socket here meanwhile: remove only ours.
-      if (inode !== undefined && inodeOf(path) === inode) {
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
     },
   }
 }

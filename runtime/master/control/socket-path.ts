@@ -4,8 +4,7 @@
  * `$XDG_RUNTIME_DIR/troupe/` (systemd's per-user runtime directory), else `troupe-UID/` in
  * the temp dir. `troupe ls` lists that directory; `--control PATH` puts a socket elsewhere.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs'
-import net from 'node:net'
+import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { ControlSocketError } from '../../errors.ts'
@@ -61,20 +60,6 @@ export const checkDirectory = (path: string, isDefault: boolean): void => {
     )
 }
 
-/** Whether a master answers at `path` (anything accepting a connection counts). */
-export const answers = (path: string, timeoutMs = 1_000): Promise<boolean> =>
-  new Promise((resolvePromise) => {
-    const socket = net.connect(path)
-    const done = (live: boolean) => {
-      clearTimeout(timer)
-      socket.destroy()
-      resolvePromise(live)
-    }
-    const timer = setTimeout(() => done(true), timeoutMs)
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-
 /** What is at `path` now: nothing, a socket, or something else that must not be removed. */
 export const existing = (path: string): 'none' | 'socket' | 'other' => {
   try {
@@ -94,14 +79,5 @@ export const socketsInDirectory = (dir = controlDirectory()): string[] => {
       .sort()
   } catch {
     return []
-  }
-}
-
-/** The inode at `path`, to remove the socket on exit only if it is still ours (an upgrade may have replaced it). */
-export const inodeOf = (path: string): number | undefined => {
-  try {
-    return statSync(path).ino
-  } catch {
-    return undefined
   }
 }
