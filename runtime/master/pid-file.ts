@@ -8,7 +8,8 @@ import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.ts'
 
-const running = (pid: number): boolean => {
+/** Whether `pid` is a running process (ours or another user's). */
+export const running = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true

@@ -9,6 +9,7 @@ import { connect, listInstances, type RemoteMaster } from '../control/connect.ts
 import { controlDirectory } from '../control/socket-path.ts'
 import type { ControlParsed } from '../control-args.ts'
 import type { LogThreshold } from '../log.ts'
+import { running } from '../pid-file.ts'
 import { columns, count, duration, megabytes, millis } from './format.ts'
 import { renderTree } from './tree-view.ts'
 
@@ -38,14 +39,7 @@ const within = async <T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-const gone = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return false
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH'
-  }
-}
+const gone = (pid: number): boolean => !running(pid)
 
 const ls = async (parsed: ControlParsed, output: Output): Promise<number> => {
   const dir = controlDirectory()
