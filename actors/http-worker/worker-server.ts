@@ -176,32 +176,25 @@ const rawHeader = (req: http.IncomingMessage, name: string): string | undefined 
  * `req.headers` would build the header object for every request, which the common format
  * never needs; and nothing here keeps the request alive.
  */
-class ResponseEntry implements AccessEntry {
-  readonly startedAt: number
-  readonly durationMs: number
-  readonly remote: string | undefined
-  readonly method: string
-  readonly url: string
-  readonly httpVersion: string
-  readonly status: number
-  readonly bytes: number
-  readonly worker: string
-  readonly referer: string | undefined
-  readonly userAgent: string | undefined
-
-  constructor(req: http.IncomingMessage, res: http.ServerResponse, start: number, log: AccessLogHook) {
-    const now = performance.now()
-    this.startedAt = Date.now() - (now - start)
-    this.durationMs = now - start
-    this.remote = req.socket.remoteAddress
-    this.method = req.method ?? '-'
-    this.url = req.url ?? '-'
-    this.httpVersion = req.httpVersion
-    this.status = res.statusCode
-    this.bytes = sentBytes(req, res)
-    this.worker = log.worker
-    this.referer = log.needsHeaders ? rawHeader(req, 'referer') : undefined
-    this.userAgent = log.needsHeaders ? rawHeader(req, 'user-agent') : undefined
+const responseEntry = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  start: number,
+  log: AccessLogHook,
+): AccessEntry => {
+  const now = performance.now()
+  return {
+    startedAt: Date.now() - (now - start),
+    durationMs: now - start,
+    remote: req.socket.remoteAddress,
+    method: req.method ?? '-',
+    url: req.url ?? '-',
+    httpVersion: req.httpVersion,
+    status: res.statusCode,
+    bytes: sentBytes(req, res),
+    worker: log.worker,
+    referer: log.needsHeaders ? rawHeader(req, 'referer') : undefined,
+    userAgent: log.needsHeaders ? rawHeader(req, 'user-agent') : undefined,
   }
 }
 
@@ -370,7 +363,7 @@ export class WorkerServer {
       if (res.writableFinished) this.#count(res, live.start)
       this.#live.delete(live)
       if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
-      this.#hooks.accessLog?.write(new ResponseEntry(req, res, live.start, this.#hooks.accessLog))
+      this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog))
       if (tracked) {
         tracked.active--
         tracked.idleSince = performance.now()
