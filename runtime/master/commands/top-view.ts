@@ -7,7 +7,7 @@ import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.
 import type { Stats, WorkerStats } from '../control/api.ts'
 import { duration } from './format.ts'
 import { clip, formatCount, formatMs } from './top-format.ts'
-import { type Interval, intervalBetween, quantileMs, type WorkerDelta } from './top-interval.ts'
+import { type Interval, intervalBetween, quantileMs, type WorkerDelta } from '../observe/interval.ts'
 
 /** Whether top has a master to show. */
 export type Connection =

@@ -159,6 +159,17 @@ export interface KillOutcome {
   readonly replaced: boolean
 }
 
+/** What `restart()` answers once the app actor runs again (or not, and why). */
+export interface RestartOutcome {
+  /** The actor's path in the tree (`/troupe/actors/counter`). */
+  readonly actor: string
+  /** Restarts of that actor so far (this one counts). */
+  readonly restarts: number
+  readonly state: TreeNode['state']
+  readonly pid: number | null
+  readonly threadId: number | null
+}
+
 /**
  * The remote master. Every method answers once the outcome is known (a reload: the new
  * generation ready and the old one drained), or rejects with a coded error.
@@ -171,6 +182,11 @@ export interface ControlApi {
   /** `4` sets the count; `'+1'` / `'-2'` change it. */
   scale(workers: number | `+${number}` | `-${number}`): Promise<ScaleOutcome>
   kill(worker: string): Promise<KillOutcome>
+  /**
+   * Stops an app actor gracefully and starts it again under its supervisor, keeping the
+   * messages waiting for it (`counter` or `/troupe/actors/counter`).
+   */
+  restart(actor: string): Promise<RestartOutcome>
   /** Resolves when the master has begun stopping; the socket closes when it is gone. */
   stop(options?: { readonly graceful?: boolean }): Promise<void>
   /** The log level of the master and its workers from now on (a reload applies the config's again). */

@@ -5,7 +5,7 @@
  */
 import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.ts'
 import type { Stats, WorkerStats } from '../control/api.ts'
-import { latencyQuantile } from '../observe/latency.ts'
+import { latencyQuantile } from './latency.ts'
 
 /** One worker's counters over the interval. */
 export interface WorkerDelta {
