@@ -337,7 +337,9 @@ describe.skipIf(missing)('the dashboard in a real browser (chromium)', () => {
     expect(result.non2xx, result.output).toBe(0)
 
     // Both generations were on the page at once, the old one draining; then only the new one.
-    const generations = (await dashboard.views()).map((view) => JSON.stringify(view.generations))
+    const generations = (await dashboard.views()).map((view) =>
+      JSON.stringify(view.generations.toSorted((a, b) => a.generation - b.generation)),
+    )
     const both = generations.indexOf(
       JSON.stringify([
         { generation: 1, draining: true },
