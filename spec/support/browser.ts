@@ -110,7 +110,9 @@ export interface OpenOptions {
 
 /**
  * A fresh browser context (no cookies, no cached credentials) with the recorder installed,
- * and a page on `url`; the caller closes `context`. Resolves once the page loaded.
+ * and a page on `url`; the caller closes `context`. Resolves once the page loaded, with the
+ * status of the document's last answer. Without credentials a 401 fails the navigation (the
+ * browser has nothing to answer the challenge with): that is said in `navigationError`.
  */
 export const openDashboard = async (browser: Browser, url: string, options: OpenOptions = {}) => {
   const context = await browser.newContext({
@@ -126,7 +128,20 @@ export const openDashboard = async (browser: Browser, url: string, options: Open
     if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`)
   })
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.stack ?? error.message}`))
-  const response = await page.goto(url, { waitUntil: 'load' })
+  // The document's own answers: a 401 that the browser then cannot answer (no credentials)
+  // fails the navigation, yet its status is what the test asks about.
+  const statuses: number[] = []
+  page.on('response', (response) => {
+    if (response.request().isNavigationRequest() && response.frame() === page.mainFrame())
+      statuses.push(response.status())
+  })
+  let navigationError: string | undefined
+  try {
+    await page.goto(url, { waitUntil: 'load' })
+  } catch (error) {
+    if (options.password !== undefined) throw error
+    navigationError = (error as Error).message
+  }
   const dashboard: Dashboard = {
     context,
     page,
@@ -134,8 +149,33 @@ export const openDashboard = async (browser: Browser, url: string, options: Open
     view: () => page.evaluate(`(${VIEW_FUNCTION})()`) as Promise<PageView>,
     views: () => page.evaluate('window.__dashViews') as Promise<PageView[]>,
   }
-  return { dashboard, status: response?.status() ?? 0 }
+  return { dashboard, status: statuses.at(-1) ?? 0, navigationError }
 }
 
 /** `selector` in a string of JavaScript: quoted for `document.querySelector*`. */
 export const js = (value: unknown): string => JSON.stringify(value)
+
+/**
+ * Waits until the JavaScript `expression` holds in the page, checked every 20 ms in the page
+ * itself; rejects after `ms` saying `what`. (Playwright's own waitForFunction evaluates a string
+ * with eval, which the dashboard's Content-Security-Policy rightly forbids.)
+ */
+export const waitInPage = async (page: Page, expression: string, ms: number, what: string): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${ms} ms waiting in the page for ${what}`)),
+      ms,
+    )
+  })
+  const held = page.evaluate(`new Promise((resolve) => {
+    const check = () => ((${expression}) ? resolve(true) : setTimeout(check, 20))
+    check()
+  })`)
+  held.catch(() => {})
+  try {
+    await Promise.race([held, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
