@@ -30,6 +30,8 @@ import { requireWrk, startWrk } from './support/wrk.ts'
 
 const SECRET = 'dash-s3cret'
 const helloApp = cliFixture('worker-app.ts')
+/** The hello app, whose workers wait to start while the file FIXTURE_HOLD_START names exists. */
+const heldStartApp = fileURLToPath(new URL('./fixtures/held-start-app.ts', import.meta.url))
 /** The example app: one app actor, `visits`, under /troupe/actors. */
 const actorApp = fileURLToPath(new URL('../apps/visits.ts', import.meta.url))
 const artifacts = fileURLToPath(new URL('./.artifacts/', import.meta.url))
@@ -59,8 +61,10 @@ const pageWorkers = (view: PageView) =>
  * A `troupe serve` with the dashboard on an admin listener on port 0, two workers, its own
  * control directory (so `troupe tree` here finds this master only).
  */
-const serveDashboard = async (options: { app?: string; placement?: 'thread' | 'process' } = {}) => {
-  const env = { XDG_RUNTIME_DIR: tempDir() }
+const serveDashboard = async (
+  options: { app?: string; placement?: 'thread' | 'process'; env?: Record<string, string> } = {},
+) => {
+  const env = { ...options.env, XDG_RUNTIME_DIR: tempDir() }
   const cwd = tempDir()
   const master = start(
     [
@@ -276,7 +280,14 @@ describe.skipIf(missing)('the dashboard in a real browser (chromium)', () => {
   }, 90_000)
 
   it('a worker killed with SIGKILL leaves ready (restarting, starting), then is ready again with one more restart', async () => {
-    const { master, admin, tree } = await serveDashboard({ placement: 'process' })
+    // While this file exists, a worker that starts waits: the replacement stays starting until
+    // the page has shown it so (a process boots in less than the second between two frames).
+    const hold = path.join(tempDir(), 'hold')
+    const { master, admin, tree } = await serveDashboard({
+      app: heldStartApp,
+      placement: 'process',
+      env: { FIXTURE_HOLD_START: hold },
+    })
     const dashboard = await open(admin)
     await readyWorkers(dashboard, 2)
     const victim = workersOf(await tree()).find((w) => w.name === 'w1')!
@@ -285,7 +296,25 @@ describe.skipIf(missing)('the dashboard in a real browser (chromium)', () => {
       restarts: 0,
     })
 
+    fs.writeFileSync(hold, '')
     process.kill(victim.pid!, 'SIGKILL')
+    const away = (w: { state: string; restarts: number } | undefined) =>
+      (w?.state === 'restarting' || w?.state === 'starting') && w.restarts === 1
+    await eventually(
+      async () => away(workersOf(await tree()).find((w) => w.name === 'w1')),
+      SETTLE_MS,
+      'the CLI to show w1 restarting or starting',
+    )
+    await eventually(
+      async () => away((await dashboard.view()).workers.find((w) => w.worker === 'w1')),
+      SETTLE_MS,
+      'the page to show w1 restarting or starting',
+    ).catch(() => {})
+    expect((await dashboard.view()).workers.find((w) => w.worker === 'w1')).toMatchObject({
+      state: expect.stringMatching(/^(restarting|starting)$/),
+      restarts: 1,
+    })
+    fs.rmSync(hold)
     const replacement = await eventually(
       async () => {
         const w1 = workersOf(await tree()).find((w) => w.name === 'w1')
@@ -306,9 +335,9 @@ describe.skipIf(missing)('the dashboard in a real browser (chromium)', () => {
       .map((w) => `${w.state}/${w.restarts}`)
     const said = `w1's states in the page: ${states.join(' → ')}`
     expect(states[0], said).toBe('ready/0')
-    const away = states.findIndex((s) => /^(restarting|starting)\//.test(s))
-    expect(away, said).toBeGreaterThan(0)
-    expect(states.slice(away), said).toContain('ready/1')
+    const leftAt = states.findIndex((s) => /^(restarting|starting)\//.test(s))
+    expect(leftAt, said).toBeGreaterThan(0)
+    expect(states.slice(leftAt), said).toContain('ready/1')
     expect(states.at(-1), said).toBe('ready/1')
     // And the event log says so.
     const events = dashboard.page.locator('#events')
