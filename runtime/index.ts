@@ -60,6 +60,7 @@ export type {
   ListenerStats,
   ReloadOutcome,
   RequestCounts,
+  RestartOutcome,
   ScaleOutcome,
   Stats,
   StatusCounts,
