@@ -185,7 +185,7 @@ export class Supervisor implements Child {
     if (under) return under
     if (this.#state !== 'ready')
       throw new RestartRefusedError(`${this.path} is ${this.#state}: it restarts none of its children now`)
-    const { state } = entry.child.tree()
+    const { state } = entry.child
     if (state !== 'ready')
       throw new RestartRefusedError(
         `${entry.child.path} is ${state}: only a ready child is restarted on request`,
@@ -443,8 +443,17 @@ export class Supervisor implements Child {
     }
   }
 
+  /**
+   * A group member that an operator restart (restartChild) starts or has started while the
+   * group stopped: it runs a fresh incarnation already, so the group restart leaves it be.
+   */
+  #startedOnRequest(entry: Entry): boolean {
+    const { state } = entry.child
+    return this.#asked.has(entry) || state === 'starting' || state === 'ready'
+  }
+
   #restartLater(trigger: Entry, group: Entry[], delay: number): void {
-    for (const entry of group) entry.child.markRestarting()
+    for (const entry of group) if (!this.#startedOnRequest(entry)) entry.child.markRestarting()
     this.#clock.clearTimeout(trigger.timer)
     trigger.timer = this.#clock.setTimeout(() => {
       trigger.timer = undefined
@@ -455,8 +464,7 @@ export class Supervisor implements Child {
   async #restartNow(group: Entry[]): Promise<void> {
     for (const entry of group) {
       if (this.#state !== 'ready') return
-      // Stopped as a group member while an operator restarted it: that restart starts it.
-      if (!this.#entries.includes(entry) || this.#asked.has(entry)) continue
+      if (!this.#entries.includes(entry) || this.#startedOnRequest(entry)) continue
       entry.child.restartCount++
       try {
         await entry.child.start()
