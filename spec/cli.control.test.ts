@@ -331,6 +331,7 @@ describe('troupe restart: one app actor', () => {
     })
     expect(after.threadId).toBe(Number(line![1]))
     expect(after.threadId).not.toBe(before.threadId)
+    await master.waitForStderr(/actor \/troupe\/actors\/tally restarted on request \(restart 1\)\n/)
     expect(await get(serving.port, '/count')).toEqual({ status: 200, body: '0' })
 
     // By path, as JSON.

@@ -451,7 +451,17 @@ class TroupeServer implements Server {
     const workersPath = this.#parts.workers.path
     const path = actor.startsWith('/') ? actor.replace(/\/+$/, '') : `${actorsPath}/${actor}`
     const actors = this.system.tree().children?.find((child) => child.path === actorsPath)?.children ?? []
-    if (actors.some((node) => node.path === path)) return this.system.restart(path)
+    if (actors.some((node) => node.path === path)) {
+      const node = await this.system.restart(path)
+      serverChannels.actorRestart.publish({
+        server: this.#parts.id,
+        actor: node.path,
+        restart: node.restarts,
+        pid: node.pid ?? null,
+        threadId: node.threadId ?? null,
+      })
+      return node
+    }
     const worker = path.startsWith(`${workersPath}/`) ? path.slice(workersPath.length + 1) : actor
     if (this.#pool.slot(`${workersPath}/${worker}`))
       throw new InvalidOptionError(
