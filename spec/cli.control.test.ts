@@ -1,5 +1,5 @@
 /**
- * Steering a running master from another process: `troupe ls/tree/scale/kill/reload/stop`
+ * Steering a running master from another process: `troupe ls/tree/scale/kill/restart/reload/stop`
  * and `connect()` against a real `troupe serve`, over its control socket. Each master gets a
  * private control directory (XDG_RUNTIME_DIR), so `ls` and "the only master running" see
  * only this test's masters.
@@ -350,14 +350,11 @@ describe('troupe restart: one app actor', () => {
     expect(unknown.stderr).toBe(
       'troupe: restart: no app actor "nope" (app actors: tally) [TROUPE_E_INVALID_OPTION]\n',
     )
-    for (const worker of ['w1', '/troupe/workers/w2']) {
-      const refused = await troupe('restart', worker)
-      expect(refused.code).toBe(1)
-      const id = worker.slice(-2)
-      expect(refused.stderr).toBe(
-        `troupe: restart: ${id} is a worker, not an app actor: \`troupe kill ${id}\` has its supervisor replace it [TROUPE_E_INVALID_OPTION]\n`,
-      )
-    }
+    const worker = await troupe('restart', 'w1')
+    expect(worker.code).toBe(1)
+    expect(worker.stderr).toBe(
+      'troupe: restart: w1 is a worker, not an app actor: `troupe kill w1` has its supervisor replace it [TROUPE_E_INVALID_OPTION]\n',
+    )
     const stats = JSON.parse((await troupe('stats', '--json')).stdout) as Stats
     expect(stats.workers.map((w) => w.restarts)).toEqual([0, 0])
     expect(stats.actors).toEqual([expect.objectContaining({ name: 'tally', restarts: 2 })])
@@ -366,7 +363,7 @@ describe('troupe restart: one app actor', () => {
     expect(stats.restartsByReason).toEqual({})
     expect(stats.totals.restarts).toBe(0)
     await master.stop()
-  })
+  }, 60_000) // eight CLI runs, each a Node start-up, on a loaded machine
 
   it('connect().restart: a message told while it restarts is handled by the new incarnation', async () => {
     const gate = path.join(tempDir(), 'gate')
@@ -396,9 +393,9 @@ describe('troupe restart: one app actor', () => {
     expect(tallyOf(await remote.tree())).toMatchObject({ restarts: 1, mailbox: 0, lost: 0 })
 
     await expect(remote.restart('nope')).rejects.toMatchObject({ code: 'TROUPE_E_INVALID_OPTION' })
-    await expect(remote.restart('w1')).rejects.toMatchObject({
+    await expect(remote.restart('/troupe/workers/w2')).rejects.toMatchObject({
       code: 'TROUPE_E_INVALID_OPTION',
-      message: expect.stringContaining('w1 is a worker') as unknown,
+      message: expect.stringContaining('w2 is a worker') as unknown,
     })
     remote.close()
     await master.stop()
