@@ -1,9 +1,9 @@
 /**
  * The master's lifecycle lines, made in one place from the lifecycle channels: a worker
  * ready, restarted, exited, stopped or recycled, a reload done or failed, a scale, an app
- * actor restarted on request, a listener opened or closed, a supervisor that gave up. The pool and the master publish and
- * never log these themselves: what is logged is what observers (metrics, `troupe top`,
- * tests) see, one bookkeeping path.
+ * actor restarted on request, a listener opened or closed, a supervisor that gave up. The
+ * pool and the master publish and never log these themselves: what is logged is what
+ * observers (metrics, `troupe top`, tests) see, one bookkeeping path.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { channels, type EscalateEvent } from '../channels.ts'
