@@ -389,6 +389,19 @@ describe('restart on request (an operator restarts one child)', () => {
     expect(nodeAt(system.tree(), a.path)).toMatchObject({ state: 'ready', restarts: 2 })
   })
 
+  it('a supervisor child restarts with its whole subtree', async () => {
+    const { system, a } = await start()
+    await a.ask('add', 3)
+    expect(await system.restart('/troupe/sup')).toMatchObject({
+      path: '/troupe/sup',
+      state: 'ready',
+      restarts: 1,
+    })
+    expect(await a.ask('get')).toBe(0)
+    expect(await system.ref(counter, '/troupe/sup/b').ask('get')).toBe(7)
+    expect(nodeAt(system.tree(), '/troupe')).toMatchObject({ state: 'ready', restarts: 0 })
+  })
+
   it('a group restart that stops it meanwhile (one_for_all) does not start it a second time', async () => {
     const clock = new ManualClock()
     const system = await testSystem({ clock, backoff: noJitter })
