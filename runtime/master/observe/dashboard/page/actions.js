@@ -114,7 +114,7 @@ export class Actions {
           to > workers
             ? `starts ${plural(to - workers, 'new worker')}`
             : to < workers
-              ? `drains and stops ${plural(workers - to, 'worker')} (their requests in flight finish)`
+              ? `drains and stops ${plural(workers - to, 'worker')} (requests in flight finish)`
               : 'changes nothing'
         return {
           name: 'scale',
@@ -129,9 +129,10 @@ export class Actions {
         const id = button.dataset.worker
         const w = snap?.workers.find((x) => x.id === id)
         const at = w ? ` (${where(w.placement, w.pid, w.threadId)})` : ''
-        const inflight = w
-          ? `its ${plural(w.inflight, 'request')} in flight fail`
-          : 'its requests in flight fail'
+        const inflight =
+          w?.inflight === 0
+            ? 'no request is in flight on it now'
+            : `${w ? `its ${plural(w.inflight, 'request')}` : 'its requests'} in flight fail`
         return {
           name: 'kill',
           body: { worker: id },
