@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises'
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
@@ -27,4 +28,7 @@ export default defineConfig({
   // The cli's `#!/usr/bin/env node` is the first line of runtime/master/cli.ts: esbuild keeps an entry's
   // hashbang and tsup marks that output executable, so only dist/cli.js carries it.
   clean: true,
+  // The dashboard's page is plain browser files, served as they are: runtime/master/observe/dashboard/assets.ts
+  // looks for ./dashboard/ next to whichever bundle or chunk it was built into.
+  onSuccess: () => cp('runtime/master/observe/dashboard/page', 'dist/dashboard', { recursive: true }),
 })

@@ -76,6 +76,9 @@ describe('npm pack of a fresh clone', () => {
     // A reload checks the new code in a thread of its own, from this entry.
     expect(shipped).toContain('package/dist/app-check.js')
     expect(shipped).toContain('package/dist/types/runtime/index.d.ts')
+    // The dashboard's page, served from the build as it is.
+    expect(shipped).toContain('package/dist/dashboard/index.html')
+    expect(shipped).toContain('package/dist/dashboard/app.js')
     // Sources and tests stay home.
     expect(shipped.filter((file) => /^package\/(spec|runtime|actors|apps|transports)\//.test(file))).toEqual(
       [],

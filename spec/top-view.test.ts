@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest'
 import { LATENCY_BUCKETS_MS } from '../actors/http-worker/worker-protocol.ts'
 import { clip, formatCount, formatMs } from '../runtime/master/commands/top-format.ts'
-import { intervalBetween, quantileMs, workerDelta } from '../runtime/master/observe/interval.ts'
 import { KEYS_HELP, type TopFrame, type TopUi, topScreen } from '../runtime/master/commands/top-view.ts'
 import { resolveConfig } from '../runtime/master/config.ts'
 import type { Stats, WorkerStats } from '../runtime/master/control/api.ts'
+import { intervalBetween, quantileMs, workerDelta } from '../runtime/master/observe/interval.ts'
 
 const BUCKETS = LATENCY_BUCKETS_MS.length + 1
 /** A histogram with `n` requests in the bucket whose upper bound is `boundMs` (Infinity: past the last). */

@@ -214,18 +214,17 @@ const serve = async (parsed: Parsed): Promise<number> => {
     onFailure: giveUp,
     controlPath: claimed?.path ?? null,
     ...(inheritance ? { inherit: inheritance.listeners } : {}),
+    operations: {
+      reload: () => reloadFromDisk(server!),
+      stop,
+      setLogLevel: (level) => {
+        setLogLevel(level)
+        return level
+      },
+    },
   })
   // Before the serving line (and an upgrade's ready): a new master's socket replaces the old one's.
-  const controlServer = claimed
-    ? await control.serveControl(claimed, server, {
-        reload: () => reloadFromDisk(server!),
-        stop,
-        setLogLevel: (level) => {
-          setLogLevel(level)
-          return level
-        },
-      })
-    : undefined
+  const controlServer = claimed ? await control.serveControl(claimed, server) : undefined
   void finished.then(() => controlServer?.close())
   say(
     `serving ${config.app} on ${server.addresses.join(', ')} — ${config.workers} ${config.placement} worker(s), ` +

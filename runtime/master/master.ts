@@ -18,11 +18,13 @@ import type { TreeNode } from '../tree.ts'
 import { warningLine } from '../warnings.ts'
 import { serverChannels } from './channels.ts'
 import type { ResolvedConfig } from './config.ts'
-import type { InstanceInfo, Stats } from './control/api.ts'
+import type { ControlApi, InstanceInfo, Stats } from './control/api.ts'
+import { controlApi, type MasterOps } from './control/control-api.ts'
 import { subscribeLifecycleLog } from './lifecycle-log.ts'
 import { entry, type LogEntry, type Logger, send, warningEntry } from './log.ts'
 import type { AdminListener } from './observe/admin.ts'
 import { Book, serverScope } from './observe/book.ts'
+import type { Feed } from './observe/dashboard/feed.ts'
 import { instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
@@ -54,6 +56,12 @@ export interface ServeOptions {
    * same ports (reuseport) where a bind asks for the same address.
    */
   readonly inherit?: readonly InheritedListener[]
+  /**
+   * What the control API's reload, stop and log level do beyond this server: the command line
+   * re-reads its config file on reload and exits on stop. Default: reload with the loaded
+   * config, stop this server.
+   */
+  readonly operations?: MasterOps
 }
 
 /** A listener of a master being replaced, as the new master receives it. */
@@ -100,6 +108,8 @@ export interface Server {
   stats(): Stats
   /** Who this master is: version, pid, addresses, control socket, admin listener. */
   info(): InstanceInfo
+  /** The control API over this server: what the control socket and the dashboard's actions call. */
+  readonly control: ControlApi
 }
 
 /** The app's own actors and those the config registers; one name, one actor. */
@@ -222,7 +232,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   let admin: AdminListener | undefined
   let server: TroupeServer | undefined
   const startedAt = Date.now()
+  let feed: Feed | undefined
   try {
+    if (config.admin !== null) feed = await startFeed(config, { id, system, server: () => server })
     await system.start(
       supervisor({
         id: 'actors',
@@ -267,8 +279,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     book = new Book(serverScope(system, pool))
     await pool.start()
-    if (config.admin !== null) admin = await startAdminFor(config, book, log, () => server)
+    if (feed) admin = await startAdminFor(config, { feed, book, log, server: () => server })
   } catch (error) {
+    feed?.close()
     book?.close()
     pool?.stopping()
     await acceptor?.close()
@@ -293,31 +306,70 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     admin,
     startedAt,
     controlPath: options.controlPath ?? null,
+    operations: options.operations,
   })
-  if (admin) note(entry('info', 'admin.listen', `admin on ${admin.url} (/metrics, /livez, /readyz)`))
+  if (admin)
+    note(entry('info', 'admin.listen', `admin on ${admin.url} (dashboard at /; /metrics, /livez, /readyz)`))
   return server
+}
+
+/**
+ * The dashboard's feed, made before anything starts so its event log has the start in it; it
+ * answers for `server` once there is one.
+ */
+const startFeed = async (
+  config: ResolvedConfig,
+  parts: {
+    readonly id: number
+    readonly system: ActorSystem
+    readonly server: () => TroupeServer | undefined
+  },
+): Promise<Feed> => {
+  const { Feed } = await import('./observe/dashboard/feed.ts')
+  const running = () => {
+    const server = parts.server()
+    if (!server) throw new Error('the server is still starting')
+    return server
+  }
+  const actorsPath = `/${parts.system.name}/actors/`
+  return new Feed({
+    stats: () => running().stats(),
+    tree: () => running().tree(),
+    server: parts.id,
+    owns: (path) =>
+      path.startsWith(actorsPath) &&
+      (parts.system.tree().children ?? []).some((child) =>
+        (child.children ?? []).some((actor) => actor.path === path),
+      ),
+    guarded: config.adminToken !== null,
+  })
 }
 
 /** The admin listener; it answers for `server` once there is one (503 from /readyz until then). */
 const startAdminFor = async (
   config: ResolvedConfig,
-  book: Book,
-  log: (line: string) => void,
-  server: () => TroupeServer | undefined,
+  parts: {
+    readonly feed: Feed
+    readonly book: Book
+    readonly log: (line: string) => void
+    readonly server: () => TroupeServer | undefined
+  },
 ): Promise<AdminListener> => {
   const { startAdmin } = await import('./observe/admin.ts')
   return startAdmin({
     address: config.admin!,
     token: config.adminToken,
     socketMode: config.socketMode,
-    book,
-    log,
+    book: parts.book,
+    log: parts.log,
+    feed: parts.feed,
     stats: () => {
-      const running = server()
-      if (!running) throw new Error('the server is still starting')
-      return running.stats()
+      const server = parts.server()
+      if (!server) throw new Error('the server is still starting')
+      return server.stats()
     },
-    readiness: () => server()?.readiness() ?? { ready: false, why: 'starting' },
+    control: () => parts.server()?.control,
+    readiness: () => parts.server()?.readiness() ?? { ready: false, why: 'starting' },
   })
 }
 
@@ -337,6 +389,7 @@ interface Parts {
   readonly admin: AdminListener | undefined
   readonly startedAt: number
   readonly controlPath: string | null
+  readonly operations: MasterOps | undefined
 }
 
 /** The facade operators steer; each operation is a method that says what it does. */
@@ -352,6 +405,7 @@ class TroupeServer implements Server {
   #stopped: Promise<void> | undefined
   /** Set first thing when a stop begins: /readyz says 503 before anything drains. */
   #draining = false
+  readonly control: ControlApi
 
   constructor(parts: Parts) {
     this.system = parts.system
@@ -360,6 +414,14 @@ class TroupeServer implements Server {
     this.#acceptor = parts.acceptor
     this.#binds = parts.binds
     this.#configuredWorkers = parts.pool.config.workers
+    this.control = controlApi(
+      this,
+      parts.operations ?? {
+        reload: () => this.reload(),
+        stop: (graceful) => void this.stop({ graceful }),
+        setLogLevel: (level) => level,
+      },
+    )
   }
 
   get addresses(): readonly string[] {

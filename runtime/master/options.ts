@@ -119,7 +119,7 @@ export const optionTable = {
     type: adminAddress,
     default: null,
     description:
-      'the admin HTTP listener: /metrics (Prometheus), /livez, /readyz; HOST:PORT, [V6]:PORT, unix:PATH, or a PORT on 127.0.0.1',
+      'the admin HTTP listener: the live dashboard at /, /metrics (Prometheus), /livez, /readyz; HOST:PORT, [V6]:PORT, unix:PATH, or a PORT on 127.0.0.1',
   }),
   adminToken: option({
     group: 'operate',
@@ -127,7 +127,7 @@ export const optionTable = {
     default: null,
     secret: true,
     description:
-      'the admin listener answers /metrics only to Authorization: Bearer TOKEN (401 otherwise); the probes stay open',
+      "the admin listener answers the dashboard and /metrics only with the token (Authorization: Bearer TOKEN, or Basic with the token as password); the probes stay open. The dashboard's actions (reload, scale, kill, restart) need it",
   }),
   logLevel: option({
     group: 'operate',

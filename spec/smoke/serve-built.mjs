@@ -68,6 +68,20 @@ const get = (port) =>
       .on('error', reject)
   })
 
+/** Status, content type and body of GET `url`. */
+const fetchText = (url) =>
+  new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (c) => {
+          body += c
+        })
+        res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }))
+      })
+      .on('error', reject)
+  })
+
 const waitFor = async (run, pattern) => {
   for (let i = 0; i < 200 && !pattern.test(run.stderr()); i++) await new Promise((r) => setTimeout(r, 50))
   return pattern.exec(run.stderr())
@@ -75,7 +89,9 @@ const waitFor = async (run, pattern) => {
 
 try {
   const serving = /^troupe: serving .* on 127\.0\.0\.1:(\d+) — .*$/m
-  const run = await troupe(['serve', 'app.mjs', '--bind', '127.0.0.1:0'], (s) => serving.test(s))
+  const run = await troupe(['serve', 'app.mjs', '--bind', '127.0.0.1:0', '--admin', '127.0.0.1:0'], (s) =>
+    serving.test(s),
+  )
   const line = serving.exec(run.stderr())
   check(line !== null, `serve app.mjs with no placement runs on Node ${process.version}`, run.stderr())
   if (line && run.child) {
@@ -87,6 +103,16 @@ try {
       )
     const port = Number(line[1])
     check((await get(port)).generation === 1, 'it answers')
+    // The dashboard's files ship in dist/dashboard/, found from wherever the bundle put this code.
+    const admin = /^troupe: admin on (http:\/\/\S+) /m.exec(run.stderr())?.[1]
+    const page = admin ? await fetchText(`${admin}/`) : undefined
+    check(
+      page?.status === 200 && page.type.startsWith('text/html'),
+      'the admin listener serves the dashboard page',
+      run.stderr(),
+    )
+    const script = admin ? await fetchText(`${admin}/dashboard/app.js`) : undefined
+    check(script?.status === 200 && script.type.startsWith('text/javascript'), 'and its script', script?.body)
     run.child.kill('SIGHUP')
     check((await waitFor(run, /^troupe: reloaded: generation 2\b/m)) !== null, 'HUP reloads', run.stderr())
     check((await get(port)).generation === 2, 'the new generation answers')

@@ -5,9 +5,9 @@
  */
 import { LATENCY_BUCKETS_MS } from '../../../actors/http-worker/worker-protocol.ts'
 import type { Stats, WorkerStats } from '../control/api.ts'
+import { type Interval, intervalBetween, quantileMs, type WorkerDelta } from '../observe/interval.ts'
 import { duration } from './format.ts'
 import { clip, formatCount, formatMs } from './top-format.ts'
-import { type Interval, intervalBetween, quantileMs, type WorkerDelta } from '../observe/interval.ts'
 
 /** Whether top has a master to show. */
 export type Connection =

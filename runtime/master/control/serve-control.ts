@@ -5,7 +5,6 @@
 import type { ResolvedConfig } from '../config.ts'
 import type { Server } from '../master.ts'
 import { troupeVersion } from '../version.ts'
-import { controlApi, type MasterOps } from './control-api.ts'
 import { type ControlOptions, type ControlServer, claim, openControl } from './control-server.ts'
 import { controlPathFor } from './socket-path.ts'
 
@@ -30,11 +29,5 @@ export const claimControl = async (
   return claimed
 }
 
-export const serveControl = async (
-  claimed: Claimed,
-  server: Server,
-  ops: MasterOps,
-): Promise<ControlServer> => {
-  const api = controlApi(server, ops)
-  return openControl({ ...claimed, version: troupeVersion(), instance: () => server.info(), api })
-}
+export const serveControl = async (claimed: Claimed, server: Server): Promise<ControlServer> =>
+  openControl({ ...claimed, version: troupeVersion(), instance: () => server.info(), api: server.control })

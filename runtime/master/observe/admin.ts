@@ -1,11 +1,11 @@
 /**
  * The admin listener (`--admin`): plain node:http in the master, apart from the app's
  * listeners. `GET /metrics` (Prometheus text), `GET /livez` and `GET /readyz` with the meaning
- * Kubernetes gives them. With a token (`--admin-token`), everything but the two probes needs
- * `Authorization: Bearer TOKEN`: a probe in a manifest would otherwise carry the token in
- * plain sight, and a probe tells nothing an open port does not.
+ * Kubernetes gives them, and the dashboard at `/` (dashboard/). With a token
+ * (`--admin-token`), everything but the two probes needs it (dashboard/auth.ts): a probe in a
+ * manifest would otherwise carry the token in plain sight, and a probe tells nothing an open
+ * port does not.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import {
   type BindAddress,
@@ -16,8 +16,11 @@ import {
 } from '../../../transports/http/listen.ts'
 import { ListenError } from '../../errors.ts'
 import { warningLine } from '../../warnings.ts'
-import type { Stats } from '../control/api.ts'
+import type { ControlApi, Stats } from '../control/api.ts'
 import type { Book } from './book.ts'
+import { carriesToken, challengeFor } from './dashboard/auth.ts'
+import { createDashboard, isDashboardPath } from './dashboard/dashboard.ts'
+import type { Feed } from './dashboard/feed.ts'
 
 export interface AdminOptions {
   /** As the option gives it: HOST:PORT, [V6]:PORT or unix:PATH. */
@@ -26,6 +29,10 @@ export interface AdminOptions {
   readonly socketMode: number
   readonly book: Book
   readonly stats: () => Stats
+  /** The dashboard's feed, started with the server (dashboard/feed.ts). */
+  readonly feed: Feed
+  /** The control API once the server runs: the dashboard's actions call it. */
+  readonly control: () => ControlApi | undefined
   /** Whether the master takes traffic now (what /readyz answers), and if not, why. */
   readonly readiness: () => { readonly ready: boolean; readonly why?: string }
   /** The master's log, for an accept error. */
@@ -38,14 +45,6 @@ export interface AdminListener {
   /** HOST:PORT or unix:PATH, as bound. */
   readonly address: string
   close(): Promise<void>
-}
-
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
-
-/** Compares in constant time: both sides are hashed first, so their lengths leak nothing either. */
-const bearerMatches = (header: string | undefined, token: string): boolean => {
-  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '')?.[1] ?? ''
-  return timingSafeEqual(digest(given), digest(token)) && given.length > 0
 }
 
 const answer = (
@@ -68,17 +67,23 @@ const PROBES = new Set(['/livez', '/readyz'])
 export const startAdmin = async (options: AdminOptions): Promise<AdminListener> => {
   // Here, not at the module's top: a master without an admin listener never loads prom-client.
   const metrics = (await import('./metrics.ts')).createMetrics(options.book)
+  const dashboard = createDashboard({
+    feed: options.feed,
+    control: options.control,
+    guarded: options.token !== null,
+  })
   const server = http.createServer(async (req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://admin')
     if (
       !PROBES.has(pathname) &&
       options.token !== null &&
-      !bearerMatches(req.headers.authorization, options.token)
+      !carriesToken(req.headers.authorization, options.token)
     ) {
       // Nothing about the server: not even whether the path exists.
-      answer(res, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer' })
+      answer(res, 401, 'unauthorized\n', { 'www-authenticate': challengeFor(isDashboardPath(pathname)) })
       return
     }
+    if (dashboard.handle(req, res, pathname)) return
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       answer(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' })
       return
@@ -100,7 +105,7 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
           return
         }
         default:
-          answer(res, 404, 'not found: /metrics, /livez, /readyz\n')
+          answer(res, 404, 'not found: / (the dashboard), /metrics, /livez, /readyz\n')
       }
     } catch (error) {
       answer(res, 500, `${(error as Error).message}\n`)
@@ -111,6 +116,7 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
   const wanted: BindAddress = parseBind(options.address, 'admin')
   const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode }).catch(
     (error: Error) => {
+      dashboard.close()
       // Said as the admin listener's: the app's addresses may well be free.
       throw new ListenError(`admin listener: ${error.message}`, { cause: error })
     },
@@ -126,6 +132,7 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
     close: () => {
       // closeListener also removes a unix: socket file (listen() binds it under a private name).
       const closed = closeListener(server)
+      dashboard.close()
       server.closeAllConnections()
       return closed
     },

@@ -12,9 +12,10 @@
  * cross-site form cannot send it; a cross-site script would need a preflight the listener never
  * grants). They answer `ActionAnswer` as JSON.
  */
-import type { LogLevel } from '../../log.ts'
+
 import type { TreeNode } from '../../../tree.ts'
 import type { InstanceInfo, ListenerStats, StatusCounts, WorkerStats } from '../../control/api.ts'
+import type { LogLevel } from '../../log.ts'
 
 /** One second (or so) of traffic: rates over the interval between two snapshots. */
 export interface Sample {

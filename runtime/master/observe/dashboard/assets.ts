@@ -1,0 +1,51 @@
+/**
+ * The page's files, shipped inside the package: `page/` beside this file in the sources, and
+ * `dist/dashboard/` in the build (tsup bundles this module into a file at dist/'s root and
+ * copies the folder there). Read once, on the first request, and kept: they are small, and a
+ * file changed under a running master should not change the page it serves.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface Asset {
+  readonly body: Buffer
+  readonly type: string
+  readonly etag: string
+}
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+}
+
+const pageDir = (): string => {
+  for (const relative of ['./dashboard/', './page/']) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url))
+    if (existsSync(`${dir}index.html`)) return dir
+  }
+  throw new Error('the dashboard page is missing from this install (no dashboard/index.html)')
+}
+
+let loaded: ReadonlyMap<string, Asset> | undefined
+
+/** The page's files by name (`index.html`, `app.js`…); only these are ever served, so no path escapes the folder. */
+export const assets = (): ReadonlyMap<string, Asset> => {
+  if (loaded) return loaded
+  const dir = pageDir()
+  const files = new Map<string, Asset>()
+  for (const name of readdirSync(dir)) {
+    const type = TYPES[extname(name)]
+    if (type === undefined) continue
+    const body = readFileSync(`${dir}${name}`)
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`
+    files.set(name, { body, type, etag })
+  }
+  loaded = files
+  return files
+}
