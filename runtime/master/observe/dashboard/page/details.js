@@ -57,7 +57,9 @@ const liveFacts = (node, worker, now) => {
       ],
       [
         'latency',
-        `p50 ${latency(worker.latency.p50Ms)} · p99 ${latency(worker.latency.p99Ms)} · mean ${latency(worker.latency.meanMs)} since start`,
+        worker.latency.count === 0
+          ? 'no requests yet'
+          : `p50 ${latency(worker.latency.p50Ms)} · p99 ${latency(worker.latency.p99Ms)} · mean ${latency(worker.latency.meanMs)} since start`,
       ],
       ['shed / timeouts', `${worker.shed} / ${worker.timeouts}`],
     )

@@ -279,7 +279,7 @@ export class TreeView {
       setAttr(group.section, 'data-draining', draining ? 'true' : null)
       setText(
         group.title,
-        `generation ${generation} · ${draining ? 'draining' : 'serving'} · ${ready}/${workers.length} ready`,
+        `generation ${generation} · ${draining ? 'draining' : generation > serving ? 'starting' : 'serving'} · ${ready}/${workers.length} ready`,
       )
       syncChildren(
         group.list,
