@@ -1,0 +1,158 @@
+/**
+ * The dashboard page: follows the master's feed (`GET /events`, Server-Sent Events) and draws
+ * it. A `hello` replaces everything the page holds; a `frame` replaces the snapshot and adds to
+ * the history. Drawing happens at most once per animation frame, and not at all while the tab
+ * is hidden; the data stays bounded either way.
+ */
+import { Actions } from './actions.js'
+import { DetailsPanel } from './details.js'
+import { setAttr, setText } from './dom.js'
+import { EVENT_LOG_SIZE, EventLog } from './events.js'
+import { History } from './history.js'
+import { TotalsView } from './totals.js'
+import { TreeView } from './tree.js'
+
+const $ = (id) => document.getElementById(id)
+
+const state = {
+  /** `pid:startedAt` of the master the page shows: another one means it restarted. */
+  master: null,
+  snapshot: null,
+  /** The master's clock minus the page's, so that uptimes tick in the master's time. */
+  clockOffset: 0,
+  /** The events to draw, oldest first, at most EVENT_LOG_SIZE. */
+  events: [],
+  eventsReset: false,
+  /** The path of the node shown in the details panel. */
+  selected: null,
+  /** Whether the operator typed in the scale box (then a frame no longer fills it in). */
+  scaleEdited: false,
+}
+
+const history = new History()
+const tree = new TreeView($('tree'))
+const log = new EventLog($('events'), $('events-filter'))
+const totals = new TotalsView($('totals'), $('instance'))
+const details = new DetailsPanel($('details'), () => select(null))
+const scaleTo = $('scale-to')
+const actions = new Actions(
+  { dialog: $('confirm'), outcome: $('outcome'), why: $('actions-why'), scaleTo },
+  () => state.snapshot,
+)
+
+/** How long to wait before opening the feed again after EventSource gave up. */
+let retryMs = 1_000
+let drawPending = false
+const schedule = () => {
+  if (drawPending) return
+  drawPending = true
+  requestAnimationFrame(draw)
+}
+
+function draw() {
+  drawPending = false
+  const snapshot = state.snapshot
+  if (!snapshot) return
+  const now = Date.now() + state.clockOffset
+  const workerByPath = new Map(snapshot.workers.map((w) => [w.path, w]))
+  totals.render(snapshot, history, now, history.size)
+  tree.render({ snapshot, workerByPath, history, now, selected: state.selected, slots: history.size })
+  details.render(snapshot, state.selected, now)
+  if (state.eventsReset) log.reset()
+  state.eventsReset = false
+  log.render(state.events)
+  if (!state.scaleEdited && document.activeElement !== scaleTo)
+    scaleTo.value = String(snapshot.instance.workers)
+  actions.apply()
+}
+
+function select(path) {
+  state.selected = path
+  schedule()
+}
+
+const setConnection = (status, text, title) => {
+  const el = $('connection')
+  setAttr(el, 'data-state', status)
+  setText(el, text)
+  setAttr(el, 'title', title ?? null)
+}
+
+const takeSnapshot = (snapshot) => {
+  state.snapshot = snapshot
+  state.clockOffset = snapshot.at - Date.now()
+}
+
+const onHello = (message) => {
+  const hello = JSON.parse(message.data)
+  const { pid, startedAt } = hello.snapshot.instance
+  const master = `${pid}:${startedAt}`
+  const restarted = state.master !== null && state.master !== master
+  if (restarted) {
+    state.selected = null
+    state.scaleEdited = false
+  }
+  state.master = master
+  takeSnapshot(hello.snapshot)
+  history.reset(hello)
+  state.events = hello.events.slice(-EVENT_LOG_SIZE)
+  state.eventsReset = true
+  actions.setAvailability(hello.actions)
+  retryMs = 1_000
+  setConnection('live', 'live', restarted ? `the master restarted: now pid ${pid}` : `master pid ${pid}`)
+  schedule()
+}
+
+const onFrame = (message) => {
+  if (state.master === null) return
+  const frame = JSON.parse(message.data)
+  takeSnapshot(frame.snapshot)
+  history.append(frame)
+  if (frame.events.length) {
+    state.events.push(...frame.events)
+    if (state.events.length > EVENT_LOG_SIZE) state.events.splice(0, state.events.length - EVENT_LOG_SIZE)
+  }
+  schedule()
+}
+
+const connect = () => {
+  const source = new EventSource('/events')
+  source.addEventListener('hello', onHello)
+  source.addEventListener('frame', onFrame)
+  source.addEventListener('error', () => {
+    setConnection('reconnecting', 'reconnecting…', 'the feed dropped; waiting for the master')
+    // EventSource retries a dropped stream by itself, but gives up on an HTTP error (a master
+    // restarting behind a proxy answers 502): then the page tries again, more slowly each time.
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(connect, retryMs)
+      retryMs = Math.min(retryMs * 2, 30_000)
+    }
+  })
+}
+
+$('tree').addEventListener('click', (event) => {
+  if (event.target.closest('button')) return
+  const node = event.target.closest('[data-node]')
+  if (node) select(node.dataset.path === state.selected ? null : node.dataset.path)
+})
+$('tree').addEventListener('keydown', (event) => {
+  const node = event.target.closest?.('[data-node]')
+  if (node && event.target === node && (event.key === 'Enter' || event.key === ' ')) {
+    event.preventDefault()
+    select(node.dataset.path)
+  }
+})
+$('events').addEventListener('click', (event) => {
+  const subject = event.target.closest('[data-subject]')?.dataset.subject
+  if (!subject || !state.snapshot) return
+  const worker = state.snapshot.workers.find((w) => w.id === subject)
+  select(worker ? worker.path : subject)
+})
+scaleTo.addEventListener('input', () => {
+  state.scaleEdited = true
+})
+// Uptimes tick between frames too (a frame may be late; the page is drawn from the master's clock).
+setInterval(schedule, 1_000)
+
+setConnection('connecting', 'connecting…')
+connect()
