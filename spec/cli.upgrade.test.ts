@@ -14,6 +14,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { connect } from '../runtime/index.ts'
+import type { Hello } from '../runtime/master/observe/dashboard/feed-types.ts'
+import { adminGet, parseAdminLine } from './support/admin.ts'
+import { openEventStream } from './support/event-stream.ts'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
 import { childPids, get, start, type Troupe, tempDir } from './support/troupe-cli.ts'
@@ -431,4 +434,55 @@ describe('USR2 across deploys', () => {
     await stopNewMaster(newPid)
     expect(fs.existsSync(socket)).toBe(false)
   }, 60_000)
+})
+
+describe('USR2 and the admin listener', () => {
+  it.each(['tcp', 'unix'] as const)(
+    'the new master serves the same admin address (%s) from the inherited socket: the probes answer throughout, an open dashboard stream reconnects to the new master',
+    async (kind) => {
+      const dir = tempDir()
+      const adminArg = kind === 'tcp' ? '127.0.0.1:0' : `unix:${path.join(dir, 'admin.sock')}`
+      const troupe = start(['serve', workerApp, '--bind', '127.0.0.1:0', '--admin', adminArg], { cwd: dir })
+      const { pid: oldPid } = await troupe.serving()
+      const admin = parseAdminLine(troupe.stderr)!
+      const stream = kind === 'tcp' ? await openEventStream(`${admin}/events`) : undefined
+      onTestFinished(() => stream?.close())
+      const hello = await stream?.next<Hello>('hello')
+      expect(hello?.snapshot.instance.pid ?? oldPid).toBe(oldPid)
+
+      // The probes keep answering while one master hands over to the next.
+      let probing = true
+      const probes: number[] = []
+      const probe = (async () => {
+        while (probing) {
+          probes.push((await adminGet(admin, '/livez').catch(() => ({ status: 0 }))).status)
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      })()
+      troupe.signal('SIGUSR2')
+      const newPid = await newMasterPid(troupe)
+      const exit = await troupe.exitWithin(30_000)
+      expect(exit.code, exit.stderr).toBe(0)
+      probing = false
+      await probe
+      expect(probes.length).toBeGreaterThan(5)
+      expect(probes.filter((status) => status !== 200)).toEqual([])
+      expect(troupe.stderr).not.toMatch(/TROUPE_W_UPGRADE_FAILED|TROUPE_E_LISTEN/)
+      expect(troupe.stderr).toContain(`it inherits 127.0.0.1:`)
+      expect(troupe.stderr).toMatch(
+        new RegExp(`admin ${kind === 'tcp' ? '127\\.0\\.0\\.1:\\d+' : 'unix:'}.* \\(fd \\d+\\)`),
+      )
+
+      // Same address, the new master: what a page's EventSource does when its stream ends.
+      expect((await adminGet(admin, '/livez')).status).toBe(200)
+      if (stream) {
+        const again = await openEventStream(`${admin}/events`)
+        onTestFinished(() => again.close())
+        expect((await again.next<Hello>('hello')).snapshot.instance.pid).toBe(newPid)
+      }
+      await stopNewMaster(newPid)
+      if (kind === 'unix') expect(fs.existsSync(admin.slice('unix:'.length))).toBe(false)
+    },
+    60_000,
+  )
 })

@@ -4,7 +4,7 @@
  * `Server` facade operators steer: reload (a new generation ready before the old one
  * drains), scale, kill, stop, tree.
  */
-import { readFileSync } from 'node:fs'
+import { closeSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { Acceptor, type HandedListener } from '../../actors/acceptor.ts'
@@ -72,10 +72,12 @@ export interface InheritedListener {
   readonly address: string
   /** Its listening socket's descriptor in the new master; none under reuseport (the workers bind their own). */
   readonly fd?: number
+  /** `admin`: the admin listener (the dashboard, metrics, probes), not one of the app's. */
+  readonly role?: 'admin'
 }
 
 /** A listener as the master hands it to its successor: a descriptor under handoff, only the address under reuseport. */
-export type HandOver = Omit<HandedListener, 'fd'> & { readonly fd?: number }
+export type HandOver = Omit<HandedListener, 'fd'> & { readonly fd?: number; readonly role?: 'admin' }
 
 export interface Server {
   readonly addresses: readonly string[]
@@ -177,11 +179,15 @@ const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<B
  * The binds of the master this one replaces, as `resolveBinds` keeps them across a reload:
  * under reuseport a bind asking for the same address gets the same port.
  */
-const inheritedBinds = (inherit: readonly InheritedListener[] | undefined): Binds | undefined =>
-  inherit && {
-    requested: inherit.map((l) => l.bind),
-    bound: inherit.map((l, i) => parseBind(l.address, `inherited listener ${i}`)),
-  }
+const inheritedBinds = (all: readonly InheritedListener[] | undefined): Binds | undefined => {
+  const inherit = all?.filter((l) => l.role === undefined)
+  return (
+    inherit && {
+      requested: inherit.map((l) => l.bind),
+      bound: inherit.map((l, i) => parseBind(l.address, `inherited listener ${i}`)),
+    }
+  )
+}
 
 /** What the acceptor takes from the config. */
 const acceptorLimits = (config: ResolvedConfig) => ({
@@ -260,8 +266,8 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
         onUnlisten: (address) =>
           serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
         inherited: new Map(
-          (options.inherit ?? []).flatMap(({ bind, fd }) =>
-            fd === undefined ? [] : [[formatBind(parseBind(bind)), fd] as const],
+          (options.inherit ?? []).flatMap(({ bind, fd, role }) =>
+            fd === undefined || role !== undefined ? [] : [[formatBind(parseBind(bind)), fd] as const],
           ),
         ),
       })
@@ -286,7 +292,13 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     })
     book = new Book(serverScope(system, pool))
     await pool.start()
-    if (feed) admin = await startAdminFor(config, { feed, book, log, server: () => server })
+    // A master started by USR2 serves its predecessor's admin socket: same address, no gap.
+    const inheritedAdmin = options.inherit?.find((l) => l.role === 'admin')
+    const adopted = inheritedAdmin?.bind === config.admin ? inheritedAdmin.fd : undefined
+    // An admin socket nobody adopts (the new config moved it) would queue connections no one accepts.
+    if (inheritedAdmin?.fd !== undefined && adopted === undefined) closeSync(inheritedAdmin.fd)
+    if (feed)
+      admin = await startAdminFor(config, { feed, book, log, server: () => server, inherited: adopted })
   } catch (error) {
     feed?.close()
     book?.close()
@@ -360,11 +372,13 @@ const startAdminFor = async (
     readonly book: Book
     readonly log: (line: string) => void
     readonly server: () => TroupeServer | undefined
+    readonly inherited: number | undefined
   },
 ): Promise<AdminListener> => {
   const { startAdmin } = await import('./observe/admin.ts')
   return startAdmin({
     address: config.admin!,
+    ...(parts.inherited === undefined ? {} : { inheritedFd: parts.inherited }),
     token: config.adminToken,
     socketMode: config.socketMode,
     book: parts.book,
@@ -543,8 +557,14 @@ class TroupeServer implements Server {
   }
 
   handOver(): readonly HandOver[] {
-    if (this.#acceptor) return this.#acceptor.handOver()
-    return this.#binds.bound.map((address, i) => ({ bind: this.#binds.requested[i]!, address }))
+    const app: HandOver[] = this.#acceptor
+      ? [...this.#acceptor.handOver()]
+      : this.#binds.bound.map((address, i) => ({ bind: this.#binds.requested[i]!, address }))
+    const admin = this.#parts.admin
+    // The admin listener too: a new master binding its own would find the address taken.
+    if (admin && this.config.admin !== null)
+      app.push({ bind: this.config.admin, address: admin.bound, fd: admin.fd, role: 'admin' })
+    return app
   }
 
   stop(options: { readonly graceful?: boolean; readonly keepSocketFiles?: boolean } = {}): Promise<void> {
@@ -561,7 +581,7 @@ class TroupeServer implements Server {
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
       // Last: the probes and metrics answer throughout the drain.
-      await this.#parts.admin?.close()
+      await this.#parts.admin?.close({ keepSocketFile: options.keepSocketFiles ?? false })
       this.#parts.book.close()
       this.#parts.unsubscribe()
     })()

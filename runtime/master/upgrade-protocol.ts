@@ -3,9 +3,10 @@
  * Everything goes through the new master's environment and descriptors, so the new master is
  * an ordinary process (no Node IPC channel): it outlives the old one like any other.
  *
- * - `TROUPE_INHERIT`: JSON, one entry per listener: `{ bind, address, fd? }`: the address as
- *   asked for (`127.0.0.1:0`), as bound (`127.0.0.1:41234`), and the inherited descriptor of
- *   its listening socket (handoff; under reuseport there is none, the workers bind the port).
+ * - `TROUPE_INHERIT`: JSON, one entry per listener: `{ bind, address, fd?, role? }`: the address
+ *   as asked for (`127.0.0.1:0`), as bound (`127.0.0.1:41234`), and the inherited descriptor of
+ *   its listening socket (handoff; under reuseport there is none, the workers bind the port);
+ *   `role: 'admin'` for the admin listener, whose descriptor always passes.
  * - `TROUPE_UPGRADE_READY_FD`: a descriptor (one end of a socket pair) on which the new master
  *   writes `ready\n` once its workers are ready, then closes it.
  * - `TROUPE_UPGRADE_FROM`: the old master's pid (the control socket takes its place from it).
@@ -44,7 +45,8 @@ const isListener = (value: unknown): value is InheritedListener => {
   return (
     typeof l?.bind === 'string' &&
     typeof l.address === 'string' &&
-    (l.fd === undefined || (Number.isInteger(l.fd) && l.fd >= 3))
+    (l.fd === undefined || (Number.isInteger(l.fd) && l.fd >= 3)) &&
+    (l.role === undefined || l.role === 'admin')
   )
 }
 

@@ -77,10 +77,11 @@ export class Upgrader {
     // The child's descriptors: 0–2 shared with this master, then the listeners, then the ready pipe.
     const fds = handed.flatMap((l) => (l.fd === undefined ? [] : [l.fd]))
     let next = 3
-    const listeners: InheritedListener[] = handed.map(({ bind, address, fd }) => ({
+    const listeners: InheritedListener[] = handed.map(({ bind, address, fd, role }) => ({
       bind,
       address: formatBind(address),
       ...(fd === undefined ? {} : { fd: next++ }),
+      ...(role === undefined ? {} : { role }),
     }))
     const readyFd = next
     this.#options.pidFile()?.setAside()
@@ -144,5 +145,8 @@ const describe = (listeners: readonly InheritedListener[]): string =>
   listeners.length === 0
     ? 'no listener'
     : listeners
-        .map((l) => (l.fd === undefined ? `${l.address} (port)` : `${l.address} (fd ${l.fd})`))
+        .map((l) => {
+          const what = l.role === 'admin' ? `admin ${l.address}` : l.address
+          return l.fd === undefined ? `${what} (port)` : `${what} (fd ${l.fd})`
+        })
         .join(', ')

@@ -8,10 +8,13 @@
  */
 import http from 'node:http'
 import {
+  adopt,
   type BindAddress,
+  claimSocketFile,
   closeListener,
   formatBind,
   listen,
+  listenerFd,
   parseBind,
 } from '../../../transports/http/listen.ts'
 import { ListenError } from '../../errors.ts'
@@ -25,6 +28,8 @@ import type { Feed } from './dashboard/feed.ts'
 export interface AdminOptions {
   /** As the option gives it: HOST:PORT, [V6]:PORT or unix:PATH. */
   readonly address: string
+  /** A listening socket inherited from the master this one replaces (USR2), bound to `address`. */
+  readonly inheritedFd?: number
   readonly token: string | null
   readonly socketMode: number
   readonly book: Book
@@ -44,7 +49,11 @@ export interface AdminListener {
   readonly url: string
   /** HOST:PORT or unix:PATH, as bound. */
   readonly address: string
-  close(): Promise<void>
+  readonly bound: BindAddress
+  /** The listening socket's descriptor: what a new master inherits on USR2. */
+  readonly fd: number
+  /** `keepSocketFile`: a new master serves the same Unix socket now; leave its file. */
+  close(options?: { readonly keepSocketFile?: boolean }): Promise<void>
 }
 
 const answer = (
@@ -114,27 +123,37 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
   // A scraper that keeps its connection open must not hold the master's exit.
   server.keepAliveTimeout = 5_000
   const wanted: BindAddress = parseBind(options.address, 'admin')
-  const bound = await listen(server, wanted, { backlog: 64, socketMode: options.socketMode }).catch(
-    (error: Error) => {
-      dashboard.close()
-      // Said as the admin listener's: the app's addresses may well be free.
-      throw new ListenError(`admin listener: ${error.message}`, { cause: error })
-    },
-  )
+  const opening =
+    options.inheritedFd === undefined
+      ? listen(server, wanted, { backlog: 64, socketMode: options.socketMode })
+      : adopt(server, options.inheritedFd, wanted, { backlog: 64, socketMode: options.socketMode })
+  const bound = await opening.catch((error: Error) => {
+    dashboard.close()
+    // Said as the admin listener's: the app's addresses may well be free.
+    throw new ListenError(`admin listener: ${error.message}`, { cause: error })
+  })
   const address = formatBind(bound)
   // Past listen(), an error event (EMFILE on accept) must not end the master that serves the app.
   server.on('error', (error) =>
     options.log(warningLine('TROUPE_W_ADMIN_ERROR', `admin on ${address}: ${error.message}`)),
   )
+  // An adopted Unix socket's file is ours from now on (the old master leaves it).
+  if (options.inheritedFd !== undefined && bound.kind === 'unix') claimSocketFile(server, bound.path)
   return {
     address,
+    bound,
+    fd: listenerFd(server),
     url: bound.kind === 'unix' ? address : `http://${address}`,
-    close: () => {
+    close: ({ keepSocketFile = false } = {}) => {
       // closeListener also removes a unix: socket file (listen() binds it under a private name).
-      const closed = closeListener(server)
+      const closed = closeListener(server, { keepSocketFile })
+      // The dashboard's streams end now (their pages reconnect, to a new master if there is
+      // one); a scrape or probe in flight gets its answer, and a connection still open after a
+      // moment is cut, so a stuck client cannot hold the master's exit.
       dashboard.close()
-      server.closeAllConnections()
-      return closed
+      server.closeIdleConnections()
+      const cut = setTimeout(() => server.closeAllConnections(), 1_000)
+      return closed.finally(() => clearTimeout(cut))
     },
   }
 }
