@@ -12,6 +12,9 @@ import { History } from './history.js'
 import { TotalsView } from './totals.js'
 import { TreeView } from './tree.js'
 
+/** A master started a few seconds ago still gets charts a minute wide, not a sliver at the right. */
+const MIN_CHART_SLOTS = 60
+
 const $ = (id) => document.getElementById(id)
 
 const state = {
@@ -55,8 +58,10 @@ function draw() {
   if (!snapshot) return
   const now = Date.now() + state.clockOffset
   const workerByPath = new Map(snapshot.workers.map((w) => [w.path, w]))
-  totals.render(snapshot, history, now, history.size)
-  tree.render({ snapshot, workerByPath, history, now, selected: state.selected, slots: history.size })
+  // Every chart shares one time axis: the history so far, at least a minute, at most the window.
+  const slots = Math.min(history.size, Math.max(MIN_CHART_SLOTS, history.total.length))
+  totals.render(snapshot, history, now, slots)
+  tree.render({ snapshot, workerByPath, history, now, selected: state.selected, slots })
   details.render(snapshot, state.selected, now)
   if (state.eventsReset) log.reset()
   state.eventsReset = false
