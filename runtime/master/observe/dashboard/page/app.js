@@ -71,9 +71,17 @@ function draw() {
   actions.apply()
 }
 
-function select(path) {
+/** Shows the node at `path` in the details panel; `reveal` scrolls the panel into view if it is off screen (a phone, where it is below the tree). */
+function select(path, reveal = false) {
   state.selected = path
   schedule()
+  if (!reveal || path === null) return
+  requestAnimationFrame(() => {
+    const panel = $('details')
+    const box = panel.getBoundingClientRect()
+    if (box.top < 0 || box.top > window.innerHeight - 40)
+      panel.scrollIntoView({ behavior: 'smooth', block: 'start' })
+  })
 }
 
 const setConnection = (status, text, title) => {
@@ -138,20 +146,20 @@ const connect = () => {
 $('tree').addEventListener('click', (event) => {
   if (event.target.closest('button')) return
   const node = event.target.closest('[data-node]')
-  if (node) select(node.dataset.path === state.selected ? null : node.dataset.path)
+  if (node) select(node.dataset.path === state.selected ? null : node.dataset.path, true)
 })
 $('tree').addEventListener('keydown', (event) => {
   const node = event.target.closest?.('[data-node]')
   if (node && event.target === node && (event.key === 'Enter' || event.key === ' ')) {
     event.preventDefault()
-    select(node.dataset.path)
+    select(node.dataset.path, true)
   }
 })
 $('events').addEventListener('click', (event) => {
   const subject = event.target.closest('[data-subject]')?.dataset.subject
   if (!subject || !state.snapshot) return
   const worker = state.snapshot.workers.find((w) => w.id === subject)
-  select(worker ? worker.path : subject)
+  select(worker ? worker.path : subject, true)
 })
 scaleTo.addEventListener('input', () => {
   state.scaleEdited = true
