@@ -20,10 +20,14 @@ export interface ExitEvent {
   readonly path: string
   readonly reason: ExitReason
 }
-/** Published when a supervisor schedules a restart of a child. */
+/** Published when a supervisor schedules a restart of a child, or restarts one on request. */
 export interface RestartEvent {
   readonly path: string
   readonly supervisor: string
+  /**
+   * The backoff step after a crash (1, 2, …); 0 for a restart an operator asked for
+   * (`troupe restart`, Supervisor.restartChild), which has no delay and is no crash.
+   */
   readonly attempt: number
   readonly delayMs: number
   readonly reason: ExitReason

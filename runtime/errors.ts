@@ -167,6 +167,11 @@ export const DuplicateChildError = define(
   'DuplicateChildError',
   'a supervisor already has a child with this id',
 )
+export const RestartRefusedError = define(
+  'TROUPE_E_RESTART_REFUSED',
+  'RestartRefusedError',
+  'a restart on request was refused: the child is not ready (starting, restarting after a crash, stopping) or its supervisor is not running',
+)
 export const SystemStoppedError = define(
   'TROUPE_E_SYSTEM_STOPPED',
   'SystemStoppedError',

@@ -39,6 +39,7 @@ export type { Clock } from './clock.ts'
 export * from './errors.ts'
 export type { ExitKind, ExitReason } from './exit.ts'
 export {
+  type ActorRestartEvent,
   type ListenerEvent,
   type ReloadDoneEvent,
   type ReloadFailedEvent,
@@ -60,6 +61,7 @@ export type {
   ListenerStats,
   ReloadOutcome,
   RequestCounts,
+  RestartOutcome,
   ScaleOutcome,
   Stats,
   StatusCounts,

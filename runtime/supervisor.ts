@@ -7,7 +7,13 @@
 import { type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.ts'
 import { channels } from './channels.ts'
 import type { Clock } from './clock.ts'
-import { DuplicateChildError, SupervisorEscalatedError, serializeError } from './errors.ts'
+import {
+  DuplicateChildError,
+  InvalidOptionError,
+  RestartRefusedError,
+  SupervisorEscalatedError,
+  serializeError,
+} from './errors.ts'
 import { type ExitReason, isNormalExit } from './exit.ts'
 import type { RefTarget } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
@@ -82,6 +88,8 @@ export class Supervisor implements Child {
   #groupRestart = false
   /** Exits that came in while a group restart was stopping its members: handled after it. */
   readonly #deferred: Array<[Child, ExitReason]> = []
+  /** Restarts an operator asked for (restartChild), under way: a second ask joins the first. */
+  readonly #asked = new Map<Entry, Promise<TreeNode>>()
 
   readonly #resolve: SpawnContext['resolve']
   readonly #log: SpawnContext['log']
@@ -157,6 +165,61 @@ export class Supervisor implements Child {
     await child.stop(as)
     this.#expected.delete(child)
     this.#delete(entry)
+  }
+
+  /**
+   * Restarts one running child because an operator asked: a graceful stop that keeps what
+   * waits for it (stopForRestart), then a start; resolves with its node once it is ready
+   * again. Not a crash: it counts in the child's restarts but not toward this supervisor's
+   * intensity nor the child's backoff, and no automatic restart follows it. Only the new
+   * start can fail (the child's init): that failure is a crash like any other, handled by
+   * this supervisor's strategy, and the caller hears why.
+   */
+  async restartChild(id: string): Promise<TreeNode> {
+    const entry = this.#entries.find((e) => e.child.id === id)
+    if (!entry) {
+      const ids = this.#entries.map((e) => e.child.id).join(', ') || 'none'
+      throw new InvalidOptionError(`${this.path} has no child "${id}" (children: ${ids})`)
+    }
+    const under = this.#asked.get(entry)
+    if (under) return under
+    if (this.#state !== 'ready')
+      throw new RestartRefusedError(`${this.path} is ${this.#state}: it restarts none of its children now`)
+    const { state } = entry.child
+    if (state !== 'ready')
+      throw new RestartRefusedError(
+        `${entry.child.path} is ${state}: only a ready child is restarted on request`,
+      )
+    const restarting = this.#restartAsked(entry).finally(() => this.#asked.delete(entry))
+    this.#asked.set(entry, restarting)
+    return restarting
+  }
+
+  async #restartAsked(entry: Entry): Promise<TreeNode> {
+    const { child } = entry
+    this.#expected.add(child)
+    try {
+      await child.stopForRestart()
+    } finally {
+      this.#expected.delete(child)
+    }
+    // Stopped for good meanwhile (this supervisor stopping, the child removed): not started again.
+    if (this.#state !== 'ready' || !this.#entries.includes(entry))
+      throw new RestartRefusedError(`${child.path} was stopped while it restarted: it is not started again`)
+    const reason = child.tree().lastExit
+    // Observers counting restarts per child stay in step with the tree; attempt 0: no backoff.
+    if (reason)
+      channels.restart.publish({ path: child.path, supervisor: this.path, attempt: 0, delayMs: 0, reason })
+    child.restartCount++
+    try {
+      await child.start()
+    } catch (error) {
+      // As in #restartNow: a cell reports its failed start itself, a supervisor does not.
+      if (child instanceof Supervisor)
+        this.#childExited(child, { kind: 'crash', error: serializeError(error) })
+      throw error
+    }
+    return child.tree()
   }
 
   /** Removes a child that did not start: it never took a message. */
@@ -380,8 +443,17 @@ export class Supervisor implements Child {
     }
   }
 
+  /**
+   * A group member that an operator restart (restartChild) starts or has started while the
+   * group stopped: it runs a fresh incarnation already, so the group restart leaves it be.
+   */
+  #startedOnRequest(entry: Entry): boolean {
+    const { state } = entry.child
+    return this.#asked.has(entry) || state === 'starting' || state === 'ready'
+  }
+
   #restartLater(trigger: Entry, group: Entry[], delay: number): void {
-    for (const entry of group) entry.child.markRestarting()
+    for (const entry of group) if (!this.#startedOnRequest(entry)) entry.child.markRestarting()
     this.#clock.clearTimeout(trigger.timer)
     trigger.timer = this.#clock.setTimeout(() => {
       trigger.timer = undefined
@@ -392,7 +464,7 @@ export class Supervisor implements Child {
   async #restartNow(group: Entry[]): Promise<void> {
     for (const entry of group) {
       if (this.#state !== 'ready') return
-      if (!this.#entries.includes(entry)) continue
+      if (!this.#entries.includes(entry) || this.#startedOnRequest(entry)) continue
       entry.child.restartCount++
       try {
         await entry.child.start()

@@ -230,6 +230,12 @@ export interface ActorSystem {
   ref<D extends ActorDefinition>(definition: D, path: string): ActorRef<ProtocolOfDefinition<D>>
   /** Stops a child of the root for good (graceful, then forced after its shutdown timeout). */
   remove(path: string): Promise<void>
+  /**
+   * Restarts the actor (or supervisor) at `path` on request: stopped gracefully, keeping the
+   * messages waiting for it, and started again under its supervisor; resolves with its node
+   * once it is ready. It counts in the node's restarts, not as a crash (Supervisor.restartChild).
+   */
+  restart(path: string): Promise<TreeNode>
   /** The live supervision tree as plain JSON. */
   tree(): TreeNode
   /** Stops every child in reverse start order (each with its shutdown timeout). */
@@ -327,6 +333,14 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
       if (!node || !root.children.includes(node))
         throw new InvalidOptionError(`no child of the root at ${path}`)
       await root.removeChild(node)
+    },
+    async restart(path) {
+      guard()
+      const node = find(path)
+      const parent = node && find(path.slice(0, path.lastIndexOf('/')))
+      if (!node || !(parent instanceof Supervisor))
+        throw new InvalidOptionError(`no actor or supervisor at ${path}`)
+      return parent.restartChild(node.id)
     },
     tree: () => root.tree(),
     async stop() {

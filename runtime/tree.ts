@@ -44,6 +44,7 @@ export interface Child {
   readonly path: string
   readonly restart: RestartType
   readonly startedAtMono: number
+  readonly state: NodeState
   /** Resolves once ready; rejects if the first incarnation fails to start (its exit is reported too). */
   start(): Promise<void>
   /** Graceful stop, forced after the child's shutdown timeout; resolves once it is gone. */

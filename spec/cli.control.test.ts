@@ -1,5 +1,5 @@
 /**
- * Steering a running master from another process: `troupe ls/tree/scale/kill/reload/stop`
+ * Steering a running master from another process: `troupe ls/tree/scale/kill/restart/reload/stop`
  * and `connect()` against a real `troupe serve`, over its control socket. Each master gets a
  * private control directory (XDG_RUNTIME_DIR), so `ls` and "the only master running" see
  * only this test's masters.
@@ -293,6 +293,115 @@ describe('finding a master: ls, --name, --control, the only one running', () => 
   })
 })
 
+const actorApp = cliFixture('actor-app.ts')
+
+/** A master of an app with one app actor (`tally`, a thread), with its own control directory. */
+const serveActors = async (name: string, env: Record<string, string> = {}) => {
+  const runtimeDir = tempDir()
+  const cwd = tempDir()
+  const fullEnv = { XDG_RUNTIME_DIR: runtimeDir, ...env }
+  const master = start(['serve', actorApp, '--bind', '127.0.0.1:0', '--workers', '2', '--name', name], {
+    cwd,
+    env: fullEnv,
+  })
+  const serving = await master.serving()
+  const troupe = (...args: string[]) => run(args, { cwd, env: fullEnv })
+  return { master, serving, troupe, cwd, control: path.join(runtimeDir, 'troupe', `${name}.sock`) }
+}
+
+const tallyOf = (tree: TreeNode): TreeNode =>
+  tree.children!.find((c) => c.name === 'actors')!.children!.find((c) => c.name === 'tally')!
+
+describe('troupe restart: one app actor', () => {
+  it('restarts it in a new thread, counted in the tree; it answers after; workers and unknown names are refused', async () => {
+    const { master, serving, troupe } = await serveActors('act')
+    const tree = async () => JSON.parse((await troupe('tree', '--json')).stdout) as TreeNode
+    const before = tallyOf(await tree())
+    expect(before).toMatchObject({ state: 'ready', restarts: 0, placement: 'thread' })
+
+    const restarted = await troupe('restart', 'tally')
+    expect(restarted.code).toBe(0)
+    const line = /^restarted \/troupe\/actors\/tally \(restart 1, thread (\d+)\)\n$/.exec(restarted.stdout)
+    expect(line, restarted.stdout).not.toBeNull()
+    const after = tallyOf(await tree())
+    expect(after).toMatchObject({
+      state: 'ready',
+      restarts: 1,
+      lastExit: { kind: 'shutdown', forced: false },
+    })
+    expect(after.threadId).toBe(Number(line![1]))
+    expect(after.threadId).not.toBe(before.threadId)
+    await master.waitForStderr(/actor \/troupe\/actors\/tally restarted on request \(restart 1\)\n/)
+    expect(await get(serving.port, '/count')).toEqual({ status: 200, body: '0' })
+
+    // By path, as JSON.
+    const json = await troupe('restart', '/troupe/actors/tally', '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({
+      actor: '/troupe/actors/tally',
+      restarts: 2,
+      state: 'ready',
+      pid: master.pid,
+      threadId: expect.any(Number) as unknown,
+    })
+
+    const unknown = await troupe('restart', 'nope')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toBe(
+      'troupe: restart: no app actor "nope" (app actors: tally) [TROUPE_E_INVALID_OPTION]\n',
+    )
+    const worker = await troupe('restart', 'w1')
+    expect(worker.code).toBe(1)
+    expect(worker.stderr).toBe(
+      'troupe: restart: w1 is a worker, not an app actor: `troupe kill w1` has its supervisor replace it [TROUPE_E_INVALID_OPTION]\n',
+    )
+    const stats = JSON.parse((await troupe('stats', '--json')).stdout) as Stats
+    expect(stats.workers.map((w) => w.restarts)).toEqual([0, 0])
+    expect(stats.actors).toEqual([expect.objectContaining({ name: 'tally', restarts: 2 })])
+    // The actor's two exits are counted; worker restarts stay worker restarts.
+    expect(stats.exitsByReason).toEqual({ shutdown: 2 })
+    expect(stats.restartsByReason).toEqual({})
+    expect(stats.totals.restarts).toBe(0)
+    await master.stop()
+  }, 60_000) // eight CLI runs, each a Node start-up, on a loaded machine
+
+  it('connect().restart: a message told while it restarts is handled by the new incarnation', async () => {
+    const gate = path.join(tempDir(), 'gate')
+    const { master, serving, control } = await serveActors('held', { GATE_ON_STOP: gate })
+    const remote = await connect({ control })
+    const before = tallyOf(await remote.tree())
+    for (let i = 0; i < 3; i++) expect((await get(serving.port, '/bump')).status).toBe(202)
+    await eventually(async () => (await get(serving.port, '/count')).body === '3', 10_000, 'three bumps')
+
+    const restarting = remote.restart('tally')
+    // Its stop waits for the gate: it is restarting until the test opens it.
+    await eventually(async () => tallyOf(await remote.tree()).state === 'restarting', 10_000, 'restarting')
+    expect((await get(serving.port, '/bump')).status).toBe(202)
+    await eventually(async () => tallyOf(await remote.tree()).mailbox === 1, 10_000, 'the bump waiting')
+    fs.writeFileSync(gate, '')
+    const outcome = await restarting
+    expect(outcome).toEqual({
+      actor: '/troupe/actors/tally',
+      restarts: 1,
+      state: 'ready',
+      pid: master.pid,
+      threadId: expect.any(Number) as unknown,
+    })
+    expect(outcome.threadId).not.toBe(before.threadId)
+    // A fresh count, plus the bump told while it restarted.
+    expect(await get(serving.port, '/count')).toEqual({ status: 200, body: '1' })
+    expect(tallyOf(await remote.tree())).toMatchObject({ restarts: 1, mailbox: 0, lost: 0 })
+
+    await expect(remote.restart('nope')).rejects.toMatchObject({ code: 'TROUPE_E_INVALID_OPTION' })
+    await expect(remote.restart('/troupe/workers/w2')).rejects.toMatchObject({
+      code: 'TROUPE_E_INVALID_OPTION',
+      message: expect.stringContaining('w2 is a worker') as unknown,
+    })
+    remote.close()
+    await master.stop()
+  })
+})
+
 describe('connect(): the typed control API from a script', () => {
   it('tree, scale, kill and stop with full types; calls pending when the master goes away reject with a code', async () => {
     const { master, runtimeDir } = await serveWithControl(['--name', 'api'])
@@ -390,7 +499,16 @@ describe('usage', () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('troupe kill needs WORKER')
     const usage = await run(['--help'], { cwd })
-    for (const command of ['ls', 'tree', 'stats', 'reload', 'scale N|+N|-N', 'kill WORKER', 'stop'])
+    for (const command of [
+      'ls',
+      'tree',
+      'stats',
+      'reload',
+      'scale N|+N|-N',
+      'kill WORKER',
+      'restart ACTOR',
+      'stop',
+    ])
       expect(usage.stdout).toContain(`  ${command} `)
   })
 })

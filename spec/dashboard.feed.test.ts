@@ -176,6 +176,29 @@ describe('the actions', () => {
     ).toBe(405)
   })
 
+  it('restart an app actor, and the event log says so once; a worker is not an app actor', async () => {
+    const { admin } = await serve({ adminToken: TOKEN })
+    const stream = await openEventStream(`${admin}/events`, { authorization: basic(TOKEN) })
+    onTestFinished(() => stream.close())
+    await stream.next<Hello>('hello')
+    const restarted = await act(admin, 'restart', { actor: 'visits' })
+    expect(await restarted.json()).toMatchObject({
+      ok: true,
+      outcome: { actor: '/troupe/actors/visits', restarts: 1, state: 'ready' },
+    })
+    const frame = await stream.next<Frame>('frame', (f) => f.events.some((e) => e.event === 'actor.restart'))
+    expect(frame.snapshot.tree.children?.find((c) => c.name === 'actors')?.children?.[0]?.restarts).toBe(1)
+    const sent = stream.events.filter((e) => e.event === 'frame').flatMap((e) => (e.data as Frame).events)
+    expect(sent.filter((e) => e.event === 'actor.restart')).toHaveLength(1)
+    expect(sent.map((e) => e.event)).toEqual(expect.arrayContaining(['actor.exit', 'actor.ready']))
+    const worker = await act(admin, 'restart', { actor: 'w1' })
+    expect(worker.status).toBe(400)
+    expect(await worker.json()).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('troupe kill w1'),
+    })
+  })
+
   it('refuse a request a foreign page could forge (no x-troupe-action, a form body, another origin), and nothing happens', async () => {
     const { server, admin } = await serve({ adminToken: TOKEN })
     const forgeries: Record<string, string>[] = [

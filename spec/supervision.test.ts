@@ -6,7 +6,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { actor, supervisor } from '../runtime/index.ts'
 import { brokenInit, counter, flakyInit, stubborn } from './fixtures/actors.ts'
-import { ManualClock, settle } from './support/manual-clock.ts'
+import { eventually, ManualClock, settle } from './support/manual-clock.ts'
 import { nodeAt, testSystem } from './support/system.ts'
 
 const subscriptions: Array<[string, (m: unknown) => void]> = []
@@ -20,6 +20,20 @@ const record = (name: string): unknown[] => {
 afterEach(() => {
   for (const [name, fn] of subscriptions.splice(0)) unsubscribe(name, fn)
 })
+
+/** The lifecycle events of `path` on the `troupe:actor:NAME` channels, in order: `exit shutdown`, `spawn`… */
+const recordInOrder = (names: readonly string[], path: string): string[] => {
+  const seen: string[] = []
+  for (const name of names) {
+    const fn = (message: unknown) => {
+      const e = message as { path: string; reason?: { kind: string } }
+      if (e.path === path) seen.push(e.reason ? `${name} ${e.reason.kind}` : name)
+    }
+    subscribe(`troupe:actor:${name}`, fn)
+    subscriptions.push([`troupe:actor:${name}`, fn])
+  }
+  return seen
+}
 
 const noJitter = { min: 100, max: 1_000, factor: 2, jitter: 0, resetAfter: 5_000 }
 
@@ -285,6 +299,172 @@ describe('intensity and escalation', () => {
         escalated: expect.objectContaining({ code: 'TROUPE_E_ESCALATED' }),
       }),
     ])
+  })
+})
+
+describe('restart on request (an operator restarts one child)', () => {
+  const start = async () => {
+    const clock = new ManualClock()
+    const escalations = record('troupe:supervisor:escalate')
+    const system = await testSystem({ clock, backoff: noJitter })
+    await system.start(
+      supervisor({
+        id: 'sup',
+        intensity: 2,
+        period: 60_000,
+        backoff: noJitter,
+        children: [actor(counter, { id: 'a' }), actor(counter, { id: 'b', args: 7 })],
+      }),
+    )
+    return { clock, escalations, system, a: system.ref(counter, '/troupe/sup/a') }
+  }
+
+  it('stops it gracefully and starts it again, counted in its restarts; many in a row are no crash: no automatic restart, no intensity, no backoff', async () => {
+    const { clock, escalations, system, a } = await start()
+    const seen = recordInOrder(['spawn', 'ready', 'exit', 'restart'], a.path)
+    const restarts = record('troupe:actor:restart') as Array<{ attempt: number; delayMs: number }>
+    for (let i = 1; i <= 6; i++) {
+      await a.ask('add', 1)
+      const node = await system.restart(a.path)
+      expect(node).toMatchObject({ path: a.path, state: 'ready', restarts: i })
+      expect(node.lastExit).toEqual({ kind: 'shutdown', forced: false })
+      expect(await a.ask('get')).toBe(0) // a new incarnation: fresh state
+    }
+    // Each restart as observers see any other: the exit (shutdown), the restart, a start.
+    expect(seen.slice(0, 4)).toEqual(['exit shutdown', 'restart shutdown', 'spawn', 'ready'])
+    expect(restarts.map((r) => [r.attempt, r.delayMs])).toEqual(Array(6).fill([0, 0]))
+    // Nothing scheduled behind them: time passes, and no restart comes.
+    clock.advance(60_000)
+    await settle(20)
+    expect(restarts).toHaveLength(6)
+    expect(nodeAt(system.tree(), '/troupe/sup')).toMatchObject({ state: 'ready', restarts: 0 })
+    expect(nodeAt(system.tree(), '/troupe/sup/b')).toMatchObject({ state: 'ready', restarts: 0 })
+    // Six operator restarts past an intensity of 2, yet two crashes still fit in it, and the
+    // first crash's backoff is the first step (100 ms), not the seventh.
+    await crash(clock, a)
+    await crash(clock, a)
+    expect(restarts.slice(6).map((r) => [r.attempt, r.delayMs])).toEqual([
+      [1, 100],
+      [2, 200],
+    ])
+    expect(escalations).toEqual([])
+    expect(nodeAt(system.tree(), a.path)).toMatchObject({ state: 'ready', restarts: 8 })
+    expect(system.failures).toEqual([])
+  })
+
+  it('a tell sent while it restarts is handled by the new incarnation (thread placement)', async () => {
+    const system = await testSystem()
+    const ref = await system.spawn(counter, { id: 'held', placement: 'thread', args: 100 })
+    const before = await ref.ask('whereami')
+    const restarting = system.restart(ref.path)
+    ref.tell('add', 5)
+    expect(nodeAt(system.tree(), ref.path)).toMatchObject({ state: 'restarting', mailbox: 1 })
+    const node = await restarting
+    // Its init starts from 100 again; the tell was not lost with the old incarnation.
+    expect(await ref.ask('get')).toBe(105)
+    expect(node).toMatchObject({ restarts: 1, state: 'ready' })
+    expect(node.threadId).not.toBe(before.threadId)
+    expect(nodeAt(system.tree(), ref.path)).toMatchObject({ mailbox: 0, lost: 0 })
+  })
+
+  it('refuses with a code: an unknown child, a child not ready; a second ask joins the first', async () => {
+    const { clock, system, a } = await start()
+    await expect(system.restart('/troupe/sup/nope')).rejects.toMatchObject({
+      code: 'TROUPE_E_INVALID_OPTION',
+      message: 'no actor or supervisor at /troupe/sup/nope',
+    })
+    const both = [system.restart(a.path), system.restart(a.path)]
+    const [one, two] = await Promise.all(both)
+    expect(one).toEqual(two)
+    expect(one!.restarts).toBe(1)
+    // Crashed, waiting for its backoff: its supervisor is restarting it already.
+    await a.ask('boom', 'x').catch(() => {})
+    await settle()
+    await expect(system.restart(a.path)).rejects.toMatchObject({
+      code: 'TROUPE_E_RESTART_REFUSED',
+      message: '/troupe/sup/a is restarting: only a ready child is restarted on request',
+    })
+    clock.advance(1_000)
+    await settle()
+    expect(nodeAt(system.tree(), a.path)).toMatchObject({ state: 'ready', restarts: 2 })
+  })
+
+  it('a supervisor child restarts with its whole subtree', async () => {
+    const { system, a } = await start()
+    await a.ask('add', 3)
+    expect(await system.restart('/troupe/sup')).toMatchObject({
+      path: '/troupe/sup',
+      state: 'ready',
+      restarts: 1,
+    })
+    expect(await a.ask('get')).toBe(0)
+    expect(await system.ref(counter, '/troupe/sup/b').ask('get')).toBe(7)
+    expect(nodeAt(system.tree(), '/troupe')).toMatchObject({ state: 'ready', restarts: 0 })
+  })
+
+  it('a group restart that stops it meanwhile (one_for_all) does not start it a second time', async () => {
+    const clock = new ManualClock()
+    const system = await testSystem({ clock, backoff: noJitter })
+    await system.start(
+      supervisor({
+        id: 'group',
+        strategy: 'one_for_all',
+        backoff: noJitter,
+        children: [
+          // Its stop hangs until the clock passes its shutdown timeout: a window to crash b in.
+          actor(stubborn, { id: 'slow', placement: 'thread', shutdownTimeout: 1_000 }),
+          actor(counter, { id: 'b' }),
+        ],
+      }),
+    )
+    const slow = system.ref(stubborn, '/troupe/group/slow')
+    const b = system.ref(counter, '/troupe/group/b')
+    const seen = recordInOrder(['spawn', 'ready'], slow.path)
+    const restarting = system.restart(slow.path)
+    await b.ask('boom', 'x').catch(() => {})
+    await settle()
+    expect(nodeAt(system.tree(), slow.path)).toMatchObject({ state: 'restarting' })
+    clock.advance(1_000) // the stop is forced; then b's group restart is scheduled
+    expect(await restarting).toMatchObject({ state: 'ready', restarts: 1 })
+    await settle()
+    clock.advance(1_000)
+    await eventually(() => nodeAt(system.tree(), b.path)?.state === 'ready', 10_000, 'b restarted')
+    expect(await slow.ask('ping')).toBe('pong')
+    expect(seen).toEqual(['spawn', 'ready'])
+    expect(nodeAt(system.tree(), slow.path)).toMatchObject({ state: 'ready', restarts: 1 })
+    expect(nodeAt(system.tree(), b.path)).toMatchObject({ state: 'ready', restarts: 1 })
+    // Its stop hangs: the clock forces it.
+    let stopped = false
+    const stopping = system.stop().then(() => {
+      stopped = true
+    })
+    while (!stopped) {
+      clock.advance(1_000)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await stopping
+  })
+
+  it('a new incarnation that fails its init is a crash: the caller hears why, the supervisor restarts it', async () => {
+    const clock = new ManualClock()
+    const restarts = record('troupe:actor:restart') as Array<{ attempt: number; reason: { kind: string } }>
+    const system = await testSystem({ clock, backoff: noJitter })
+    const ref = await system.spawn(flakyInit)
+    const flag = globalThis as { troupeFailInit?: boolean }
+    flag.troupeFailInit = true
+    try {
+      await expect(system.restart(ref.path)).rejects.toMatchObject({ code: 'TROUPE_E_ACTOR_INIT' })
+    } finally {
+      flag.troupeFailInit = false
+    }
+    await settle()
+    clock.advance(1_000)
+    await settle()
+    expect(restarts.map((r) => [r.attempt, r.reason.kind])).toEqual([
+      [0, 'shutdown'],
+      [1, 'crash'],
+    ])
+    expect(nodeAt(system.tree(), ref.path)).toMatchObject({ state: 'ready', restarts: 2 })
   })
 })
 

@@ -63,6 +63,15 @@ export interface ScaleEvent extends ServerEvent {
   /** Set when nothing changed, with the reason. */
   readonly ignored?: string
 }
+/** An app actor was restarted on request (`troupe restart`, `restartActor()`) and is ready again. */
+export interface ActorRestartEvent extends ServerEvent {
+  /** Its path (`/troupe/actors/counter`). */
+  readonly actor: string
+  /** Its restarts so far (this one counts). */
+  readonly restart: number
+  readonly pid: number | null
+  readonly threadId: number | null
+}
 /** A listener of the master (handoff) started or stopped listening. */
 export interface ListenerEvent extends ServerEvent {
   /** The address as bound (a port 0 already resolved). */
@@ -81,6 +90,7 @@ export const serverChannels = {
   workerReady: channel('troupe:server:worker:ready'),
   workerExit: channel('troupe:server:worker:exit'),
   workerRecycle: channel('troupe:server:worker:recycle'),
+  actorRestart: channel('troupe:server:actor:restart'),
   listen: channel('troupe:server:listen'),
   unlisten: channel('troupe:server:unlisten'),
 } as const

@@ -76,6 +76,13 @@ export const controlCommands = {
     argument: 'WORKER',
     flags: ['timeout'],
   },
+  restart: {
+    summary: 'restart one app actor, keeping the messages waiting for it; wait until it is ready again',
+    about:
+      'Stops the app actor (its name, as in troupe tree: counter, or its path /troupe/actors/counter) gracefully and starts it again under its supervisor; what was sent to it meanwhile waits for the new incarnation. Waits until it is ready. Workers are refused: troupe kill replaces one.',
+    argument: 'ACTOR',
+    flags: ['json', 'timeout'],
+  },
   top: {
     summary: 'a live view of a running master: workers, req/s, latency, errors, queue, memory',
     about:

@@ -1,14 +1,15 @@
 /**
  * The master's lifecycle lines, made in one place from the lifecycle channels: a worker
- * ready, restarted, exited, stopped or recycled, a reload done or failed, a scale, a
- * listener opened or closed, a supervisor that gave up. The pool and the master publish and
- * never log these themselves: what is logged is what observers (metrics, `troupe top`,
- * tests) see, one bookkeeping path.
+ * ready, restarted, exited, stopped or recycled, a reload done or failed, a scale, an app
+ * actor restarted on request, a listener opened or closed, a supervisor that gave up. The
+ * pool and the master publish and never log these themselves: what is logged is what
+ * observers (metrics, `troupe top`, tests) see, one bookkeeping path.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { channels, type EscalateEvent } from '../channels.ts'
 import { describeExit } from '../exit.ts'
 import {
+  type ActorRestartEvent,
   type ListenerEvent,
   type ReloadDoneEvent,
   type ReloadFailedEvent,
@@ -62,6 +63,10 @@ const lines = {
     e.ignored !== undefined
       ? entry('warn', 'scale.ignored', `scale ignored: ${e.ignored}`)
       : entry('info', 'scale', `scaled to ${e.to} workers`, { from: e.from }),
+  actorRestart: (e: ActorRestartEvent) =>
+    entry('info', 'actor.restart', `actor ${e.actor} restarted on request (restart ${e.restart})`, {
+      actor: e.actor,
+    }),
   listen: (e: ListenerEvent) => entry('debug', 'listen', `listening on ${e.address}`),
   unlisten: (e: ListenerEvent) => entry('debug', 'unlisten', `stopped listening on ${e.address}`),
 } satisfies { [K in keyof typeof serverChannels]: (event: never) => LogEntry | undefined }

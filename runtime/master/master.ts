@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url'
 import { Acceptor, type HandedListener } from '../../actors/acceptor.ts'
 import { loadApp, normalizeActors, type ResolvedApp } from '../../apps/app.ts'
 import { type BindAddress, formatBind, listen, parseBind } from '../../transports/http/listen.ts'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, InvalidOptionError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 import { Supervisor } from '../supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from '../system.ts'
@@ -92,6 +92,13 @@ export interface Server {
   scale(workers: number): Promise<void>
   /** Kills one worker now (SIGKILL / terminate()); its supervisor replaces it. */
   kill(workerId: string): void
+  /**
+   * Restarts one app actor (`counter` or `/troupe/actors/counter`): stopped gracefully keeping
+   * the messages waiting for it, started again by its supervisor; resolves with its node once
+   * it is ready again. Workers are refused (`kill` has their supervisor replace one), as is a
+   * name that is no app actor; both with TROUPE_E_INVALID_OPTION.
+   */
+  restartActor(actor: string): Promise<TreeNode>
   /** Every worker opens its access log afresh (USR1, after logrotate moved it); resolves once they have. */
   reopenLogs(): Promise<void>
   /** The workers' log level from now on (until a reload applies the config's); resolves once they have it. */
@@ -499,6 +506,31 @@ class TroupeServer implements Server {
 
   kill(workerId: string): void {
     this.#pool.kill(workerId)
+  }
+
+  async restartActor(actor: string): Promise<TreeNode> {
+    const actorsPath = `/${this.system.name}/actors`
+    const workersPath = this.#parts.workers.path
+    const path = actor.startsWith('/') ? actor.replace(/\/+$/, '') : `${actorsPath}/${actor}`
+    const actors = this.system.tree().children?.find((child) => child.path === actorsPath)?.children ?? []
+    if (actors.some((node) => node.path === path)) {
+      const node = await this.system.restart(path)
+      serverChannels.actorRestart.publish({
+        server: this.#parts.id,
+        actor: node.path,
+        restart: node.restarts,
+        pid: node.pid ?? null,
+        threadId: node.threadId ?? null,
+      })
+      return node
+    }
+    const worker = path.startsWith(`${workersPath}/`) ? path.slice(workersPath.length + 1) : actor
+    if (this.#pool.slot(`${workersPath}/${worker}`))
+      throw new InvalidOptionError(
+        `restart: ${worker} is a worker, not an app actor: \`troupe kill ${worker}\` has its supervisor replace it`,
+      )
+    const names = actors.map((node) => node.name).join(', ') || 'none'
+    throw new InvalidOptionError(`restart: no app actor "${actor}" (app actors: ${names})`)
   }
 
   async reopenLogs(): Promise<void> {

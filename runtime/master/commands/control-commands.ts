@@ -147,6 +147,16 @@ const steer = async (master: RemoteMaster, parsed: ControlParsed, output: Output
       )
       return 0
     }
+    case 'restart': {
+      const r = await within(master.restart(parsed.argument!), timeoutMs, 'restart')
+      if (parsed.json) out(json(r))
+      else {
+        const where = r.threadId !== null ? `thread ${r.threadId}` : `pid ${r.pid}`
+        const how = r.state === 'ready' ? '' : `; it is ${r.state}`
+        out(`restarted ${r.actor} (restart ${r.restarts}, ${where})${how}\n`)
+      }
+      return r.state === 'ready' ? 0 : 1
+    }
     case 'log-level': {
       const level = await master.setLogLevel(parsed.argument as LogThreshold)
       out(`log level: ${level}\n`)

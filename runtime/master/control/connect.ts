@@ -51,6 +51,7 @@ const methods = [
   'reload',
   'scale',
   'kill',
+  'restart',
   'stop',
   'setLogLevel',
 ] as const satisfies readonly (keyof ControlApi)[]

@@ -8,7 +8,7 @@ import type { TreeNode } from '../../tree.ts'
 import type { LogThreshold } from '../log.ts'
 import type { Server } from '../master.ts'
 import { logLevels } from '../options.ts'
-import type { ControlApi, KillOutcome, ReloadOutcome, ScaleOutcome } from './api.ts'
+import type { ControlApi, KillOutcome, ReloadOutcome, RestartOutcome, ScaleOutcome } from './api.ts'
 
 /** What the command that runs the master (cli.ts) does itself: a reload re-reads the config from disk, a stop exits. */
 export interface MasterOps {
@@ -77,6 +77,16 @@ export const controlApi = (server: Server, ops: MasterOps): ControlApi => {
             replaced,
           }
         await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+    },
+    async restart(actor): Promise<RestartOutcome> {
+      const node = await server.restartActor(String(actor))
+      return {
+        actor: node.path,
+        restarts: node.restarts,
+        state: node.state,
+        pid: node.pid ?? null,
+        threadId: node.threadId ?? null,
       }
     },
     async stop(options = {}): Promise<void> {

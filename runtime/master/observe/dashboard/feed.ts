@@ -236,7 +236,8 @@ export class Feed {
         channels.restart.name as string,
         (m) => {
           const e = m as RestartEvent
-          if (source.owns(e.path))
+          // Attempt 0 is an operator's restart: the lifecycle log says it already (actor.restart).
+          if (e.attempt > 0 && source.owns(e.path))
             this.#note(
               {
                 level: 'warn',
