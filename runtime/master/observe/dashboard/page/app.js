@@ -41,6 +41,11 @@ const scaleTo = $('scale-to')
 const actions = new Actions(
   { dialog: $('confirm'), outcome: $('outcome'), why: $('actions-why'), scaleTo },
   () => state.snapshot,
+  (action) => {
+    // Once a scale has its answer, the box shows the pool's count again.
+    if (action === 'scale') state.scaleEdited = false
+    schedule()
+  },
 )
 
 /** How long to wait before opening the feed again after EventSource gave up. */
@@ -66,6 +71,8 @@ function draw() {
   if (state.eventsReset) log.reset()
   state.eventsReset = false
   log.render(state.events)
+  const title = `${snapshot.instance.name ?? 'troupe'} · troupe dashboard`
+  if (document.title !== title) document.title = title
   if (!state.scaleEdited && document.activeElement !== scaleTo)
     scaleTo.value = String(snapshot.instance.workers)
   actions.apply()
@@ -80,7 +87,9 @@ function select(path, reveal = false) {
     const panel = $('details')
     const box = panel.getBoundingClientRect()
     if (box.top < 0 || box.top > window.innerHeight - 40)
-      panel.scrollIntoView({ behavior: 'smooth', block: 'start' })
+      panel.scrollIntoView({
+        behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth',
+      })
   })
 }
 
