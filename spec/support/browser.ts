@@ -152,7 +152,7 @@ export const openDashboard = async (browser: Browser, url: string, options: Open
   return { dashboard, status: statuses.at(-1) ?? 0, navigationError }
 }
 
-/** `selector` in a string of JavaScript: quoted for `document.querySelector*`. */
+/** A value as a JavaScript literal, for the expressions a test evaluates in the page. */
 export const js = (value: unknown): string => JSON.stringify(value)
 
 /**
