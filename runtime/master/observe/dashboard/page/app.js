@@ -121,7 +121,7 @@ const onHello = (message) => {
   state.eventsReset = true
   actions.setAvailability(hello.actions)
   retryMs = 1_000
-  setConnection('live', 'live', restarted ? `the master restarted: now pid ${pid}` : `master pid ${pid}`)
+  setConnection('live', '● live', restarted ? `the master restarted: now pid ${pid}` : `master pid ${pid}`)
   schedule()
 }
 
@@ -142,7 +142,7 @@ const connect = () => {
   source.addEventListener('hello', onHello)
   source.addEventListener('frame', onFrame)
   source.addEventListener('error', () => {
-    setConnection('reconnecting', 'reconnecting…', 'the feed dropped; waiting for the master')
+    setConnection('reconnecting', '↻ reconnecting…', 'the feed dropped; waiting for the master')
     // EventSource retries a dropped stream by itself, but gives up on an HTTP error (a master
     // restarting behind a proxy answers 502): then the page tries again, more slowly each time.
     if (source.readyState === EventSource.CLOSED) {
@@ -176,5 +176,5 @@ scaleTo.addEventListener('input', () => {
 // Uptimes tick between frames too (a frame may be late; the page is drawn from the master's clock).
 setInterval(schedule, 1_000)
 
-setConnection('connecting', 'connecting…')
+setConnection('connecting', '○ connecting…')
 connect()
