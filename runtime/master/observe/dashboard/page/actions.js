@@ -52,8 +52,15 @@ export class Actions {
   #reason = 'waiting for the master'
   #pending = false
 
-  /** `elements`: dialog (dialog#confirm), outcome (#outcome), why (where the reason they are off shows), scaleTo (input#scale-to); `snapshot()` the latest Snapshot. */
-  constructor(elements, snapshot) {
+  #settled
+
+  /**
+   * `elements`: dialog (dialog#confirm), outcome (#outcome), why (where the reason they are off
+   * shows), scaleTo (input#scale-to); `snapshot()` the latest Snapshot; `settled(name)` is
+   * called when an action has its answer.
+   */
+  constructor(elements, snapshot, settled = () => {}) {
+    this.#settled = settled
     this.#dialog = elements.dialog
     this.#outcome = elements.outcome
     this.#why = elements.why
@@ -194,6 +201,7 @@ export class Actions {
     } finally {
       this.#pending = false
       this.apply()
+      this.#settled(plan.name)
     }
   }
 }

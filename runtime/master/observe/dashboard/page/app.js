@@ -12,6 +12,9 @@ import { History } from './history.js'
 import { TotalsView } from './totals.js'
 import { TreeView } from './tree.js'
 
+/** A master started a few seconds ago still gets charts a minute wide, not a sliver at the right. */
+const MIN_CHART_SLOTS = 60
+
 const $ = (id) => document.getElementById(id)
 
 const state = {
@@ -38,6 +41,11 @@ const scaleTo = $('scale-to')
 const actions = new Actions(
   { dialog: $('confirm'), outcome: $('outcome'), why: $('actions-why'), scaleTo },
   () => state.snapshot,
+  (action) => {
+    // Once a scale has its answer, the box shows the pool's count again.
+    if (action === 'scale') state.scaleEdited = false
+    schedule()
+  },
 )
 
 /** How long to wait before opening the feed again after EventSource gave up. */
@@ -55,20 +63,34 @@ function draw() {
   if (!snapshot) return
   const now = Date.now() + state.clockOffset
   const workerByPath = new Map(snapshot.workers.map((w) => [w.path, w]))
-  totals.render(snapshot, history, now, history.size)
-  tree.render({ snapshot, workerByPath, history, now, selected: state.selected, slots: history.size })
+  // Every chart shares one time axis: the history so far, at least a minute, at most the window.
+  const slots = Math.min(history.size, Math.max(MIN_CHART_SLOTS, history.total.length))
+  totals.render(snapshot, history, now, slots)
+  tree.render({ snapshot, workerByPath, history, now, selected: state.selected, slots })
   details.render(snapshot, state.selected, now)
   if (state.eventsReset) log.reset()
   state.eventsReset = false
   log.render(state.events)
+  const title = `${snapshot.instance.name ?? 'troupe'} · troupe dashboard`
+  if (document.title !== title) document.title = title
   if (!state.scaleEdited && document.activeElement !== scaleTo)
     scaleTo.value = String(snapshot.instance.workers)
   actions.apply()
 }
 
-function select(path) {
+/** Shows the node at `path` in the details panel; `reveal` scrolls the panel into view if it is off screen (a phone, where it is below the tree). */
+function select(path, reveal = false) {
   state.selected = path
   schedule()
+  if (!reveal || path === null) return
+  requestAnimationFrame(() => {
+    const panel = $('details')
+    const box = panel.getBoundingClientRect()
+    if (box.top < 0 || box.top > window.innerHeight - 40)
+      panel.scrollIntoView({
+        behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth',
+      })
+  })
 }
 
 const setConnection = (status, text, title) => {
@@ -99,7 +121,7 @@ const onHello = (message) => {
   state.eventsReset = true
   actions.setAvailability(hello.actions)
   retryMs = 1_000
-  setConnection('live', 'live', restarted ? `the master restarted: now pid ${pid}` : `master pid ${pid}`)
+  setConnection('live', '● live', restarted ? `the master restarted: now pid ${pid}` : `master pid ${pid}`)
   schedule()
 }
 
@@ -120,7 +142,7 @@ const connect = () => {
   source.addEventListener('hello', onHello)
   source.addEventListener('frame', onFrame)
   source.addEventListener('error', () => {
-    setConnection('reconnecting', 'reconnecting…', 'the feed dropped; waiting for the master')
+    setConnection('reconnecting', '↻ reconnecting…', 'the feed dropped; waiting for the master')
     // EventSource retries a dropped stream by itself, but gives up on an HTTP error (a master
     // restarting behind a proxy answers 502): then the page tries again, more slowly each time.
     if (source.readyState === EventSource.CLOSED) {
@@ -133,20 +155,20 @@ const connect = () => {
 $('tree').addEventListener('click', (event) => {
   if (event.target.closest('button')) return
   const node = event.target.closest('[data-node]')
-  if (node) select(node.dataset.path === state.selected ? null : node.dataset.path)
+  if (node) select(node.dataset.path === state.selected ? null : node.dataset.path, true)
 })
 $('tree').addEventListener('keydown', (event) => {
   const node = event.target.closest?.('[data-node]')
   if (node && event.target === node && (event.key === 'Enter' || event.key === ' ')) {
     event.preventDefault()
-    select(node.dataset.path)
+    select(node.dataset.path, true)
   }
 })
 $('events').addEventListener('click', (event) => {
   const subject = event.target.closest('[data-subject]')?.dataset.subject
   if (!subject || !state.snapshot) return
   const worker = state.snapshot.workers.find((w) => w.id === subject)
-  select(worker ? worker.path : subject)
+  select(worker ? worker.path : subject, true)
 })
 scaleTo.addEventListener('input', () => {
   state.scaleEdited = true
@@ -154,5 +176,5 @@ scaleTo.addEventListener('input', () => {
 // Uptimes tick between frames too (a frame may be late; the page is drawn from the master's clock).
 setInterval(schedule, 1_000)
 
-setConnection('connecting', 'connecting…')
+setConnection('connecting', '○ connecting…')
 connect()

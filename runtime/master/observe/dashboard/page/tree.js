@@ -89,7 +89,16 @@ const createEntry = (role, isApp) => {
       latency: sparkline('p50 and p99', ['p50', 'p99']),
       drawnAt: -1,
     }
-    el.append(h('div', { class: 'sparks' }, charts.rps.svg, charts.latency.svg))
+    el.append(
+      h(
+        'div',
+        { class: 'sparks' },
+        h('span', { class: 'spark-label' }, 'req/s'),
+        charts.rps.svg,
+        h('span', { class: 'spark-label' }, 'p50/p99'),
+        charts.latency.svg,
+      ),
+    )
   }
   const li = h('li', { class: 'branch' }, el)
   return {
