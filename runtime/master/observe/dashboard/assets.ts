@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { linkPage } from './page-script.ts'
 
 export interface Asset {
   readonly body: Buffer
@@ -32,19 +33,27 @@ const pageDir = (): string => {
   throw new Error('the dashboard page is missing from this install (no dashboard/index.html)')
 }
 
+/** The script index.html loads. */
+const ENTRY = 'app.js'
+
 let loaded: ReadonlyMap<string, Asset> | undefined
 
 /** The page's files by name (`index.html`, `app.js`…); only these are ever served, so no path escapes the folder. */
 export const assets = (): ReadonlyMap<string, Asset> => {
   if (loaded) return loaded
   const dir = pageDir()
+  const bodies = new Map<string, Buffer>()
+  for (const name of readdirSync(dir))
+    if (TYPES[extname(name)] !== undefined) bodies.set(name, readFileSync(`${dir}${name}`))
+  // The page's script is its modules linked into one (page-script.ts): one fetch, not a dozen.
+  const modules = new Map(
+    [...bodies].filter(([name]) => name.endsWith('.js')).map(([name, body]) => [name, body.toString('utf8')]),
+  )
+  bodies.set(ENTRY, Buffer.from(linkPage(modules, ENTRY)))
   const files = new Map<string, Asset>()
-  for (const name of readdirSync(dir)) {
-    const type = TYPES[extname(name)]
-    if (type === undefined) continue
-    const body = readFileSync(`${dir}${name}`)
+  for (const [name, body] of bodies) {
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"`
-    files.set(name, { body, type, etag })
+    files.set(name, { body, type: TYPES[extname(name)]!, etag })
   }
   loaded = files
   return files
