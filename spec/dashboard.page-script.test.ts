@@ -3,9 +3,10 @@
  * modules say, each in a scope of its own and in import order; a form the linker does not know
  * is refused with the module and the line, never linked wrong.
  */
+import { createHash } from 'node:crypto'
 import vm from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { assets } from '../runtime/master/observe/dashboard/assets.ts'
+import { assets, pageScriptHash } from '../runtime/master/observe/dashboard/assets.ts'
 import { linkPage } from '../runtime/master/observe/dashboard/page-script.ts'
 
 const run = (script: string) => {
@@ -53,11 +54,17 @@ describe('linkPage', () => {
     )
   })
 
-  it('links the shipped page: its script imports nothing, so the browser fetches three files', () => {
+  it('links the shipped page into one script, inline in the page with its style sheet: the browser fetches one file', () => {
     const script = assets().get('app.js')!.body.toString('utf8')
     expect(script).not.toMatch(/^\s*(import|export)\b/m)
     for (const module of ['dom.js', 'format.js', 'tree.js', 'app.js'])
       expect(script).toContain(`// ${module}\n`)
-    expect(assets().get('index.html')!.body.toString('utf8')).toContain('src="/dashboard/app.js"')
+    const page = assets().get('index.html')!.body.toString('utf8')
+    expect(page).toContain(`<script type="module">\n${script}</script>`)
+    expect(page).not.toMatch(/<script [^>]*src=|<link rel="stylesheet"/)
+    expect(page).toContain(assets().get('style.css')!.body.toString('utf8'))
+    // The policy lets exactly that script run.
+    const hash = createHash('sha256').update(`\n${script}`).digest('base64')
+    expect(pageScriptHash()).toBe(`sha256-${hash}`)
   })
 })

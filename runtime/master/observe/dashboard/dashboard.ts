@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ControlApi } from '../../control/api.ts'
 import { ACTIONS, type ActionName, type Answer, forgeryCheck, runAction } from './actions.ts'
-import { type Asset, assets } from './assets.ts'
+import { type Asset, assets, pageScriptHash } from './assets.ts'
 import { ACTIONS_OFF, type Feed } from './feed.ts'
 
 export interface DashboardOptions {
@@ -32,14 +32,13 @@ export const isDashboardPath = (pathname: string): boolean =>
   pathname.startsWith('/dashboard/') ||
   pathname.startsWith('/actions/')
 
-const PAGE_HEADERS = {
+/** Only its own script (inline, by its hash) runs: a name or message shown in the page never can. */
+const pageHeaders = () => ({
   'cache-control': 'no-cache',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
-  // Only its own files: a name or message shown in the page can never run as script.
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-}
+  'content-security-policy': `default-src 'none'; script-src 'self' '${pageScriptHash()}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+})
 
 const json = (res: ServerResponse, { status, answer }: Answer): void => {
   const body = JSON.stringify(answer)
@@ -53,7 +52,7 @@ const json = (res: ServerResponse, { status, answer }: Answer): void => {
 
 const sendAsset = (req: IncomingMessage, res: ServerResponse, asset: Asset): void => {
   if (req.headers['if-none-match'] === asset.etag) {
-    res.writeHead(304, { etag: asset.etag, ...PAGE_HEADERS })
+    res.writeHead(304, { etag: asset.etag, ...pageHeaders() })
     res.end()
     return
   }
@@ -61,7 +60,7 @@ const sendAsset = (req: IncomingMessage, res: ServerResponse, asset: Asset): voi
     'content-type': asset.type,
     'content-length': asset.body.length,
     etag: asset.etag,
-    ...PAGE_HEADERS,
+    ...pageHeaders(),
   })
   res.end(req.method === 'HEAD' ? undefined : asset.body)
 }
