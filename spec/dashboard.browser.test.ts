@@ -9,7 +9,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { Stats, TreeNode } from '../runtime/index.ts'
 import { adminGet, parseAdminLine } from './support/admin.ts'
 import {
@@ -527,6 +527,44 @@ describe.skipIf(missing)('the dashboard in a real browser (chromium)', () => {
     expect(JSON.parse(done.body)).toMatchObject({ ok: true })
     expect((await stats()).instance.generation).toBe(2)
     expect((await master.stop()).code).toBe(0)
+  }, 90_000)
+
+  it('the master is replaced (USR2): the open page reconnects by itself at the same address and shows the new master and its workers', async () => {
+    const { master, admin } = await serveDashboard()
+    const dashboard = await open(admin)
+    const oldPid = master.pid
+    expect((await readyWorkers(dashboard, 2)).workers.every((w) => w.pid === oldPid)).toBe(true)
+    master.signal('SIGUSR2')
+    const [, started] = await master.waitForStderr(
+      /^troupe: upgrade: started a new master \(pid (\d+)\)/m,
+      SETTLE_MS,
+    )
+    const newPid = Number(started)
+    onTestFinished(() => {
+      try {
+        process.kill(newPid, 'SIGKILL')
+      } catch {}
+    })
+    expect((await master.exitWithin(30_000)).code).toBe(0)
+    // Thread workers carry their master's pid: the new master's workers, drawn from its feed.
+    await readyWorkers(dashboard, 2, (view) => view.workers.every((w) => w.pid === newPid))
+    await dashboard.page.locator('#connection[data-state="live"]').waitFor({ timeout: SETTLE_MS })
+    expect(await dashboard.page.locator('#connection').getAttribute('title')).toContain(`now pid ${newPid}`)
+    // The page first: with no master left, its reconnections would be refused (console errors).
+    await dashboard.context.close()
+    process.kill(newPid, 'SIGTERM')
+    await eventually(
+      () => {
+        try {
+          process.kill(newPid, 0)
+          return false
+        } catch {
+          return true
+        }
+      },
+      30_000,
+      'the new master to exit',
+    )
   }, 90_000)
 
   it('lays out at 1280×800 and 390×844: tree and totals visible, no horizontal scroll', async () => {
