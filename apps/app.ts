@@ -4,7 +4,8 @@
  * - a function `(req, res)` (Node style; an Express app is one),
  * - `defineApp({...})`, which adds a name, per-worker `setup`/`teardown` and app actors.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
 import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
 import type { ActorRef } from '../runtime/ref.ts'
@@ -24,6 +25,25 @@ export interface AppContext {
   }
 }
 
+/** What `setup` gets: the request context, and the worker's own `http.Server`. */
+export interface SetupContext extends AppContext {
+  /**
+   * This worker's `http.Server`, which serves every connection the worker takes (it never
+   * listens itself): what `new WebSocketServer({ server: ctx.server })` (ws) or socket.io's
+   * `new Server(ctx.server)` attach to.
+   */
+  readonly server: Server
+}
+
+/** What `drain` gets: when the worker will cut what is still open. */
+export interface DrainContext extends AppContext {
+  /** Epoch ms: past it, the worker closes the upgraded connections left (a WebSocket with 1001, Going Away). */
+  readonly deadline: number
+}
+
+/** node:http's 'upgrade' event, for the app: the socket (and what was read past the head) is the app's. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, ctx: AppContext) => unknown
+
 export type FetchHandler = (request: Request, ctx: AppContext) => Response | Promise<Response>
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
 
@@ -35,8 +55,20 @@ export type AppActorOptions = Omit<ActorOptions<unknown>, 'id' | 'args'> & { rea
 
 interface AppHooks {
   readonly name?: string
-  /** Runs once per worker before it takes connections (open a pool…). */
-  readonly setup?: (ctx: AppContext) => unknown
+  /** Runs once per worker before it takes connections (open a pool, attach a WebSocket server to `ctx.server`…). */
+  readonly setup?: (ctx: SetupContext) => unknown
+  /**
+   * Serves HTTP Upgrade requests (WebSocket…) on the worker's event loop, whatever its kind:
+   * node:http's 'upgrade' event. Without it (and without an 'upgrade' listener of the app's own
+   * on `ctx.server`), an Upgrade request is served as an ordinary request.
+   */
+  readonly upgrade?: UpgradeHandler
+  /**
+   * A graceful stop or reload began: the worker takes no new connections, and its upgraded
+   * ones stay open until they close or `ctx.deadline` (gracefulTimeout). The app may say
+   * goodbye to its clients now (close its WebSockets with 1001 and a reason).
+   */
+  readonly drain?: (ctx: DrainContext) => unknown
   /** Runs once per worker after it drained (close the pool…). */
   readonly teardown?: () => unknown
   /** Long-lived actors shared by every worker, supervised by the master. */
@@ -67,7 +99,9 @@ export interface ResolvedApp {
   readonly style: 'fetch' | 'node'
   readonly fetch?: FetchHandler
   readonly handler?: NodeHandler
-  readonly setup?: (ctx: AppContext) => unknown
+  readonly setup?: (ctx: SetupContext) => unknown
+  readonly upgrade?: UpgradeHandler
+  readonly drain?: (ctx: DrainContext) => unknown
   readonly teardown?: () => unknown
   readonly actors: ReadonlyArray<{ readonly definition: ActorDefinition; readonly options: AppActorOptions }>
 }
@@ -103,6 +137,8 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
         ...(fetch ? { fetch } : {}),
         ...(handler ? { handler } : {}),
         ...(app.setup ? { setup: app.setup } : {}),
+        ...(app.upgrade ? { upgrade: app.upgrade } : {}),
+        ...(app.drain ? { drain: app.drain } : {}),
         ...(app.teardown ? { teardown: app.teardown } : {}),
         actors,
       }

@@ -8,9 +8,12 @@ export {
   type AppContext,
   type AppDefinition,
   type AppOptions,
+  type DrainContext,
   defineApp,
   type FetchHandler,
   type NodeHandler,
+  type SetupContext,
+  type UpgradeHandler,
 } from '../apps/app.ts'
 export {
   type ActorContext,

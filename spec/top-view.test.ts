@@ -42,6 +42,7 @@ const worker = (id: string, over: Partial<WorkerStats> & { counts?: number[] } =
     requests: n,
     inflight: 0,
     connections: 0,
+    upgraded: 0,
     shed: 0,
     timeouts: 0,
     status: { '1xx': 0, '2xx': n, '3xx': 0, '4xx': 0, '5xx': 0 },
@@ -105,6 +106,7 @@ const totalsOf = (workers: readonly WorkerStats[]): Stats['totals'] => {
     requests: add((w) => w.requests),
     inflight: add((w) => w.inflight),
     connections: 0,
+    upgraded: 0,
     shed: 4,
     timeouts: 1,
     status: {

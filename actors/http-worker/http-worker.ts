@@ -22,6 +22,7 @@ interface WorkerState {
   readonly args: WorkerArgs
   readonly app: ResolvedApp
   readonly engine: EngineHandle
+  readonly appContext: AppContext
   readonly server: WorkerServer
   readonly listeners: net.Server[]
   readonly graceMs: number
@@ -55,15 +56,6 @@ export const httpWorker = defineActor({
       actor: (definition) => ctx.ref(definition, `${args.actorsPath}/${definition.name}`),
       worker: Object.freeze({ id, generation: args.generation, pid: process.pid, threadId }),
     }
-    await app.setup?.(appContext)
-    const engine =
-      args.kind === 'thread-pool'
-        ? await (await import('./thread-pool-engine.ts')).threadPoolEngine(
-            args,
-            appContext,
-            (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,
-          )
-        : coroutineEngine(app, appContext, args)
     // Opened before serving: a path it cannot open fails the worker's start, with the reason.
     const accessLog = args.accessLog
       ? new AccessLog(id, args.accessLog.target, args.accessLog.format, (error) =>
@@ -77,7 +69,10 @@ export const httpWorker = defineActor({
           ),
         )
       : undefined
-    const server = new WorkerServer(args, engine.run, {
+    // The server before the app's setup, which may attach to it (a WebSocket server); the
+    // engine after it, as before. No connection arrives until init has returned.
+    let engine: EngineHandle | undefined
+    const server = new WorkerServer(args, (req, res, signal) => engine!.run(req, res, signal), {
       onChange: (info: WorkerInfo) => ctx.report({ ...info }),
       onAppError: (error, req) =>
         say(
@@ -85,8 +80,26 @@ export const httpWorker = defineActor({
           'error',
           'request.error',
         ),
+      onDrainError: (error) =>
+        say(`error: worker ${id} app drain hook: ${describeError(error)}`, 'error', 'drain.error'),
       ...(accessLog ? { accessLog } : {}),
     })
+    try {
+      await app.setup?.({ ...appContext, server: server.http })
+    } catch (error) {
+      accessLog?.close()
+      throw error
+    }
+    const upgrade = app.upgrade
+    server.serveUpgrades(upgrade && ((req, socket, head) => upgrade(req, socket, head, appContext)))
+    engine =
+      args.kind === 'thread-pool'
+        ? await (await import('./thread-pool-engine.ts')).threadPoolEngine(
+            args,
+            appContext,
+            (path) => ctx.ref(httpWorker, path) as unknown as RefTarget,
+          )
+        : coroutineEngine(app, appContext, args)
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
       const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
@@ -101,7 +114,7 @@ export const httpWorker = defineActor({
       listeners.push(listener)
     }
     ctx.report({ ...server.info() })
-    return { args, app, engine, server, listeners, graceMs: args.gracefulMs, accessLog }
+    return { args, app, engine, appContext, server, listeners, graceMs: args.gracefulMs, accessLog }
   },
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
@@ -118,7 +131,8 @@ export const httpWorker = defineActor({
     // Stop taking new connections first (reuseport), then let the ones we have finish. A
     // listener's close completes only once its connections are gone, so it is awaited last.
     const closed = state.listeners.map((l) => new Promise((resolve) => l.close(resolve)))
-    await state.server.drain(state.graceMs)
+    const drain = state.app.drain
+    await state.server.drain(state.graceMs, drain && ((deadline) => drain({ ...state.appContext, deadline })))
     await Promise.all(closed)
     // Every response is finished or cut by now: its line is the last one written.
     state.accessLog?.close()

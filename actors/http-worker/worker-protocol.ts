@@ -74,6 +74,10 @@ export interface WorkerInfo {
   readonly latency: { readonly counts: readonly number[]; readonly sumMs: number }
   /** Event-loop utilisation (0–1) of the worker's loop over the last report interval. */
   readonly elu: number
+  /** Connections upgraded (WebSocket…) and open now: counted apart from requests, and in `connections`. */
+  readonly upgraded: number
+  /** Upgrades since start. */
+  readonly upgrades: number
   /** Set once when the worker wants replacing (max requests reached). */
   readonly recycle?: string
 }

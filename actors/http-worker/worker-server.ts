@@ -26,7 +26,18 @@ interface Tracked {
   active: number
   idleSince: number
   closer: http.ServerResponse | undefined
+  /** Upgraded (WebSocket…): the app's now; a drain leaves it open until its deadline. */
+  upgraded: 'websocket' | 'other' | undefined
 }
+
+/**
+ * A WebSocket close frame, server to client (unmasked), code 1001 Going Away: what a worker
+ * whose drain ran out of time says on a WebSocket the app left open, rather than a bare FIN.
+ */
+const GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9])
+
+/** How long a connection told Going Away may take to close before it is destroyed, ms. */
+const GOING_AWAY_MS = 1_000
 
 /** One request in flight, oldest first in `#live`, for the timeout sweep. */
 interface Live {
@@ -209,8 +220,10 @@ export interface AccessLogHook {
 export interface WorkerServerHooks {
   /** Receives the counters when they changed (coalesced to one call per tick). */
   readonly onChange: (info: WorkerInfo) => void
-  /** An app failure answered 500 (not a timeout or a client that left): the worker logs it. */
+  /** An app failure answered 500 (not a timeout or a client that left), or one in its upgrade handler: the worker logs it. */
   readonly onAppError?: (error: unknown, req: http.IncomingMessage) => void
+  /** The app's drain hook threw: the worker logs it, and drains as it would have. */
+  readonly onDrainError?: (error: unknown) => void
   /** Hears every response once finished or cut; set, it makes the server count body bytes. */
   readonly accessLog?: AccessLogHook
 }
@@ -238,6 +251,8 @@ export class WorkerServer {
   #reportedRequests = 0
   #reportedInflight = 0
   readonly #live = new Set<Live>()
+  #upgraded = 0
+  #upgrades = 0
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
@@ -269,15 +284,58 @@ export class WorkerServer {
 
   /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */
   accept(socket: Socket | Duplex): void {
-    this.#sockets.set(socket, { active: 0, idleSince: performance.now(), closer: undefined })
+    const tracked: Tracked = {
+      active: 0,
+      idleSince: performance.now(),
+      closer: undefined,
+      upgraded: undefined,
+    }
+    this.#sockets.set(socket, tracked)
     socket.once('close', () => {
       this.#sockets.delete(socket)
       this.#closed++
+      if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
     })
     this.http.emit('connection', socket)
     // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
     socket.resume()
+  }
+
+  /**
+   * Serves Upgrade requests: `handler` (the app's `upgrade`) if given, and whatever 'upgrade'
+   * listeners the app put on `http` itself (ws, socket.io). Call after the app's setup. With
+   * none, node:http serves an Upgrade request as an ordinary one, and so does this server.
+   */
+  serveUpgrades(
+    handler: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => unknown) | undefined,
+  ): void {
+    if (handler)
+      this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        try {
+          const result = handler(req, socket, head) as unknown
+          if (result instanceof Promise)
+            result.catch((error: unknown) => this.#upgradeFailed(error, req, socket))
+        } catch (error) {
+          this.#upgradeFailed(error, req, socket)
+        }
+      })
+    if (this.http.listenerCount('upgrade') === 0) return
+    // First, before the app's listeners: the connection is counted as upgraded from here on.
+    this.http.prependListener('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+      const tracked = this.#sockets.get(socket)
+      if (!tracked || tracked.upgraded) return
+      tracked.upgraded = /^websocket$/i.test(req.headers.upgrade ?? '') ? 'websocket' : 'other'
+      this.#upgraded++
+      this.#upgrades++
+      this.#scheduleReport()
+    })
+  }
+
+  /** An app's upgrade handler threw: the connection is cut (nothing else can answer it now). */
+  #upgradeFailed(error: unknown, req: http.IncomingMessage, socket: Duplex): void {
+    this.#hooks.onAppError?.(error, req)
+    socket.destroy()
   }
 
   info(): WorkerInfo {
@@ -293,6 +351,8 @@ export class WorkerServer {
       status: [...this.#status],
       latency: { counts: [...this.#latencyCounts], sumMs: this.#latencySumMs },
       elu: this.#eluShare,
+      upgraded: this.#upgraded,
+      upgrades: this.#upgrades,
       ...(this.#recycle ? { recycle: this.#recycle } : {}),
     }
   }
@@ -423,19 +483,38 @@ export class WorkerServer {
   /**
    * Graceful drain: every response from now on says `Connection: close`; connections idle
    * for `drainIdleMs` are closed (a keep-alive client mid-way to its next request gets that
-   * request answered first); at `graceMs` whatever is left is destroyed.
+   * request answered first). Upgraded connections are the app's: they stay open until they
+   * close or `graceMs` passes; then a WebSocket is told Going Away (1001) and given a moment to
+   * close. Whatever is left is destroyed. `onDeadline` hears the deadline (epoch ms) at once,
+   * for the app to say goodbye first.
    */
-  async drain(graceMs: number): Promise<void> {
+  async drain(graceMs: number, onDeadline?: (deadline: number) => unknown): Promise<void> {
     this.#draining = true
     this.#scheduleReport()
     const deadline = performance.now() + graceMs
+    try {
+      await onDeadline?.(Date.now() + graceMs)
+    } catch (error) {
+      this.#hooks.onDrainError?.(error)
+    }
     while (this.#sockets.size > 0 && performance.now() < deadline) {
       const now = performance.now()
       for (const [socket, state] of this.#sockets) {
-        if (state.active === 0 && now - state.idleSince >= this.#args.drainIdleMs) socket.end()
+        if (!state.upgraded && state.active === 0 && now - state.idleSince >= this.#args.drainIdleMs)
+          socket.end()
       }
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
+    const left = [...this.#sockets].filter(
+      ([socket, state]) => state.upgraded === 'websocket' && !socket.destroyed,
+    )
+    for (const [socket] of left) {
+      socket.write(GOING_AWAY)
+      socket.end()
+    }
+    const closing = performance.now() + GOING_AWAY_MS
+    while (left.some(([socket]) => !socket.destroyed) && performance.now() < closing)
+      await new Promise((resolve) => setTimeout(resolve, 25))
     for (const socket of this.#sockets.keys()) socket.destroy()
   }
 }

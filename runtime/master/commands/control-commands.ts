@@ -78,6 +78,10 @@ const statsText = (stats: Stats): string => {
         `listener ${l.address} (${l.protocol}, ${l.strategy}): accepted ${l.accepted}, refused ${l.refused}, queued ${l.queued}`,
     ),
     `requests ${totals.requests} (2xx ${totals.status['2xx']}, 3xx ${totals.status['3xx']}, 4xx ${totals.status['4xx']}, 5xx ${totals.status['5xx']}), in flight ${totals.inflight}, shed ${totals.shed}, timeouts ${totals.timeouts}`,
+    // Only where there are some: most apps never upgrade a connection.
+    ...(totals.upgraded > 0
+      ? [`upgraded connections ${totals.upgraded} (WebSocket…), apart from requests`]
+      : []),
     `latency p50 ${millis(totals.latency.p50Ms)}, p99 ${millis(totals.latency.p99Ms)}, mean ${millis(totals.latency.meanMs)}`,
     `worker restarts ${totals.restarts}; exits by reason: ${
       Object.entries(stats.exitsByReason)

@@ -64,6 +64,8 @@ export interface RequestCounts {
   readonly requests: number
   readonly inflight: number
   readonly connections: number
+  /** Of those connections, the ones upgraded (WebSocket…) and open now: not requests, and never shed. */
+  readonly upgraded: number
   readonly shed: number
   readonly timeouts: number
   readonly status: StatusCounts

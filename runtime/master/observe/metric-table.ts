@@ -79,6 +79,11 @@ export const metricTable = {
   ),
   troupe_worker_requests_in_flight: metric('gauge', WORKER_LABELS, 'requests one worker is serving now'),
   troupe_worker_connections: metric('gauge', WORKER_LABELS, 'connections one worker has open now'),
+  troupe_worker_upgraded_connections: metric(
+    'gauge',
+    WORKER_LABELS,
+    'connections one worker has open now that were upgraded (WebSocket…), among its connections',
+  ),
   troupe_worker_event_loop_utilization: metric(
     'gauge',
     WORKER_LABELS,

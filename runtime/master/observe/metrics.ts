@@ -90,6 +90,7 @@ export const createMetrics = (book: Book): Metrics => {
   const workerRequests = counter('troupe_worker_requests_total')
   const workerInflight = gauge('troupe_worker_requests_in_flight')
   const workerConnections = gauge('troupe_worker_connections')
+  const workerUpgraded = gauge('troupe_worker_upgraded_connections')
   const workerElu = gauge('troupe_worker_event_loop_utilization')
   const workerRss = gauge('troupe_worker_resident_memory_bytes')
   const workerHeap = gauge('troupe_worker_heap_used_bytes')
@@ -131,6 +132,7 @@ export const createMetrics = (book: Book): Metrics => {
       workerRequests.inc(labels, w.requests)
       workerInflight.set(labels, w.inflight)
       workerConnections.set(labels, w.connections)
+      workerUpgraded.set(labels, w.upgraded)
       if (w.elu !== null) workerElu.set(labels, w.elu)
       if (w.memory) {
         workerRss.set(labels, w.memory.rss)

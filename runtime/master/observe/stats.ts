@@ -75,6 +75,8 @@ const idle: WorkerInfo = {
   status: [0, 0, 0, 0, 0],
   latency: { counts: emptyLatencyCounts(), sumMs: 0 },
   elu: 0,
+  upgraded: 0,
+  upgrades: 0,
 }
 
 const workerStats = (slot: PoolSlot, info: WorkerInfo | undefined, now: number): WorkerStats => {
@@ -97,6 +99,7 @@ const workerStats = (slot: PoolSlot, info: WorkerInfo | undefined, now: number):
     requests: report.requests,
     inflight: report.inflight,
     connections: report.connections,
+    upgraded: report.upgraded ?? 0,
     shed: report.shed,
     timeouts: report.timeouts,
     status: statusCounts(report.status),
@@ -159,6 +162,7 @@ export const stats = (o: Observed): Stats => {
       requests: totals.requests,
       inflight: workers.reduce((n, w) => n + w.inflight, 0),
       connections: workers.reduce((n, w) => n + w.connections, 0),
+      upgraded: workers.reduce((n, w) => n + w.upgraded, 0),
       shed: totals.shed,
       timeouts: totals.timeouts,
       status: statusCounts(totals.status),
