@@ -8,7 +8,11 @@
  * goodbye first.
  */
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { io } from 'socket.io-client'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { WebSocket } from 'ws'
 import { resolveConfig } from '../runtime/master/config.ts'
@@ -87,6 +91,56 @@ describe.each([
       'the closed socket to be counted out',
     )
   })
+})
+
+describe('over a unix: bind', () => {
+  it.each(['thread', 'process'] as const)(
+    '%s workers echo through the Unix socket (thread workers: relayed by the master, back-pressure included)',
+    async (placement) => {
+      const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-ws-')), 'app.sock')
+      const { config } = resolveConfig({
+        flags: { app: nodeApp, bind: [`unix:${socket}`], workers: 2, placement },
+      })
+      const server = await startServer(config)
+      onTestFinished(() => server.stop({ graceful: false }))
+      const client = await connect(`ws+unix://${socket}:/`)
+      onTestFinished(() => client.ws.terminate())
+      expect(client.hello).toMatch(/^hello w[12] 1$/)
+      // Several MB in both directions: more than the relay's window, so it has to wait for acks.
+      const payload = randomBytes(4 * 1024 * 1024)
+      client.ws.send(payload)
+      expect(Buffer.compare((await nextMessage(client, 1)) as Buffer, payload)).toBe(0)
+      await eventually(() => server.stats().totals.upgraded === 1, 10_000, 'the upgrade reported')
+    },
+    30_000,
+  )
+})
+
+describe('socket.io', () => {
+  // Long-polling is several requests per session, each of which may reach another worker: like
+  // node:cluster, troupe has no sticky sessions, so polling is shown with one worker.
+  it.each([
+    ['thread', 'websocket', 2],
+    ['process', 'websocket', 2],
+    ['thread', 'polling', 1],
+  ] as const)(
+    'a socket.io server on ctx.server talks to a socket.io client: %s workers, %s transport, %s worker(s)',
+    async (placement, transport, workers) => {
+      const { http } = await serve(fixture('socketio-app.ts'), { placement, workers })
+      const client = io(http, { transports: [transport], reconnection: false, forceNew: true })
+      onTestFinished(() => {
+        client.close()
+      })
+      const answer = await new Promise<string>((resolve, reject) => {
+        client.once('connect_error', reject)
+        client.once('echoed', resolve)
+        client.emit('echo', `hi over ${transport}`)
+      })
+      expect(answer).toMatch(new RegExp(`^hi over ${transport} from w[12]$`))
+      expect(await (await fetch(http)).text()).toBe('plain http\n')
+    },
+    30_000,
+  )
 })
 
 describe('many sockets', () => {
