@@ -143,6 +143,25 @@ describe('socket.io', () => {
   )
 })
 
+describe('Hono', () => {
+  it.each(['thread', 'process'] as const)(
+    "%s workers: Hono's upgradeWebSocket (@hono/node-ws) with injectWebSocket(ctx.server) in setup",
+    async (placement) => {
+      const { url, http } = await serve(fixture('hono-ws-app.ts'), { placement })
+      const ws = new WebSocket(`${url}ws`)
+      onTestFinished(() => ws.terminate())
+      const answer = await new Promise<string>((resolve, reject) => {
+        ws.once('open', () => ws.send('hi'))
+        ws.once('message', (data) => resolve(data.toString()))
+        ws.once('error', reject)
+      })
+      expect(answer).toMatch(/^hi from w[12]$/)
+      expect(await (await fetch(http)).text()).toBe('hono over http\n')
+    },
+    30_000,
+  )
+})
+
 describe('many sockets', () => {
   it('a thousand sockets held across two workers, each echoing; the count goes back to zero as clients leave', async () => {
     const { server, url } = await serve(nodeApp, { connections: 2_000 })
