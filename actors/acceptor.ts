@@ -27,7 +27,8 @@ export interface WorkerSlot {
   /** Open connections handed to it, as far as the master knows. */
   readonly load: number
   /** Moves the socket to the worker (`unix`: it came from a Unix-domain listener); throws if refused. */
-  hand(socket: net.Socket, unix: boolean): void
+  /** `bound`: the listener it came in on (a unix: one is relayed to thread workers; an https:// one is TLS). */
+  hand(socket: net.Socket, bound: BindAddress): void
 }
 
 export interface AcceptorOptions {
@@ -278,7 +279,7 @@ export class Acceptor {
     while (candidates.length > 0) {
       const worker = this.#balance(candidates)!
       try {
-        worker.hand(waiting.socket, waiting.listener.bound.kind === 'unix')
+        worker.hand(waiting.socket, waiting.listener.bound)
         return true
       } catch {
         // Its mailbox is full or it is going away: try the next one.

@@ -102,7 +102,8 @@ export const httpWorker = defineActor({
         : coroutineEngine(app, appContext, args)
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
-      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
+      const tls = bind.kind === 'tcp' && bind.tls === true
+      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket, tls))
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
       listener.on('error', (error) =>
         say(
@@ -118,7 +119,8 @@ export const httpWorker = defineActor({
   },
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
-    connection: (state, payload: { socket: net.Socket }) => state.server.accept(payload.socket),
+    connection: (state, payload: { socket: net.Socket; tls?: boolean }) =>
+      state.server.accept(payload.socket, payload.tls === true),
     /** A Unix-domain connection the master relays (threads cannot take such sockets). */
     bridged: (state, payload: { port: MessagePort }) => state.server.accept(new BridgedSocket(payload.port)),
     stats: (state) => state.server.info(),

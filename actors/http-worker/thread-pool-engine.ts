@@ -129,7 +129,7 @@ export const threadPoolEngine = async (
         const body = await readBody(req, args.maxBodySize)
         const task: ThreadTask = {
           method: req.method ?? 'GET',
-          url: `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
+          url: `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
           rawHeaders: req.rawHeaders,
           body,
         }

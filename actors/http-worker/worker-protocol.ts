@@ -1,5 +1,6 @@
 /** What the master tells a worker at start: one file, imported by both sides. */
 import type { BindAddress } from '../../transports/http/listen.ts'
+import type { TlsSettings } from '../../transports/http/tls.ts'
 
 export type WorkerKind = 'coroutine' | 'thread-pool'
 
@@ -39,6 +40,8 @@ export interface WorkerArgs {
   readonly log: WorkerLogSettings
   /** The access log this worker appends to (a path, or `-`: stdout), and its format; absent: none. */
   readonly accessLog?: { readonly target: string; readonly format: string }
+  /** The TLS of https:// binds: the worker reads the files and does the handshakes. */
+  readonly tls?: TlsSettings
   /** For the reuseport strategy: the worker binds these itself. */
   readonly reuseport?: { readonly binds: readonly BindAddress[]; readonly backlog: number }
 }

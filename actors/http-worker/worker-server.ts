@@ -8,6 +8,7 @@ import http from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
+import { serverTls } from '../../transports/http/tls.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
@@ -253,9 +254,12 @@ export class WorkerServer {
   readonly #live = new Set<Live>()
   #upgraded = 0
   #upgrades = 0
+  /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
+  readonly #tls: ((socket: Socket) => Socket) | undefined
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
+    this.#tls = args.tls ? serverTls(args.tls) : undefined
     this.#engine = engine
     this.#hooks = hooks
     this.http = http.createServer(
@@ -282,8 +286,12 @@ export class WorkerServer {
     this.http.maxHeadersCount = args.maxHeaders
   }
 
-  /** Serves a connection accepted elsewhere (the master's acceptor, or this worker's own listener). */
-  accept(socket: Socket | Duplex): void {
+  /**
+   * Serves a connection accepted elsewhere (the master's acceptor, or this worker's own
+   * listener). `tls`: it came in on an https:// bind, and the handshake is this worker's.
+   */
+  accept(raw: Socket | Duplex, tls = false): void {
+    const socket = tls && this.#tls ? this.#tls(raw as Socket) : raw
     const tracked: Tracked = {
       active: 0,
       idleSince: performance.now(),
@@ -297,9 +305,11 @@ export class WorkerServer {
       if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
     })
+    // A failed handshake (a client that does not speak TLS, an unknown CA) ends the connection, not the worker.
+    if (socket !== raw) socket.on('error', () => socket.destroy())
     this.http.emit('connection', socket)
     // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
-    socket.resume()
+    raw.resume()
   }
 
   /**

@@ -27,6 +27,7 @@ import {
 export const placements = ['thread', 'process'] as const
 export const kinds = ['coroutine', 'thread-pool'] as const
 export const strategies = ['handoff', 'reuseport'] as const
+export const tlsVersions = ['TLSv1.2', 'TLSv1.3'] as const
 export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export const logFormats = ['auto', 'text', 'json'] as const
 
@@ -168,8 +169,40 @@ export const optionTable = {
     type: binds,
     default: ['127.0.0.1:8000'],
     description:
-      'where to listen: HOST:PORT, [V6]:PORT or unix:PATH; repeat for several (env PORT: 0.0.0.0:PORT)',
+      'where to listen: HOST:PORT, [V6]:PORT, https://HOST:PORT (TLS: certfile, keyfile) or unix:PATH; repeat for several (env PORT: 0.0.0.0:PORT)',
     envAliases: [{ name: 'PORT', read: (port) => `0.0.0.0:${port}`, expected: 'a port number 0-65535' }],
+  }),
+  certfile: option({
+    group: 'listen',
+    type: optionalText('a file path', 'FILE'),
+    default: null,
+    description:
+      'the certificate chain (PEM) https:// binds present; each worker reads it as it starts, so a reload (HUP) serves renewed files',
+  }),
+  keyfile: option({
+    group: 'listen',
+    type: optionalText('a file path', 'FILE'),
+    default: null,
+    description: "the private key (PEM) of certfile's certificate",
+  }),
+  caCerts: option({
+    group: 'listen',
+    type: optionalText('a file path', 'FILE'),
+    default: null,
+    description:
+      'CA certificates (PEM): https:// binds then require a client certificate signed by one of them (mutual TLS)',
+  }),
+  tlsMinVersion: option({
+    group: 'listen',
+    type: oneOf(tlsVersions),
+    default: 'TLSv1.2',
+    description: 'the oldest TLS version https:// binds accept',
+  }),
+  ciphers: option({
+    group: 'listen',
+    type: optionalText('an OpenSSL cipher list', 'LIST'),
+    default: null,
+    description: "TLS 1.2 cipher suites https:// binds offer (OpenSSL's list format); default: Node's",
   }),
   socketMode: option({
     group: 'listen',

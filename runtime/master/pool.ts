@@ -134,8 +134,8 @@ export class WorkerPool {
       get load() {
         return this.handed - this.closed
       },
-      hand(socket, unix) {
-        if (unix && config.placement === 'thread') {
+      hand(socket, bound) {
+        if (bound.kind === 'unix' && config.placement === 'thread') {
           const relay = bridge(socket)
           try {
             this.cell.tell('bridged', { port: relay.port }, { transfer: [relay.port] })
@@ -144,7 +144,12 @@ export class WorkerPool {
             throw error
           }
           relay.start()
-        } else this.cell.tell('connection', { socket }, { transfer: [socket] })
+        } else
+          this.cell.tell(
+            'connection',
+            { socket, tls: bound.kind === 'tcp' && bound.tls === true },
+            { transfer: [socket] },
+          )
         this.handed++
       },
     }

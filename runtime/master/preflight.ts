@@ -4,11 +4,12 @@
  * kind cannot run, a change a reload cannot apply live. Also the one place that decides what
  * an unset placement becomes on a Node that cannot hand sockets to threads.
  */
-import { accessSync, constants, statSync } from 'node:fs'
+import { accessSync, constants, readFileSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { appFile, assertKindFits, type ResolvedApp } from '../../apps/app.ts'
 import { parseBind } from '../../transports/http/listen.ts'
+import { tlsContext } from '../../transports/http/tls.ts'
 import {
   AppLoadError,
   ConfigError,
@@ -80,6 +81,7 @@ export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
       )
   }
   if (config.accessLog !== null && config.accessLog !== '-') assertAppendable(config.accessLog)
+  assertTls(config)
   if (app) assertKindFits(app, config.kind)
 }
 
@@ -154,3 +156,40 @@ export const preflightApp = (url: string, config: ResolvedConfig): Promise<void>
       settle(new AppLoadError(`checking the app failed: its thread exited (${code})`)),
     )
   })
+
+/**
+ * An https:// bind needs a certificate and its key, readable and matching: refused here in one
+ * line naming the option, at start-up and on a reload (the old generation keeps serving),
+ * rather than as each worker's failed start or each client's failed handshake.
+ */
+const assertTls = (config: ResolvedConfig): void => {
+  const https = config.bind.find((b) => b.startsWith('https://'))
+  if (https === undefined) return
+  if (config.certfile === null || config.keyfile === null)
+    throw new ConfigError(
+      `bind ${https} serves TLS: set certfile and keyfile (--certfile FILE --keyfile FILE)`,
+    )
+  const read = (option: 'certfile' | 'keyfile' | 'caCerts', file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      throw new ConfigError(
+        `${option}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    }
+  }
+  const cert = read('certfile', config.certfile)
+  const key = read('keyfile', config.keyfile)
+  const ca = config.caCerts === null ? undefined : read('caCerts', config.caCerts)
+  try {
+    tlsContext({ cert, key, ca, minVersion: config.tlsMinVersion, ciphers: config.ciphers })
+  } catch (error) {
+    throw new ConfigError(
+      `certfile ${config.certfile} and keyfile ${config.keyfile}${ca ? ` (with caCerts ${config.caCerts})` : ''} do not make a TLS context: ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+}

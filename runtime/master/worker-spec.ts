@@ -3,6 +3,7 @@
  * (what the worker itself reads) and its actor options (what its supervisor enforces). Pure:
  * the same config, generation and draw give the same spec, so it is tested without a worker.
  */
+import { resolve } from 'node:path'
 import type { HttpWorkerArgs } from '../../actors/http-worker/http-worker.ts'
 import type { BindAddress } from '../../transports/http/listen.ts'
 import type { ActorOptions } from '../system.ts'
@@ -72,6 +73,18 @@ export const workerSpec = (
       : {}),
     ...(config.strategy === 'reuseport'
       ? { reuseport: { binds: setting.binds, backlog: config.backlog } }
+      : {}),
+    // Paths, not contents: each worker reads the files as it starts, so a reload serves renewed ones.
+    ...(config.certfile !== null && config.keyfile !== null
+      ? {
+          tls: {
+            certfile: resolve(config.certfile),
+            keyfile: resolve(config.keyfile),
+            caCerts: config.caCerts === null ? null : resolve(config.caCerts),
+            minVersion: config.tlsMinVersion,
+            ciphers: config.ciphers,
+          },
+        }
       : {}),
   }
   return {

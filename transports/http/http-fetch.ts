@@ -42,7 +42,9 @@ export const toHeaders = (raw: readonly string[]): Headers => {
 /** A web Request for an incoming message; `signal` aborts when the request times out or the client goes. */
 export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBody: number): Request => {
   const host = req.headers.host ?? 'localhost'
-  const url = `http://${host}${req.url ?? '/'}`
+  // A connection of an https:// bind is a TLSSocket: the app sees the scheme the client used.
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const url = `${scheme}://${host}${req.url ?? '/'}`
   const method = req.method ?? 'GET'
   let body: ReadableStream<Uint8Array> | null = null
   if (!bodiless.has(method)) {
@@ -64,7 +66,7 @@ export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBo
     request = new Request(url, init)
   } catch {
     // A target that WHATWG URL refuses (e.g. `//x`) still reaches the app, as a path.
-    request = new Request(`http://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`, init)
+    request = new Request(`${scheme}://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`, init)
   }
   // Passing `signal` to the constructor makes undici build a second, dependent signal per
   // request (about a quarter of the fetch path's cost, measured with wrk); the app sees ours.

@@ -9,7 +9,13 @@ import { basename, dirname, join } from 'node:path'
 import { ConfigError, ListenError } from '../../runtime/errors.ts'
 
 export type BindAddress =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | {
+      readonly kind: 'tcp'
+      readonly host: string
+      readonly port: number
+      /** `https://HOST:PORT`: the worker that takes a connection does the TLS handshake. */
+      readonly tls?: true
+    }
   | { readonly kind: 'unix'; readonly path: string }
 
 export const parseBind = (text: string, option = 'bind'): BindAddress => {
@@ -18,17 +24,20 @@ export const parseBind = (text: string, option = 'bind'): BindAddress => {
     if (!path) throw new ConfigError(`${option}: "${text}" needs a path after unix:`)
     return { kind: 'unix', path }
   }
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text)
+  const scheme = /^(https?):\/\//.exec(text)?.[1]
+  const address = scheme ? text.slice(scheme.length + 3) : text
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address)
   const port = Number(match?.[3])
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`${option}: "${text}" is not HOST:PORT, [V6]:PORT or unix:PATH`)
-  return { kind: 'tcp', host: match[1] ?? (match[2] || '0.0.0.0'), port }
+    throw new ConfigError(`${option}: "${text}" is not HOST:PORT, [V6]:PORT, https://HOST:PORT or unix:PATH`)
+  const host = match[1] ?? (match[2] || '0.0.0.0')
+  return scheme === 'https' ? { kind: 'tcp', host, port, tls: true } : { kind: 'tcp', host, port }
 }
 
 export const formatBind = (bind: BindAddress): string =>
   bind.kind === 'unix'
     ? `unix:${bind.path}`
-    : `${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${bind.port}`
+    : `${bind.tls ? 'https://' : ''}${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${bind.port}`
 
 /** Removes a socket file nobody listens on (left by a crash); refuses to touch anything else. */
 const clearStaleSocket = async (path: string): Promise<void> => {
@@ -137,7 +146,7 @@ export const listen = async (
     return bind
   }
   const address = server.address() as net.AddressInfo
-  return { kind: 'tcp', host: bind.host, port: address.port }
+  return { ...bind, port: address.port }
 }
 
 /**
@@ -165,7 +174,7 @@ export const adopt = async (
     if (options.socketMode !== undefined) chmodSync(bind.path, options.socketMode)
     return bind
   }
-  return { kind: 'tcp', host: bind.host, port: (server.address() as net.AddressInfo).port }
+  return { ...bind, port: (server.address() as net.AddressInfo).port }
 }
 
 /**

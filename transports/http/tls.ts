@@ -1,0 +1,56 @@
+/**
+ * TLS for https:// binds. The handshake happens in the worker that takes the connection (the
+ * acceptor hands it the raw TCP socket), so its cost spreads over the workers, as HTTP's does;
+ * the master only checks at start-up and on reload that the files make a context.
+ */
+import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
+import tls from 'node:tls'
+
+/** The TLS settings a worker gets: file paths, read by the worker itself as it starts. */
+export interface TlsSettings {
+  readonly certfile: string
+  readonly keyfile: string
+  readonly caCerts: string | null
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  readonly ciphers: string | null
+}
+
+export interface TlsMaterial {
+  readonly cert: Buffer
+  readonly key: Buffer
+  readonly ca: Buffer | undefined
+  readonly minVersion: TlsSettings['minVersion']
+  readonly ciphers: string | null
+}
+
+/** Throws what OpenSSL says when the files do not make a context (a key that is not the certificate's, a bad PEM). */
+export const tlsContext = (m: TlsMaterial): tls.SecureContext =>
+  tls.createSecureContext({
+    cert: m.cert,
+    key: m.key,
+    minVersion: m.minVersion,
+    ...(m.ca ? { ca: m.ca } : {}),
+    ...(m.ciphers ? { ciphers: m.ciphers } : {}),
+  })
+
+/** A worker's server side of TLS: a context from the files as they are now, and how to wrap a connection. */
+export const serverTls = (settings: TlsSettings): ((socket: Socket) => tls.TLSSocket) => {
+  const context = tlsContext({
+    cert: readFileSync(settings.certfile),
+    key: readFileSync(settings.keyfile),
+    ca: settings.caCerts === null ? undefined : readFileSync(settings.caCerts),
+    minVersion: settings.minVersion,
+    ciphers: settings.ciphers,
+  })
+  const mutual = settings.caCerts !== null
+  return (socket) =>
+    new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+      // HTTP/1.1 only, said so in the handshake: a client that offers h2 falls back.
+      ALPNProtocols: ['http/1.1'],
+      requestCert: mutual,
+      rejectUnauthorized: mutual,
+    })
+}
