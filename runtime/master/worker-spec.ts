@@ -74,8 +74,11 @@ export const workerSpec = (
     ...(config.strategy === 'reuseport'
       ? { reuseport: { binds: setting.binds, backlog: config.backlog } }
       : {}),
-    // Paths, not contents: each worker reads the files as it starts, so a reload serves renewed ones.
-    ...(config.certfile !== null && config.keyfile !== null
+    // Paths, not contents: each worker reads the files as it starts, so a reload serves renewed
+    // ones. Only for an https:// bind: files named but not used are not read (nor needed).
+    ...(config.certfile !== null &&
+    config.keyfile !== null &&
+    config.bind.some((b) => b.startsWith('https://'))
       ? {
           tls: {
             certfile: resolve(config.certfile),
