@@ -109,9 +109,11 @@ export class TotalsView {
     const ready = serving.filter((w) => w.state === 'ready').length
     const draining = snapshot.workers.length - serving.length
     setText(c.workers.value, `${ready}/${serving.length} ready`)
+    // Upgraded connections (WebSockets) only where there are some: most apps have none.
+    const upgraded = snapshot.workers.reduce((n, w) => n + (w.upgraded ?? 0), 0)
     setText(
       c.workers.sub,
-      `${draining ? `${draining} draining · ` : ''}${count(snapshot.totals.restarts)} restarts since start`,
+      `${draining ? `${draining} draining · ` : ''}${upgraded ? `${count(upgraded)} upgraded connections · ` : ''}${count(snapshot.totals.restarts)} restarts since start`,
     )
   }
 }

@@ -28,13 +28,14 @@ const LABELS = {
   rps: 'req/s',
   latency: 'p50/p99',
   inflight: 'in flight',
+  upgraded: 'upgraded',
 }
 
 const METRICS = {
   root: ['uptime', 'restarts', 'strategy', 'children'],
   supervisor: ['uptime', 'restarts', 'strategy', 'children'],
   pool: ['uptime', 'restarts', 'strategy', 'children'],
-  worker: ['uptime', 'restarts', 'rps', 'latency', 'inflight', 'mailbox', 'memory', 'elu'],
+  worker: ['uptime', 'restarts', 'rps', 'latency', 'inflight', 'upgraded', 'mailbox', 'memory', 'elu'],
   actor: ['uptime', 'restarts', 'mailbox', 'memory', 'elu'],
 }
 
@@ -135,6 +136,9 @@ const workerMetrics = (entry, node, w, ctx) => {
   setText(m.rps, last ? count(last.rps) : DASH)
   setText(m.latency, last ? `${latency(last.p50Ms)} / ${latency(last.p99Ms)}` : DASH)
   setText(m.inflight, w ? String(w.inflight) : DASH)
+  // Upgraded connections (WebSockets) are shown only on a worker that holds some.
+  setText(m.upgraded, String(w?.upgraded ?? 0))
+  setAttr(m.upgraded.parentElement, 'hidden', !w?.upgraded)
   setText(m.elu, percent(w?.elu))
   const drawnAt = last?.at ?? 0
   if (entry.charts.drawnAt === drawnAt) return
