@@ -200,6 +200,43 @@ describe('TLS settings', () => {
     expect((await get(port)).protocol).toBe('TLSv1.3')
   })
 
+  it.each(['thread', 'process'] as const)(
+    '%s workers share session ticket keys: a session resumes on whichever worker the next connection reaches',
+    async (placement) => {
+      const server = await serve({
+        placement,
+        bind: ['https://127.0.0.1:0'],
+        certfile: certs.cert,
+        keyfile: certs.key,
+      })
+      const port = portOf(server.addresses[0]!)
+      // A new connection per request, each offering the session the agent kept from the last.
+      const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 4 })
+      onTestFinished(() => agent.destroy())
+      const seen: { worker: string; reused: boolean }[] = []
+      for (let i = 0; i < 12; i++) {
+        const answer = await new Promise<{ worker: string; reused: boolean }>((resolve, reject) => {
+          https
+            .get({ host: '127.0.0.1', port, path: '/', ca: readFileSync(certs.ca), agent }, (res) => {
+              const reused = (res.socket as tls.TLSSocket).isSessionReused()
+              let body = ''
+              res.setEncoding('utf8')
+              res.on('data', (chunk: string) => {
+                body += chunk
+              })
+              res.on('end', () => resolve({ worker: body.split(' ')[1]!, reused }))
+            })
+            .on('error', reject)
+        })
+        seen.push(answer)
+      }
+      expect(seen[0]!.reused).toBe(false)
+      expect(seen.slice(1).filter((s) => !s.reused)).toEqual([])
+      // Both workers served, so some sessions resumed on the worker that did not issue them.
+      expect(new Set(seen.map((s) => s.worker))).toEqual(new Set(['w1', 'w2']))
+    },
+  )
+
   it('curl --cacert talks to it', async () => {
     const server = await serve({ bind: ['https://127.0.0.1:0'], certfile: certs.cert, keyfile: certs.key })
     // Not execFileSync: the master runs in this process, and its acceptor must keep accepting.

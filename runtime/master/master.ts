@@ -4,6 +4,7 @@
  * `Server` facade operators steer: reload (a new generation ready before the old one
  * drains), scale, kill, stop, tree.
  */
+import { randomBytes } from 'node:crypto'
 import { closeSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
@@ -236,6 +237,7 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     actorsPath: `/${system.name}/actors`,
     binds: bound,
     logFormat: options.logFormat ?? 'text',
+    ticketKeys: randomBytes(48).toString('base64'),
   })
 
   let workers: Supervisor | undefined

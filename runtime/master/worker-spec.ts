@@ -21,6 +21,12 @@ export interface WorkerSetting {
   readonly logFormat?: 'text' | 'json'
   /** 0 ≤ n < 1, for the max-requests jitter; Math.random unless a test fixes it. */
   readonly random?: () => number
+  /**
+   * TLS session ticket keys (48 bytes, base64) shared by every worker of the generation: a
+   * client resumes its session on whichever worker its next connection reaches. New with each
+   * generation, so a reload rotates them.
+   */
+  readonly ticketKeys?: string
 }
 
 export type WorkerOptions = Required<
@@ -86,6 +92,7 @@ export const workerSpec = (
             caCerts: config.caCerts === null ? null : resolve(config.caCerts),
             minVersion: config.tlsMinVersion,
             ciphers: config.ciphers,
+            ...(setting.ticketKeys ? { ticketKeys: setting.ticketKeys } : {}),
           },
         }
       : {}),

@@ -14,6 +14,8 @@ export interface TlsSettings {
   readonly caCerts: string | null
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
   readonly ciphers: string | null
+  /** Session ticket keys (48 bytes, base64) shared by the generation's workers; absent: each worker its own. */
+  readonly ticketKeys?: string
 }
 
 export interface TlsMaterial {
@@ -43,6 +45,9 @@ export const serverTls = (settings: TlsSettings): ((socket: Socket) => tls.TLSSo
     minVersion: settings.minVersion,
     ciphers: settings.ciphers,
   })
+  // One set of ticket keys for every worker: a session resumes on whichever worker the client's
+  // next connection reaches (with per-worker keys, only on the one that issued it).
+  if (settings.ticketKeys) context.context.setTicketKeys(Buffer.from(settings.ticketKeys, 'base64'))
   const mutual = settings.caCerts !== null
   return (socket) =>
     new tls.TLSSocket(socket, {
