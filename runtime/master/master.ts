@@ -26,7 +26,7 @@ import { entry, type LogEntry, type Logger, send, warningEntry } from './log.ts'
 import type { AdminListener } from './observe/admin.ts'
 import { Book, serverScope } from './observe/book.ts'
 import type { Feed } from './observe/dashboard/feed.ts'
-import { instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
+import { appActors as appActorNodes, instanceInfo, isReady, type Observed, stats } from './observe/stats.ts'
 import { WorkerPool } from './pool.ts'
 import { preflight, preflightApp, preflightReload } from './preflight.ts'
 import { ms, type WorkerSetting } from './worker-spec.ts'
@@ -358,10 +358,7 @@ const startFeed = async (
     tree: () => running().tree(),
     server: parts.id,
     owns: (path) =>
-      path.startsWith(actorsPath) &&
-      (parts.system.tree().children ?? []).some((child) =>
-        (child.children ?? []).some((actor) => actor.path === path),
-      ),
+      path.startsWith(actorsPath) && appActorNodes(parts.system).some((actor) => actor.path === path),
     guarded: config.adminToken !== null,
   })
 }
@@ -528,7 +525,7 @@ class TroupeServer implements Server {
     const actorsPath = `/${this.system.name}/actors`
     const workersPath = this.#parts.workers.path
     const path = actor.startsWith('/') ? actor.replace(/\/+$/, '') : `${actorsPath}/${actor}`
-    const actors = this.system.tree().children?.find((child) => child.path === actorsPath)?.children ?? []
+    const actors = appActorNodes(this.system)
     if (actors.some((node) => node.path === path)) {
       const node = await this.system.restart(path)
       serverChannels.actorRestart.publish({

@@ -24,6 +24,7 @@ import type { Book } from './book.ts'
 import { carriesToken, challengeFor } from './dashboard/auth.ts'
 import { createDashboard, isDashboardPath } from './dashboard/dashboard.ts'
 import type { Feed } from './dashboard/feed.ts'
+import { answerText } from './text-answer.ts'
 
 export interface AdminOptions {
   /** As the option gives it: HOST:PORT, [V6]:PORT or unix:PATH. */
@@ -56,21 +57,6 @@ export interface AdminListener {
   close(options?: { readonly keepSocketFile?: boolean }): Promise<void>
 }
 
-const answer = (
-  res: http.ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void => {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...headers,
-  })
-  res.end(res.req.method === 'HEAD' ? undefined : body)
-}
-
 const PROBES = new Set(['/livez', '/readyz'])
 
 export const startAdmin = async (options: AdminOptions): Promise<AdminListener> => {
@@ -89,12 +75,12 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
       !carriesToken(req.headers.authorization, options.token)
     ) {
       // Nothing about the server: not even whether the path exists.
-      answer(res, 401, 'unauthorized\n', { 'www-authenticate': challengeFor(isDashboardPath(pathname)) })
+      answerText(res, 401, 'unauthorized\n', { 'www-authenticate': challengeFor(isDashboardPath(pathname)) })
       return
     }
     if (dashboard.handle(req, res, pathname)) return
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      answer(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' })
+      answerText(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' })
       return
     }
     try {
@@ -102,22 +88,22 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
         case '/livez':
           // The master's loop answered: it lives. A stopping master is alive too (a restart
           // would cut its drain short).
-          answer(res, 200, 'ok\n')
+          answerText(res, 200, 'ok\n')
           return
         case '/readyz': {
           const { ready, why } = options.readiness()
-          answer(res, ready ? 200 : 503, ready ? 'ready\n' : `not ready: ${why}\n`)
+          answerText(res, ready ? 200 : 503, ready ? 'ready\n' : `not ready: ${why}\n`)
           return
         }
         case '/metrics': {
-          answer(res, 200, await metrics.render(options.stats()), { 'content-type': metrics.contentType })
+          answerText(res, 200, await metrics.render(options.stats()), { 'content-type': metrics.contentType })
           return
         }
         default:
-          answer(res, 404, 'not found: / (the dashboard), /metrics, /livez, /readyz\n')
+          answerText(res, 404, 'not found: / (the dashboard), /metrics, /livez, /readyz\n')
       }
     } catch (error) {
-      answer(res, 500, `${(error as Error).message}\n`)
+      answerText(res, 500, `${(error as Error).message}\n`)
     }
   })
   // A scraper that keeps its connection open must not hold the master's exit.

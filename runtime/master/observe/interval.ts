@@ -28,7 +28,8 @@ export interface Interval {
   readonly total: WorkerDelta
 }
 
-const sameIncarnation = (a: WorkerStats, b: WorkerStats): boolean =>
+/** The same run of a worker: a restart (new start, pid or thread) counts its counters from zero. */
+export const sameIncarnation = (a: WorkerStats, b: WorkerStats): boolean =>
   a.startedAt === b.startedAt && a.pid === b.pid && a.threadId === b.threadId
 
 /**

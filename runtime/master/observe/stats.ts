@@ -143,7 +143,8 @@ const sum = (...maps: ReadonlyMap<string, number>[]): Map<string, number> => {
   return all
 }
 
-const appActors = (system: ActorSystem): readonly TreeNode[] =>
+/** The app's actors: the tree nodes under /NAME/actors. */
+export const appActors = (system: Pick<ActorSystem, 'name' | 'tree'>): readonly TreeNode[] =>
   system.tree().children?.find((node) => node.path === `/${system.name}/actors`)?.children ?? []
 
 export const stats = (o: Observed): Stats => {

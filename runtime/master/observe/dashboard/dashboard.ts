@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ControlApi } from '../../control/api.ts'
+import { answerText } from '../text-answer.ts'
 import { ACTIONS, type ActionName, type Answer, forgeryCheck, runAction } from './actions.ts'
 import { type Asset, assets, pageScriptHash } from './assets.ts'
 import { ACTIONS_OFF, type Feed } from './feed.ts'
@@ -65,15 +66,6 @@ const sendAsset = (req: IncomingMessage, res: ServerResponse, asset: Asset): voi
   res.end(req.method === 'HEAD' ? undefined : asset.body)
 }
 
-const plain = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'cache-control': 'no-store',
-    ...headers,
-  })
-  res.end(`${text}\n`)
-}
-
 export const createDashboard = (options: DashboardOptions): Dashboard => {
   const { feed } = options
   const act = async (req: IncomingMessage, res: ServerResponse, action: ActionName) => {
@@ -96,28 +88,28 @@ export const createDashboard = (options: DashboardOptions): Dashboard => {
       const method = req.method ?? 'GET'
       if (pathname.startsWith('/actions/')) {
         const action = pathname.slice('/actions/'.length) as ActionName
-        if (!ACTIONS.includes(action)) plain(res, 404, `no action "${action}": ${ACTIONS.join(', ')}`)
-        else if (method !== 'POST') plain(res, 405, 'method not allowed', { allow: 'POST' })
+        if (!ACTIONS.includes(action)) answerText(res, 404, `no action "${action}": ${ACTIONS.join(', ')}\n`)
+        else if (method !== 'POST') answerText(res, 405, 'method not allowed\n', { allow: 'POST' })
         else void act(req, res, action)
         return true
       }
       if (!isDashboardPath(pathname)) return false
       if (method !== 'GET' && method !== 'HEAD') {
-        plain(res, 405, 'method not allowed', { allow: 'GET, HEAD' })
+        answerText(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' })
         return true
       }
       if (pathname === '/events') {
         try {
           feed.attach(res)
         } catch (error) {
-          plain(res, 503, (error as Error).message, { 'retry-after': '1' })
+          answerText(res, 503, `${(error as Error).message}\n`, { 'retry-after': '1' })
         }
         return true
       }
       const name = pathname.startsWith('/dashboard/') ? pathname.slice('/dashboard/'.length) : 'index.html'
       const asset = assets().get(name)
       if (asset) sendAsset(req, res, asset)
-      else plain(res, 404, `not found: ${pathname}`)
+      else answerText(res, 404, `not found: ${pathname}\n`)
       return true
     },
     close: () => feed.close(),

@@ -3,8 +3,8 @@
  * latencies (the same diff `troupe top` shows, from ../interval.ts), in shapes that cross JSON.
  */
 import { LATENCY_BUCKETS_MS } from '../../../../actors/http-worker/worker-protocol.ts'
-import type { Stats, StatusCounts, WorkerStats } from '../../control/api.ts'
-import { type Interval, quantileMs, type WorkerDelta } from '../interval.ts'
+import type { Stats, StatusCounts } from '../../control/api.ts'
+import { type Interval, quantileMs, sameIncarnation, type WorkerDelta } from '../interval.ts'
 import type { AcceptorSample, Sample } from './feed-types.ts'
 
 /** JSON has no Infinity: a quantile past the last bound is sent as just past it. */
@@ -38,9 +38,6 @@ const sampleOf = (at: number, seconds: number, delta: WorkerDelta, status: Statu
   status,
 })
 
-const sameIncarnation = (a: WorkerStats | undefined, b: WorkerStats): a is WorkerStats =>
-  a !== undefined && a.startedAt === b.startedAt && a.pid === b.pid && a.threadId === b.threadId
-
 /** The whole master's sample and each worker's, for the interval `previous` → `current`. */
 export const samplesOf = (
   previous: Stats,
@@ -53,7 +50,7 @@ export const samplesOf = (
     const delta = interval.workers.get(worker.id)
     if (!delta) continue
     const was = before.get(worker.id)
-    const status = statusDelta(sameIncarnation(was, worker) ? was.status : undefined, worker.status)
+    const status = statusDelta(was && sameIncarnation(was, worker) ? was.status : undefined, worker.status)
     workers[worker.id] = sampleOf(current.at, interval.seconds, delta, status)
   }
   const total = sampleOf(
