@@ -334,6 +334,13 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
   return server
 }
 
+/** The server once startServer has made it; before that, what the admin listener and the feed answer with. */
+const runningServer = (server: () => TroupeServer | undefined): TroupeServer => {
+  const running = server()
+  if (!running) throw new Error('the server is still starting')
+  return running
+}
+
 /**
  * The dashboard's feed, made before anything starts so its event log has the start in it; it
  * answers for `server` once there is one.
@@ -347,11 +354,7 @@ const startFeed = async (
   },
 ): Promise<Feed> => {
   const { Feed } = await import('./observe/dashboard/feed.ts')
-  const running = () => {
-    const server = parts.server()
-    if (!server) throw new Error('the server is still starting')
-    return server
-  }
+  const running = () => runningServer(parts.server)
   const actorsPath = `/${parts.system.name}/actors/`
   return new Feed({
     stats: () => running().stats(),
@@ -383,11 +386,7 @@ const startAdminFor = async (
     book: parts.book,
     log: parts.log,
     feed: parts.feed,
-    stats: () => {
-      const server = parts.server()
-      if (!server) throw new Error('the server is still starting')
-      return server.stats()
-    },
+    stats: () => runningServer(parts.server).stats(),
     control: () => parts.server()?.control,
     readiness: () => parts.server()?.readiness() ?? { ready: false, why: 'starting' },
   })
