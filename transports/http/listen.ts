@@ -182,7 +182,11 @@ export const adopt = async (
  * (a new master serves the same socket now). Resolves once its connections are gone.
  */
 export const closeListener = (server: net.Server, { keepSocketFile = false } = {}): Promise<void> => {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  // net.Server's close, also for an http.Server: node:http's own close also cuts every
+  // connection without a request in progress, a connection accepted a moment ago whose request
+  // has not arrived yet included. When the socket passes to a new master (USR2), such a client
+  // would be cut rather than answered; the caller closes idle connections itself, later.
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()))
   const file = socketFiles.get(server)
   socketFiles.delete(server)
   if (file && !keepSocketFile) {

@@ -137,9 +137,14 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
       // one); a scrape or probe in flight gets its answer, and a connection still open after a
       // moment is cut, so a stuck client cannot hold the master's exit.
       dashboard.close()
-      server.closeIdleConnections()
+      // Idle keep-alive connections go, but not at once: one accepted just before the close
+      // gets the moment its request needs to arrive, and its answer.
+      const idle = setInterval(() => server.closeIdleConnections(), 100)
       const cut = setTimeout(() => server.closeAllConnections(), 1_000)
-      return closed.finally(() => clearTimeout(cut))
+      return closed.finally(() => {
+        clearInterval(idle)
+        clearTimeout(cut)
+      })
     },
   }
 }
