@@ -31,6 +31,7 @@ const args: WorkerArgs = {
   generation: 1,
   actorsPath: '/troupe/actors',
   log: { format: 'text', level: 'info', name: null },
+  http2: { tls: true, cleartext: false, maxConcurrentStreams: 100 },
 }
 
 interface Fed {

@@ -6,6 +6,7 @@ import { answerCall } from '../../runtime/calls.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
+import { requestHost, setHead } from '../../transports/http/http2.ts'
 import type { EngineHandle } from './engines.ts'
 import {
   decodeAnswer,
@@ -129,7 +130,7 @@ export const threadPoolEngine = async (
         const body = await readBody(req, args.maxBodySize)
         const task: ThreadTask = {
           method: req.method ?? 'GET',
-          url: `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
+          url: `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${requestHost(req) ?? 'localhost'}${req.url ?? '/'}`,
           rawHeaders: req.rawHeaders,
           body,
         }
@@ -148,14 +149,9 @@ export const threadPoolEngine = async (
       }
       if (res.writableEnded) return
       const { head, body: out } = decodeAnswer(answer)
-      res.statusCode = head.status
-      if (head.statusText) res.statusMessage = head.statusText
-      const cookies: string[] = []
-      for (const [name, value] of head.headers) {
-        if (name === 'set-cookie') cookies.push(value)
-        else res.setHeader(name, value)
-      }
-      if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+      setHead(req, res, head.status, head.statusText, head.headers, () =>
+        head.headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value),
+      )
       // HEAD, 204 and 304 carry no body, and their Content-Length is the app's to say.
       const bodiless =
         req.method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200

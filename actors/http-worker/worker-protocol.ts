@@ -2,6 +2,16 @@
 import type { BindAddress } from '../../transports/http/listen.ts'
 import type { TlsSettings } from '../../transports/http/tls.ts'
 
+/** How a worker serves HTTP/2 beside HTTP/1.1. */
+export interface Http2Settings {
+  /** https:// binds offer h2 by ALPN. */
+  readonly tls: boolean
+  /** Plain binds serve a client that opens with the HTTP/2 preface (h2c, prior knowledge). */
+  readonly cleartext: boolean
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once. */
+  readonly maxConcurrentStreams: number
+}
+
 export type WorkerKind = 'coroutine' | 'thread-pool'
 
 /** How a worker writes its own log lines, as the master decided for its own (`auto` already settled). */
@@ -40,6 +50,8 @@ export interface WorkerArgs {
   readonly log: WorkerLogSettings
   /** The access log this worker appends to (a path, or `-`: stdout), and its format; absent: none. */
   readonly accessLog?: { readonly target: string; readonly format: string }
+  /** HTTP/2: offered in the TLS handshake of https:// binds, and (cleartext) to plain-bind clients that open with its preface. */
+  readonly http2: Http2Settings
   /** The TLS of https:// binds: the worker reads the files and does the handshakes. */
   readonly tls?: TlsSettings
   /** For the reuseport strategy: the worker binds these itself. */

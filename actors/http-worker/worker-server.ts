@@ -1,13 +1,24 @@
 /**
- * The HTTP side of a worker: node:http parses (llhttp; troupe has no parser of its own),
- * this wraps each request with what an application server owes its users — concurrency
- * shedding (503), body and header-count limits (413/431), a per-request timeout (504 and an
- * aborted signal), `Connection: close` while draining — and counts everything.
+ * The HTTP side of a worker: node:http parses (llhttp; troupe has no parser of its own) and
+ * node:http2 speaks HTTP/2 on the same binds; this wraps each request (each HTTP/2 stream)
+ * with what an application server owes its users — concurrency shedding (503), body and
+ * header-count limits (413/431), a per-request timeout (504 and an aborted signal),
+ * `Connection: close` (HTTP/2: GOAWAY) while draining — and counts everything.
  */
 import http from 'node:http'
+import http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
+import {
+  completed,
+  handshakeDone,
+  isHttp2,
+  sessionOf,
+  sniffPreface,
+  stopReading,
+} from '../../transports/http/http2.ts'
 import { serverTls } from '../../transports/http/tls.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
@@ -29,7 +40,13 @@ interface Tracked {
   closer: http.ServerResponse | undefined
   /** Upgraded (WebSocket…): the app's now; a drain leaves it open until its deadline. */
   upgraded: 'websocket' | 'other' | undefined
+  /** An HTTP/2 connection: its session, which a drain closes with GOAWAY. */
+  session: http2.Http2Session | undefined
 }
+
+/** Where an HTTP/2 session keeps its connection's bookkeeping. */
+const TRACKED = Symbol('troupe.tracked')
+type TrackedSession = http2.Http2Session & { [TRACKED]?: Tracked }
 
 /**
  * A WebSocket close frame, server to client (unmasked), code 1001 Going Away: what a worker
@@ -106,6 +123,12 @@ const lingerOnClose = (socket: Socket | Duplex): void => {
  * would reset the connection before the client reads the answer (EPIPE on its side).
  */
 const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  if (isHttp2(req)) {
+    // One stream of a shared connection: answer, then ask the client to stop sending.
+    res.once('finish', () => stopReading(req))
+    plain(res, 413, 'Content Too Large\n')
+    return
+  }
   res.shouldKeepAlive = false
   lingerOnClose(req.socket)
   let answered = false
@@ -166,6 +189,19 @@ CountingResponse.prototype.end = function (
 ) {
   if (chunk !== undefined && typeof chunk !== 'function') this[BODY_BYTES] += byteCount(chunk, encoding)
   return (end as (...args: unknown[]) => Counted).call(this, chunk, encoding, callback)
+}
+
+/** The same count for HTTP/2 responses (node:http2's compatibility response, subclassed: only while an access log is on). */
+class CountingHttp2Response extends http2.Http2ServerResponse {
+  [BODY_BYTES] = 0
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    this[BODY_BYTES] += byteCount(chunk, encoding)
+    return (super.write as (...args: unknown[]) => boolean)(chunk, encoding, callback)
+  }
+  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    if (chunk !== undefined && typeof chunk !== 'function') this[BODY_BYTES] += byteCount(chunk, encoding)
+    return (super.end as (...args: unknown[]) => this)(chunk, encoding, callback)
+  }
 }
 
 /** Bodies the client never receives: HEAD, 1xx, 204 and 304 (node:http drops what is written). */
@@ -255,11 +291,15 @@ export class WorkerServer {
   #upgraded = 0
   #upgrades = 0
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
-  readonly #tls: ((socket: Socket) => Socket) | undefined
+  readonly #tls: ((socket: Socket) => TLSSocket) | undefined
+  /** Serves HTTP/2 connections; absent when neither ALPN h2 nor h2c is on. */
+  readonly #h2: http2.Http2Server | undefined
+  /** The session node:http2 made for the connection just handed to it ('session' is synchronous). */
+  #newSession: http2.Http2Session | undefined
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
-    this.#tls = args.tls ? serverTls(args.tls) : undefined
+    this.#tls = args.tls ? serverTls(args.tls, args.http2.tls) : undefined
     this.#engine = engine
     this.#hooks = hooks
     this.http = http.createServer(
@@ -284,6 +324,30 @@ export class WorkerServer {
     // Node >= 26.5.1 (and the 22/24 lines since CVE-2026-58044) refuses a head over this count
     // with its own 431; the check in #onRequest covers releases that truncated instead.
     this.http.maxHeadersCount = args.maxHeaders
+    this.#h2 = args.http2.tls || args.http2.cleartext ? this.#http2Server(args, hooks) : undefined
+  }
+
+  /** The HTTP/2 side: the same request path, per stream; limits from the HTTP/1.1 ones where they mean the same. */
+  #http2Server(args: WorkerArgs, hooks: WorkerServerHooks): http2.Http2Server {
+    const server = http2.createServer(
+      {
+        settings: {
+          maxConcurrentStreams: args.http2.maxConcurrentStreams,
+          maxHeaderListSize: args.maxHeaderSize,
+        },
+        // node:http2 counts the four request pseudo-headers (:method, :path…) among the pairs.
+        maxHeaderListPairs: args.maxHeaders + 4,
+        ...(hooks.accessLog
+          ? { Http2ServerResponse: CountingHttp2Response as unknown as typeof http2.Http2ServerResponse }
+          : {}),
+      },
+      (req, res) =>
+        this.#onRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+    )
+    server.on('session', (session) => {
+      this.#newSession = session
+    })
+    return server
   }
 
   /**
@@ -291,12 +355,38 @@ export class WorkerServer {
    * listener). `tls`: it came in on an https:// bind, and the handshake is this worker's.
    */
   accept(raw: Socket | Duplex, tls = false): void {
-    const socket = tls && this.#tls ? this.#tls(raw as Socket) : raw
+    if (tls && this.#tls) {
+      const socket = this.#tls(raw as Socket)
+      const tracked = this.#track(socket)
+      // A failed handshake (a client that does not speak TLS, an unknown CA) ends the connection, not the worker.
+      socket.on('error', () => socket.destroy())
+      if (this.#args.http2.tls) this.#afterHandshake(socket, tracked)
+      else this.http.emit('connection', socket)
+      // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
+      raw.resume()
+      return
+    }
+    const tracked = this.#track(raw)
+    if (this.#h2 && this.#args.http2.cleartext) {
+      sniffPreface(raw, this.#args.headersTimeoutMs, (h2) => {
+        if (h2) return this.#serveHttp2(raw, tracked)
+        this.http.emit('connection', raw)
+        raw.resume()
+      })
+      return
+    }
+    this.http.emit('connection', raw)
+    raw.resume()
+  }
+
+  /** Counts a connection from now until it closes. */
+  #track(socket: Socket | Duplex): Tracked {
     const tracked: Tracked = {
       active: 0,
       idleSince: performance.now(),
       closer: undefined,
       upgraded: undefined,
+      session: undefined,
     }
     this.#sockets.set(socket, tracked)
     socket.once('close', () => {
@@ -305,11 +395,40 @@ export class WorkerServer {
       if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
     })
-    // A failed handshake (a client that does not speak TLS, an unknown CA) ends the connection, not the worker.
-    if (socket !== raw) socket.on('error', () => socket.destroy())
-    this.http.emit('connection', socket)
-    // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
-    raw.resume()
+    return tracked
+  }
+
+  /**
+   * Which protocol an https:// connection speaks is known once its handshake is done (ALPN):
+   * only then does a server take it. Until then no server's timeout covers it, so the
+   * handshake gets the headers timeout of its own.
+   */
+  #afterHandshake(socket: TLSSocket, tracked: Tracked): void {
+    const cut = setTimeout(() => socket.destroy(), this.#args.headersTimeoutMs)
+    socket.once('close', () => clearTimeout(cut))
+    socket.once('secure', () => {
+      clearTimeout(cut)
+      handshakeDone(socket)
+      if (socket.alpnProtocol === 'h2') this.#serveHttp2(socket, tracked)
+      else this.http.emit('connection', socket)
+    })
+  }
+
+  /**
+   * An HTTP/2 connection: node:http2 makes its session, and its streams come to #onRequest
+   * like HTTP/1.1 requests. Idle for the keep-alive time, or arriving during a drain, it is
+   * closed gracefully: GOAWAY, then the streams in flight finish.
+   */
+  #serveHttp2(socket: Socket | Duplex, tracked: Tracked): void {
+    this.#newSession = undefined
+    this.#h2!.emit('connection', socket)
+    const session = this.#newSession as TrackedSession | undefined
+    if (!session) return
+    this.#newSession = undefined
+    tracked.session = session
+    session[TRACKED] = tracked
+    session.setTimeout(this.#args.keepAliveMs, () => session.close())
+    if (this.#draining) session.close()
   }
 
   /**
@@ -423,16 +542,17 @@ export class WorkerServer {
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++
     this.#inflight++
-    const socket = req.socket
-    const tracked = this.#sockets.get(socket)
+    // An HTTP/2 request's socket is a stand-in for its session's: the session knows the connection.
+    const tracked = this.#sockets.get(req.socket) ?? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
     if (tracked) tracked.active++
     const live: Live = { res, start: performance.now(), controller: undefined }
     res.once('close', () => {
       this.#inflight--
       // A response cut before it finished (client gone, worker destroyed it) is not counted by status.
-      if (res.writableFinished) this.#count(res, live.start)
+      const whole = completed(req, res)
+      if (whole) this.#count(res, live.start)
       this.#live.delete(live)
-      if (!res.writableFinished) live.controller?.abort(new Error('the client went away'))
+      if (!whole) live.controller?.abort(new Error('the client went away'))
       this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog))
       if (tracked) {
         tracked.active--
@@ -452,7 +572,8 @@ export class WorkerServer {
       })
       return
     }
-    if (req.rawHeaders.length / 2 > this.#args.maxHeaders) {
+    // node:http2 bounds its header list itself (maxHeaderListPairs).
+    if (req.rawHeaders.length / 2 > this.#args.maxHeaders && !isHttp2(req)) {
       res.shouldKeepAlive = false
       plain(res, 431, 'Request Header Fields Too Large\n')
       return
@@ -501,6 +622,9 @@ export class WorkerServer {
   async drain(graceMs: number, onDeadline?: (deadline: number) => unknown): Promise<void> {
     this.#draining = true
     this.#scheduleReport()
+    // HTTP/2: GOAWAY now. The client opens no new stream here; those in flight finish, then
+    // the session closes its connection.
+    for (const state of this.#sockets.values()) state.session?.close()
     const deadline = performance.now() + graceMs
     try {
       await onDeadline?.(Date.now() + graceMs)
@@ -510,7 +634,12 @@ export class WorkerServer {
     while (this.#sockets.size > 0 && performance.now() < deadline) {
       const now = performance.now()
       for (const [socket, state] of this.#sockets) {
-        if (!state.upgraded && state.active === 0 && now - state.idleSince >= this.#args.drainIdleMs)
+        if (
+          !state.upgraded &&
+          !state.session &&
+          state.active === 0 &&
+          now - state.idleSince >= this.#args.drainIdleMs
+        )
           socket.end()
       }
       await new Promise((resolve) => setTimeout(resolve, 25))

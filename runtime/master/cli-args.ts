@@ -54,6 +54,9 @@ const parseOptions = {
   ),
 } as Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>
 
+/** Flags of on/off options: only these have a `--no-` form. */
+const switchFlags = new Set(configKeys.filter((key) => optionTable[key].type.switch).map(flagName))
+
 export class UsageError extends Error {}
 
 export interface Parsed {
@@ -77,6 +80,8 @@ export const parseCommandLine = (args: readonly string[]): Parsed => {
     strict: false,
     allowPositionals: true,
     tokens: true,
+    // `--no-http2`: a switch that defaults to on is turned off the way users expect.
+    allowNegative: true,
   })
   for (const token of tokens) {
     if (token.kind !== 'option') continue
@@ -85,6 +90,8 @@ export const parseCommandLine = (args: readonly string[]): Parsed => {
       const hint = suggest(token.name, Object.keys(parseOptions))
       throw new UsageError(`unknown option "${token.rawName}"${hint ? ` (did you mean --${hint}?)` : ''}`)
     }
+    if (token.rawName.startsWith('--no-') && !switchFlags.has(token.name))
+      throw new UsageError(`option "${token.rawName}": only on/off options have a --no- form`)
     if (spec.type === 'boolean' && token.value !== undefined)
       throw new UsageError(`option "${token.rawName}" takes no value`)
     if (spec.type === 'string' && token.value === undefined)

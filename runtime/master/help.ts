@@ -49,13 +49,20 @@ export interface OptionRow {
   readonly description: string
 }
 
+/** `--flag METAVAR`; a switch that is on by default shows its way off, `--[no-]flag`. */
+const flagText = (key: OptionKey): string => {
+  const spec = table[key]
+  if (spec.type.switch && spec.default === true) return `--[no-]${flagName(key)}`
+  return `--${flagName(key)}${spec.type.metavar ? ` ${spec.type.metavar}` : ''}`
+}
+
 export const optionRows = (): OptionRow[] =>
   optionKeys.map((key) => {
     const spec = table[key]
     const file = !spec.fileOnly
     return {
       key,
-      flag: file ? `--${flagName(key)}${spec.type.metavar ? ` ${spec.type.metavar}` : ''}` : '',
+      flag: file ? flagText(key) : '',
       env: file ? [...(spec.envAliases ?? []).map((a) => a.name), envName(key)].join(', ') : '',
       default: formatValue(key, spec.default),
       appliesTo: appliesText(key),
@@ -93,7 +100,7 @@ const optionLine = (key: OptionKey): string => {
   // NUL holds a value and its unit together through the wrapping ("60 s", never "60" then "s").
   const value = formatValue(key, spec.default).replaceAll(' ', '\0')
   const notes = [`default ${value}`, ...(applies ? [`only with ${applies}`] : [])]
-  const left = `  --${flagName(key)}${spec.type.metavar ? ` ${spec.type.metavar}` : ''}`
+  const left = `  ${flagText(key)}`
   return entry(left, `${spec.description} (${notes.join('; ')})`).replaceAll('\0', ' ')
 }
 

@@ -28,6 +28,7 @@ export const placements = ['thread', 'process'] as const
 export const kinds = ['coroutine', 'thread-pool'] as const
 export const strategies = ['handoff', 'reuseport'] as const
 export const tlsVersions = ['TLSv1.2', 'TLSv1.3'] as const
+export const cleartextModes = ['off', 'prior-knowledge'] as const
 export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export const logFormats = ['auto', 'text', 'json'] as const
 
@@ -203,6 +204,27 @@ export const optionTable = {
     type: optionalText('an OpenSSL cipher list', 'LIST'),
     default: null,
     description: "TLS 1.2 cipher suites https:// binds offer (OpenSSL's list format); default: Node's",
+  }),
+  http2: option({
+    group: 'listen',
+    type: onOff,
+    default: true,
+    description:
+      'https:// binds offer HTTP/2 in the TLS handshake (ALPN h2, with http/1.1 for clients that do not speak it); --no-http2: HTTP/1.1 only',
+  }),
+  http2Cleartext: option({
+    group: 'listen',
+    type: oneOf(cleartextModes),
+    default: 'off',
+    description:
+      'plain binds: prior-knowledge also serves HTTP/2 without TLS (h2c) to a client that opens with the HTTP/2 preface, beside HTTP/1.1; for a proxy in front (nginx grpc_pass, envoy), never the open internet',
+  }),
+  http2MaxConcurrentStreams: option({
+    group: 'listen',
+    type: integer(1),
+    default: 100,
+    description:
+      'HTTP/2 streams (requests) one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); maxHeaderSize and maxHeaders bound an HTTP/2 header list too',
   }),
   socketMode: option({
     group: 'listen',

@@ -62,6 +62,11 @@ export const workerSpec = (
     maxHeaderSize: config.maxHeaderSize,
     maxHeaders: config.maxHeaders,
     maxBodySize: config.maxBodySize,
+    http2: {
+      tls: config.http2,
+      cleartext: config.http2Cleartext === 'prior-knowledge',
+      maxConcurrentStreams: config.http2MaxConcurrentStreams,
+    },
     // Jitter drawn per worker, so workers started together do not recycle together.
     maxRequests:
       config.maxRequests > 0 ? config.maxRequests + Math.floor(random() * (config.maxRequestsJitter + 1)) : 0,

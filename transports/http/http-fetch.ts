@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { requestHost, setHead } from './http2.ts'
 
 /** Brand of troupe's own body-limit error: `Symbol.for`, so copies of the package agree on it. */
 const TOO_LARGE = Symbol.for('troupe.bodyTooLarge')
@@ -29,6 +30,8 @@ const bodiless = new Set(['GET', 'HEAD'])
 export const toHeaders = (raw: readonly string[]): Headers => {
   const headers = new Headers()
   for (let i = 0; i < raw.length; i += 2) {
+    // `:method`, `:path`…: the request line of HTTP/2, which the Request has already.
+    if (raw[i]!.charCodeAt(0) === 0x3a) continue
     try {
       headers.append(raw[i]!, raw[i + 1]!)
     } catch {
@@ -41,7 +44,7 @@ export const toHeaders = (raw: readonly string[]): Headers => {
 
 /** A web Request for an incoming message; `signal` aborts when the request times out or the client goes. */
 export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBody: number): Request => {
-  const host = req.headers.host ?? 'localhost'
+  const host = requestHost(req) ?? 'localhost'
   // A connection of an https:// bind is a TLSSocket: the app sees the scheme the client used.
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
   const url = `${scheme}://${host}${req.url ?? '/'}`
@@ -105,20 +108,11 @@ export const rawBody = (response: Response): RawBody | undefined => {
   return raw !== undefined && !response.bodyUsed ? raw : undefined
 }
 
-const copyHead = (response: Response, res: ServerResponse) => {
-  res.statusCode = response.status
-  if (response.statusText) res.statusMessage = response.statusText
-  let cookies = false
-  for (const [name, value] of response.headers) {
-    if (name === 'set-cookie') cookies = true
-    else res.setHeader(name, value)
-  }
-  if (cookies) res.setHeader('set-cookie', response.headers.getSetCookie())
-}
-
 /** Writes a web Response to a node:http response, honouring back-pressure. */
 export const writeResponse = async (response: Response, res: ServerResponse): Promise<void> => {
-  copyHead(response, res)
+  setHead(res.req, res, response.status, response.statusText, response.headers, () =>
+    response.headers.getSetCookie(),
+  )
   const raw = rawBody(response)
   if (raw !== undefined) {
     res.end(raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw)

@@ -36,8 +36,11 @@ export const tlsContext = (m: TlsMaterial): tls.SecureContext =>
     ...(m.ciphers ? { ciphers: m.ciphers } : {}),
   })
 
-/** A worker's server side of TLS: a context from the files as they are now, and how to wrap a connection. */
-export const serverTls = (settings: TlsSettings): ((socket: Socket) => tls.TLSSocket) => {
+/**
+ * A worker's server side of TLS: a context from the files as they are now, and how to wrap a
+ * connection. `http2`: the handshake offers h2 first, then http/1.1 for clients without it.
+ */
+export const serverTls = (settings: TlsSettings, http2: boolean): ((socket: Socket) => tls.TLSSocket) => {
   const context = tlsContext({
     cert: readFileSync(settings.certfile),
     key: readFileSync(settings.keyfile),
@@ -49,12 +52,13 @@ export const serverTls = (settings: TlsSettings): ((socket: Socket) => tls.TLSSo
   // next connection reaches (with per-worker keys, only on the one that issued it).
   if (settings.ticketKeys) context.context.setTicketKeys(Buffer.from(settings.ticketKeys, 'base64'))
   const mutual = settings.caCerts !== null
+  const alpn = http2 ? ['h2', 'http/1.1'] : ['http/1.1']
   return (socket) =>
     new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
-      // HTTP/1.1 only, said so in the handshake: a client that offers h2 falls back.
-      ALPNProtocols: ['http/1.1'],
+      // Said in the handshake: a client that offers only what is not here falls back to HTTP/1.1.
+      ALPNProtocols: alpn,
       requestCert: mutual,
       rejectUnauthorized: mutual,
     })
