@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { parseAppRef } from '../apps/app-ref.ts'
+import { parseCommandLine, UsageError } from '../runtime/master/cli-args.ts'
 import {
   type ConfigKey,
   configDefaults,
@@ -251,6 +252,19 @@ describe('refusals name the option, the source and what was expected', () => {
   })
 })
 
+describe('switches on the command line', () => {
+  it('--no-FLAG turns a switch off; only switches have the form', () => {
+    expect(parseCommandLine(['serve', 'app.ts', '--no-http2']).flags.http2).toBe(false)
+    expect(parseCommandLine(['serve', 'app.ts', '--http2']).flags.http2).toBe(true)
+    expect(
+      resolveConfig({ flags: parseCommandLine(['serve', 'app.ts', '--no-http2']).flags }).config.http2,
+    ).toBe(false)
+    expect(() => parseCommandLine(['serve', 'app.ts', '--no-bind'])).toThrow(
+      new UsageError('option "--no-bind": only on/off options have a --no- form'),
+    )
+  })
+})
+
 describe('warnings', () => {
   it('kind "threads" is read as thread-pool, with TROUPE_W_KIND_RENAMED naming the source', () => {
     const { config, warnings } = resolveConfig({ env: { TROUPE_KIND: 'threads' } })
@@ -318,7 +332,10 @@ describe('docs derived from the table', () => {
 
   it('serve --help lists every flag with its default', () => {
     const help = commandHelp('serve')
-    for (const key of configKeys) expect(help).toMatch(new RegExp(`^ {2}--${flagName(key)}\\b`, 'm'))
+    for (const key of configKeys)
+      expect(help).toMatch(new RegExp(`^ {2}--(\\[no-\\])?${flagName(key)}\\b`, 'm'))
+    // A switch that is on by default shows how to turn it off.
+    expect(help).toMatch(/^ {2}--\[no-\]http2 /m)
     expect(help).toContain('(default 30 s)')
     expect(help).toContain('only with placement process')
     expect(help).not.toContain('threads|')

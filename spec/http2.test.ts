@@ -11,6 +11,7 @@ import crypto from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
 import http2 from 'node:http2'
 import https from 'node:https'
+import path from 'node:path'
 import tls from 'node:tls'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
@@ -18,6 +19,7 @@ import { resolveConfig } from '../runtime/master/config.ts'
 import { startServer } from '../runtime/master/master.ts'
 import { fixturePath } from './support/serve.ts'
 import { makeCerts, type TestCerts } from './support/tls-certs.ts'
+import { tempDir } from './support/troupe-cli.ts'
 
 const fetchApp = fixturePath('h2-fetch-app.ts')
 const nodeApp = fixturePath('h2-node-app.ts')
@@ -230,16 +232,15 @@ describe('limits per stream', () => {
     await until(() => server.stats().totals.shed === 4)
   })
 
-  it('header lists past maxHeaders are refused, and the connection serves on', async () => {
-    const server = await serve({ bind: ['https://127.0.0.1:0'], maxHeaders: 20 })
+  it('header lists past maxHeaders or maxHeaderSize: that stream is refused (ENHANCE_YOUR_CALM), the connection serves on', async () => {
+    const server = await serve({ bind: ['https://127.0.0.1:0'], maxHeaders: 20, maxHeaderSize: 2048 })
     const session = connect(server.addresses[0]!)
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, 'v']))
-    const refused = await request(session, '/many', { headers: many }).catch((error: Error) => error)
-    expect(refused instanceof Error ? refused.message : `status ${refused.status}`).toMatch(
-      /NGHTTP2_ENHANCE_YOUR_CALM|status 431|Stream closed with error code/,
+    await expect(request(session, '/many', { headers: many })).rejects.toThrow(/NGHTTP2_ENHANCE_YOUR_CALM/)
+    await expect(request(session, '/big', { headers: { 'x-big': 'a'.repeat(10_000) } })).rejects.toThrow(
+      /NGHTTP2_ENHANCE_YOUR_CALM/,
     )
-    const fresh = connect(server.addresses[0]!)
-    expect((await request(fresh, '/after')).status).toBe(200)
+    expect((await request(session, '/after')).status).toBe(200)
     expect(server.stats().totals.restarts).toBe(0)
   })
 
@@ -268,6 +269,33 @@ describe('limits per stream', () => {
     expect(answer.headers['set-cookie']).toEqual(['a=1', 'b=2'])
     expect(answer.headers.connection).toBeUndefined()
     expect(answer.headers['keep-alive']).toBeUndefined()
+  })
+})
+
+describe('the connection', () => {
+  it('an HTTP/2 connection idle for keepAlive is closed with GOAWAY', async () => {
+    const server = await serve({ bind: ['https://127.0.0.1:0'], keepAlive: 1 })
+    const session = connect(server.addresses[0]!)
+    expect((await request(session, '/')).status).toBe(200)
+    const idle = Date.now()
+    await new Promise((resolve) => session.once('goaway', resolve))
+    expect(Date.now() - idle).toBeGreaterThanOrEqual(900)
+    await until(() => session.closed || session.destroyed)
+  })
+
+  it('the access log writes HTTP/2.0 requests with the body bytes sent', async () => {
+    const file = path.join(tempDir(), 'access.log')
+    const server = await serve({ bind: ['https://127.0.0.1:0'], accessLog: file })
+    const session = connect(server.addresses[0]!)
+    const answer = await request(session, '/logged?x=1')
+    expect(answer.status).toBe(200)
+    await server.stop({ graceful: true })
+    const line = readFileSync(file, 'utf8').trim()
+    expect(line).toMatch(
+      new RegExp(
+        `^127\\.0\\.0\\.1 - - \\[[^\\]]+\\] "GET /logged\\?x=1 HTTP/2\\.0" 200 ${Buffer.byteLength(answer.body)}$`,
+      ),
+    )
   })
 })
 

@@ -42,6 +42,8 @@ interface Tracked {
   upgraded: 'websocket' | 'other' | undefined
   /** An HTTP/2 connection: its session, which a drain closes with GOAWAY. */
   session: http2.Http2Session | undefined
+  /** The client's address, kept for an HTTP/2 connection's access log lines. */
+  remote?: string | undefined
 }
 
 /** Where an HTTP/2 session keeps its connection's bookkeeping. */
@@ -191,16 +193,15 @@ CountingResponse.prototype.end = function (
   return (end as (...args: unknown[]) => Counted).call(this, chunk, encoding, callback)
 }
 
-/** The same count for HTTP/2 responses (node:http2's compatibility response, subclassed: only while an access log is on). */
+/**
+ * The same count for HTTP/2 responses (node:http2's compatibility response, subclassed: only
+ * while an access log is on). Its `end(chunk)` writes the chunk through `write`.
+ */
 class CountingHttp2Response extends http2.Http2ServerResponse {
   [BODY_BYTES] = 0
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     this[BODY_BYTES] += byteCount(chunk, encoding)
     return (super.write as (...args: unknown[]) => boolean)(chunk, encoding, callback)
-  }
-  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
-    if (chunk !== undefined && typeof chunk !== 'function') this[BODY_BYTES] += byteCount(chunk, encoding)
-    return (super.end as (...args: unknown[]) => this)(chunk, encoding, callback)
   }
 }
 
@@ -229,12 +230,14 @@ const responseEntry = (
   res: http.ServerResponse,
   start: number,
   log: AccessLogHook,
+  tracked: Tracked | undefined,
 ): AccessEntry => {
   const now = performance.now()
   return {
     startedAt: Date.now() - (now - start),
     durationMs: now - start,
-    remote: req.socket.remoteAddress,
+    // An HTTP/2 stream, closed, no longer reaches its connection: the session kept the address.
+    remote: tracked?.session ? tracked.remote : req.socket.remoteAddress,
     method: req.method ?? '-',
     url: req.url ?? '-',
     httpVersion: req.httpVersion,
@@ -426,6 +429,7 @@ export class WorkerServer {
     if (!session) return
     this.#newSession = undefined
     tracked.session = session
+    tracked.remote = (socket as Socket).remoteAddress
     session[TRACKED] = tracked
     session.setTimeout(this.#args.keepAliveMs, () => session.close())
     if (this.#draining) session.close()
@@ -553,7 +557,7 @@ export class WorkerServer {
       if (whole) this.#count(res, live.start)
       this.#live.delete(live)
       if (!whole) live.controller?.abort(new Error('the client went away'))
-      this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog))
+      this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog, tracked))
       if (tracked) {
         tracked.active--
         tracked.idleSince = performance.now()
