@@ -546,8 +546,11 @@ export class WorkerServer {
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++
     this.#inflight++
-    // An HTTP/2 request's socket is a stand-in for its session's: the session knows the connection.
-    const tracked = this.#sockets.get(req.socket) ?? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
+    // An HTTP/2 request's socket is a stand-in (a proxy made on first use) for its session's:
+    // the session knows the connection.
+    const tracked = isHttp2(req)
+      ? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
+      : this.#sockets.get(req.socket)
     if (tracked) tracked.active++
     const live: Live = { res, start: performance.now(), controller: undefined }
     res.once('close', () => {

@@ -16,8 +16,14 @@
  *    the floor), and in-process `troupe:actor:ready` spawnMs of worker spawns
  *    (`spawn-ready.ts`). Not pinned.
  *
+ * 4. (tls) TLS in the worker: one worker serving https://, keep-alive and `Connection: close`
+ *    (wrk resumes no session: every request is a full handshake), as a ratio to a bare
+ *    node:https server (`bare-secure.ts`); pinned as in 1.
+ * 5. (h2) HTTP/2: h2load against one worker serving h2 (ALPN over TLS) and h2c, as a ratio
+ *    to a bare node:http2 server with the same handler; pinned as in 1, h2load on CPU 0.
+ *
  * Run: `npm run bench:http -- [--duration S] [--rounds N] [--warmup S] [--connections N]
- *   [--spawns N] [--only rps,access-log,rss,startup,spawn]`.
+ *   [--spawns N] [--only rps,access-log,rss,startup,spawn,tls,h2]`.
  * 1b. (access-log) the access log's cost: the same one-worker server with and without
  *    `--access-log FILE`, alternating, pinned as in 1.
  * Every child this script starts (servers, their workers, wrk) is killed when it ends,
@@ -37,14 +43,14 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     spawns: { type: 'string', default: '20' },
-    only: { type: 'string', default: 'rps,access-log,rss,startup,spawn' },
+    only: { type: 'string', default: 'rps,access-log,rss,startup,spawn,tls,h2' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (values.help) {
   console.log(
     'Usage: node spec/bench/http.ts [--duration S=10] [--rounds N=3] [--warmup S=1] [--connections N=50]\n' +
-      '         [--spawns N=20] [--only rps,access-log,rss,startup,spawn]',
+      '         [--spawns N=20] [--only rps,access-log,rss,startup,spawn,tls,h2]',
   )
   process.exit(0)
 }
@@ -207,7 +213,7 @@ const launch = (argv: readonly string[], timeoutMs = 30_000): Promise<Launched> 
       const lines = (partial + chunk).split('\n')
       partial = lines.pop()!
       for (const line of lines) {
-        const match = /serving .*?\bon 127\.0\.0\.1:(\d+)/.exec(line)
+        const match = /serving .*?\bon (?:https:\/\/)?127\.0\.0\.1:(\d+)/.exec(line)
         if (!match) continue
         done = true
         clearTimeout(timer)
@@ -311,7 +317,11 @@ interface WrkRun {
 const toMs = (value: string, unit: string) =>
   Number(value) * ({ us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit] ?? Number.NaN)
 
-const wrkArgv = (port: number, seconds: number, options: { pin: boolean; close: boolean }): string[] => [
+const wrkArgv = (
+  port: number,
+  seconds: number,
+  options: { pin: boolean; close: boolean; scheme?: 'http' | 'https' },
+): string[] => [
   ...(options.pin ? ['taskset', '-c', '0'] : []),
   'wrk',
   '-t1',
@@ -319,7 +329,7 @@ const wrkArgv = (port: number, seconds: number, options: { pin: boolean; close: 
   `-d${seconds}s`,
   '--latency',
   ...(options.close ? ['-H', 'Connection: close'] : []),
-  `http://127.0.0.1:${port}/`,
+  `${options.scheme ?? 'http'}://127.0.0.1:${port}/`,
 ]
 
 const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> => {
@@ -781,6 +791,233 @@ const spawnTimes = async () => {
   printCommands('spawn')
 }
 
+// 4 and 5 ------------------------------------------------------------------------------
+
+/** A test CA and a server certificate for 127.0.0.1, made with openssl for this run. */
+let certFiles: { dir: string; cert: string; key: string } | undefined
+const certs = async () => {
+  if (!certFiles) {
+    const { makeCerts } = await import('../support/tls-certs.ts')
+    const made = makeCerts()
+    certFiles = { dir: made.dir, cert: made.cert, key: made.key }
+    process.on('exit', () => rmSync(made.dir, { recursive: true, force: true }))
+  }
+  return certFiles
+}
+
+interface LoadRun {
+  readonly rps: number
+  readonly errors: number
+  readonly output: string
+}
+
+const fromWrk = (run: WrkRun): LoadRun => ({ rps: run.rps, errors: errorsOf(run), output: run.output })
+
+/** h2load on CPU 0 for `seconds`: 1 thread, 10 connections, 10 streams each. */
+const h2loadArgv = (url: string, seconds: number): string[] => [
+  'taskset',
+  '-c',
+  '0',
+  'h2load',
+  '-t1',
+  '-c10',
+  '-m10',
+  `-D${seconds}`,
+  url,
+]
+
+const h2load = async (argv: readonly string[], seconds: number): Promise<LoadRun> => {
+  const child = start(argv)
+  let output = ''
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c
+  })
+  child.stderr!.on('data', (c: Buffer) => {
+    output += c
+  })
+  if (!(await exited(child, (seconds + 30) * 1_000))) {
+    child.kill('SIGKILL')
+    throw new Error(`h2load did not finish: ${show(argv)}\n${output}`)
+  }
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output)?.[1] ?? Number.NaN)
+  const failed = /(\d+) failed, (\d+) errored/.exec(output)
+  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output)
+  if (!Number.isFinite(rps)) throw new Error(`could not read h2load's output: ${show(argv)}\n${output}`)
+  const errors =
+    (failed ? Number(failed[1]) + Number(failed[2]) : 0) + (codes ? Number(codes[3]) + Number(codes[4]) : 0)
+  return { rps, errors, output }
+}
+
+/** One pinned run of any load: fresh server on CPU 1, warm-up, measured load on CPU 0, stop. */
+const pinnedLoad = async (
+  section: string,
+  argv: readonly string[],
+  label: string,
+  load: (port: number, seconds: number) => { argv: string[]; run: (argv: string[]) => Promise<LoadRun> },
+): Promise<LoadRun | undefined> => {
+  used(section, pin(argv))
+  let server: Launched | undefined
+  try {
+    server = await launch(pin(argv))
+    if (warmup > 0) {
+      const warm = load(server.port, warmup)
+      const run = await warm.run(warm.argv)
+      if (run.errors > 0) flags.push(`${label}: warm-up had ${run.errors} errors`)
+    }
+    const bad = unpinned(server.pid, '1')
+    if (bad.length > 0)
+      flags.push(`${label}: ${bad.length} server thread(s) not pinned to CPU 1: ${bad.join('; ')}`)
+    const measured = load(server.port, duration)
+    used(section, measured.argv)
+    const run = await measured.run(measured.argv)
+    if (run.errors > 0) flags.push(`${label}: ${run.errors} errors`)
+    return run
+  } catch (error) {
+    flags.push(`${label}: run failed: ${(error as Error).message}`)
+    return undefined
+  } finally {
+    if (server) await stop(server, label)
+  }
+}
+
+interface SecureCandidate {
+  readonly name: string
+  readonly base: readonly string[]
+  readonly troupe: readonly string[]
+  readonly load: (
+    port: number,
+    seconds: number,
+  ) => { argv: string[]; run: (argv: string[]) => Promise<LoadRun> }
+}
+
+/** Pairs of pinned runs, bare then troupe, per candidate and round: the median ratio of each. */
+const securePairs = async (section: string, title: string, list: readonly SecureCandidate[]) => {
+  const runs = list.map(() => ({ base: [] as LoadRun[], cand: [] as LoadRun[], ratios: [] as number[] }))
+  let n = 0
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, c] of list.entries()) {
+      const base = await pinnedLoad(section, c.base, `${section} round ${round} bare (vs ${c.name})`, c.load)
+      const cand = await pinnedLoad(section, c.troupe, `${section} round ${round} troupe ${c.name}`, c.load)
+      const slot = runs[i]!
+      if (base) slot.base.push(base)
+      if (cand) slot.cand.push(cand)
+      if (base && cand) slot.ratios.push(cand.rps / base.rps)
+      progress(
+        `[${section} ${++n}/${rounds * list.length}] ${c.name}: troupe ${whole(cand?.rps ?? Number.NaN)} req/s, ` +
+          `bare ${whole(base?.rps ?? Number.NaN)} req/s`,
+      )
+    }
+  }
+  table(
+    title,
+    list.map((c, i) => {
+      const { base, cand, ratios } = runs[i]!
+      return {
+        candidate: c.name,
+        'ratio (median)': fixed(median(ratios), 3),
+        'min–max': spread(ratios, 3),
+        'troupe req/s': whole(median(cand.map((r) => r.rps))),
+        'bare req/s': whole(median(base.map((r) => r.rps))),
+        flag: [
+          [...base, ...cand].some((r) => r.errors > 0) ? 'ERRORS' : '',
+          ratios.length < rounds ? `only ${ratios.length}/${rounds} pairs` : '',
+        ]
+          .filter(Boolean)
+          .join(', '),
+      }
+    }),
+  )
+  console.log('medians over rounds; ratio = troupe req/s ÷ bare req/s of the run just before it')
+  printCommands(section)
+}
+
+const secureTroupe = (
+  placement: Placement,
+  bind: string,
+  files: { cert: string; key: string },
+  extra: string[] = [],
+) => [
+  NODE,
+  'runtime/master/cli.ts',
+  'serve',
+  'spec/bench/hello-node.ts',
+  '--bind',
+  bind,
+  '--certfile',
+  files.cert,
+  '--keyfile',
+  files.key,
+  '--workers',
+  '1',
+  '--placement',
+  placement,
+  ...extra,
+]
+const bareSecure = (protocol: 'https' | 'h2' | 'h2c', files: { cert: string; key: string }) => [
+  NODE,
+  'spec/bench/bare-secure.ts',
+  '--protocol',
+  protocol,
+  '--cert',
+  files.cert,
+  '--key',
+  files.key,
+]
+
+const tlsCost = async () => {
+  const files = await certs()
+  const viaWrk = (close: boolean) => (port: number, seconds: number) => ({
+    argv: wrkArgv(port, seconds, { pin: true, close, scheme: 'https' }),
+    run: async (argv: string[]) => fromWrk(await wrk(argv, seconds)),
+  })
+  const list: SecureCandidate[] = (['thread', 'process'] as const).flatMap((placement) =>
+    [false, true].map((close) => ({
+      name: `${placement} ${close ? 'Connection: close (a full handshake each)' : 'keep-alive'}`,
+      base: bareSecure('https', files),
+      troupe: secureTroupe(placement, 'https://127.0.0.1:0', files),
+      load: viaWrk(close),
+    })),
+  )
+  await securePairs(
+    'tls',
+    `4. TLS in the worker: https hello, 1 worker, req/s as a ratio to a bare node:https server ` +
+      `(RSA-2048; server on CPU 1, wrk -t1 -c${connections} on CPU 0, ${duration}s runs, ${rounds} round(s))`,
+    list,
+  )
+}
+
+const http2Cost = async () => {
+  if (spawnSync('h2load', ['--version']).status !== 0) {
+    flags.push('h2: h2load is not installed (Debian package nghttp2-client): section skipped')
+    return
+  }
+  const files = await certs()
+  const viaH2load = (scheme: 'https' | 'http') => (port: number, seconds: number) => ({
+    argv: h2loadArgv(`${scheme}://127.0.0.1:${port}/`, seconds),
+    run: (argv: string[]) => h2load(argv, seconds),
+  })
+  const list: SecureCandidate[] = [
+    ...(['thread', 'process'] as const).map((placement) => ({
+      name: `${placement} h2 (TLS, ALPN)`,
+      base: bareSecure('h2', files),
+      troupe: secureTroupe(placement, 'https://127.0.0.1:0', files),
+      load: viaH2load('https'),
+    })),
+    {
+      name: 'thread h2c (prior knowledge)',
+      base: bareSecure('h2c', files),
+      troupe: secureTroupe('thread', '127.0.0.1:0', files, ['--http2-cleartext', 'prior-knowledge']),
+      load: viaH2load('http'),
+    },
+  ]
+  await securePairs(
+    'h2',
+    `5. HTTP/2: hello, 1 worker, req/s as a ratio to a bare node:http2 server with the same handler ` +
+      `(server on CPU 1, h2load -t1 -c10 -m10 on CPU 0, ${duration}s runs, ${rounds} round(s))`,
+    list,
+  )
+}
+
 // ---------------------------------------------------------------------------------------
 
 const wrkVersion = spawnSync('wrk', ['-v'], { encoding: 'utf8' })
@@ -789,7 +1026,9 @@ const estimate =
   (sections.has('access-log') ? rounds * 4 * (warmup + duration + 1.5) : 0) +
   (sections.has('rss') ? rounds * rssConfigs.length * (rssLoad + 3) : 0) +
   (sections.has('startup') ? startupSamples * startupConfigs.length * 1.5 : 0) +
-  (sections.has('spawn') ? 4 * (3 + spawns * 0.3) : 0)
+  (sections.has('spawn') ? 4 * (3 + spawns * 0.3) : 0) +
+  (sections.has('tls') ? rounds * 4 * 2 * (warmup + duration + 1.5) : 0) +
+  (sections.has('h2') ? rounds * 3 * 2 * (warmup + duration + 1.5) : 0)
 console.log(
   `troupe http bench — node ${process.version} (${NODE}), ${(wrkVersion.stdout || wrkVersion.stderr).split('\n')[0]?.split(' Copyright')[0]}, ` +
     `${new Date().toISOString()}, load average ${loadavg()
@@ -807,6 +1046,8 @@ try {
   if (sections.has('rss')) await residentMemory()
   if (sections.has('startup')) await startupTimes()
   if (sections.has('spawn')) await spawnTimes()
+  if (sections.has('tls')) await tlsCost()
+  if (sections.has('h2')) await http2Cost()
 } catch (error) {
   flags.push(`bench aborted: ${(error as Error).stack}`)
   process.exitCode = 1
