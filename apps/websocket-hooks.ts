@@ -32,21 +32,24 @@ export interface WebSocketHooks {
 interface NodeAdapter {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>
 }
-type NodeAdapterFactory = (options: object) => NodeAdapter
+export type NodeAdapterFactory = (options: object) => NodeAdapter
+
+/** crossws' Node adapter, from the app's node_modules (external in the build: see tsup.config.ts). */
+const importNodeAdapter = async (): Promise<NodeAdapterFactory> =>
+  ((await import('crossws/adapters/node')) as unknown as { default: NodeAdapterFactory }).default
 
 /**
  * The app's `upgrade` handler made of its crossws hooks: every Upgrade request goes through
  * crossws' Node adapter (its bundled ws does the handshake and the frames). Throws
- * TROUPE_E_APP_LOAD when crossws is not installed.
+ * TROUPE_E_APP_LOAD when crossws cannot be loaded (`load` stands in for the import in tests).
  */
 export const crosswsUpgrade = async (
   hooks: WebSocketHooks,
+  load: () => Promise<NodeAdapterFactory> = importNodeAdapter,
 ): Promise<(req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>> => {
   let nodeAdapter: NodeAdapterFactory
   try {
-    // External in the build (tsup.config.ts): resolved from the app's own node_modules.
-    nodeAdapter = ((await import('crossws/adapters/node')) as unknown as { default: NodeAdapterFactory })
-      .default
+    nodeAdapter = await load()
   } catch (error) {
     throw new AppLoadError(
       `the app's \`websocket\` hooks are served through crossws' Node adapter, which could not be loaded (${(error as Error).message}): install crossws in the app (npm install crossws)`,

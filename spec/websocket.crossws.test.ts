@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { WebSocket } from 'ws'
 import { resolveApp } from '../apps/app.ts'
+import { crosswsUpgrade } from '../apps/websocket-hooks.ts'
 import { AppLoadError } from '../runtime/errors.ts'
 import { eventually } from './support/manual-clock.ts'
 import { serve } from './support/serve.ts'
@@ -97,6 +98,36 @@ describe('crossws hooks', () => {
     },
     60_000,
   )
+
+  it.each(['thread', 'process'] as const)(
+    '%s workers: a plain { fetch, websocket } export, its hooks picked per request by resolve',
+    async (placement) => {
+      const { port, base } = await serve('crossws-plain-app.ts', { placement })
+      const say = async (pathname: string, text: string) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${pathname}`)
+        onTestFinished(() => ws.terminate())
+        return new Promise<string>((resolve, reject) => {
+          ws.once('open', () => ws.send(text))
+          ws.once('message', (data) => resolve(data.toString()))
+          ws.once('error', reject)
+        })
+      }
+      expect(await say('/', 'hi there')).toBe('hi there')
+      expect(await say('/upper', 'hi there')).toBe('HI THERE')
+      expect(await (await fetch(base)).text()).toBe('plain fetch\n')
+    },
+    30_000,
+  )
+
+  it('without crossws installed, an app with `websocket` fails to load, saying what to install', async () => {
+    const missing = Object.assign(new Error("Cannot find package 'crossws'"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    })
+    const failed = await crosswsUpgrade({}, () => Promise.reject(missing)).catch((error: unknown) => error)
+    expect(failed).toBeInstanceOf(AppLoadError)
+    expect((failed as { code?: string }).code).toBe('TROUPE_E_APP_LOAD')
+    expect((failed as Error).message).toMatch(/Cannot find package 'crossws'.*npm install crossws/)
+  })
 
   it('an app with both `upgrade` and `websocket` is refused at load, naming both', () => {
     const both = { fetch: () => new Response(''), upgrade: () => {}, websocket: {} }
