@@ -52,7 +52,7 @@ describe.each([
     await peersUntil(first, 'peers 2 closed 0')
     second.ws.close()
     await peersUntil(first, 'peers 1 closed 1')
-    expect(second.closed?.code).toBe(1005)
+    expect((await eventually(() => second.closed, 10_000, 'the client to see its close')).code).toBe(1005)
     await eventually(() => server.stats().totals.upgraded === 1, 10_000, 'one upgraded connection left')
   }, 30_000)
 })
