@@ -20,7 +20,8 @@ export default defineConfig({
   // A thread or process loads both the user's app (through dist/index.js) and dist/actor-child.js;
   // shared chunks give them one copy of the runtime, so error classes and registries stay single.
   splitting: true,
-  external: ['effect', 'piscina'],
+  // crossws is the app's, imported only for an app with crossws hooks (apps/websocket-hooks.ts).
+  external: ['effect', 'piscina', 'crossws'],
   // Keep `node:` specifiers: some builtins (node:sqlite, node:test) exist only under that prefix.
   removeNodeProtocol: false,
   // Declarations come from `tsc -p tsconfig.build.json`; tsup's dts does not run on TypeScript 7.

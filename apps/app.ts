@@ -11,6 +11,7 @@ import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
 import type { ActorRef } from '../runtime/ref.ts'
 import type { ActorOptions } from '../runtime/system.ts'
 import { parseAppRef } from './app-ref.ts'
+import type { WebSocketHooks } from './websocket-hooks.ts'
 
 /** What a request handler gets besides the request. */
 export interface AppContext {
@@ -64,6 +65,13 @@ interface AppHooks {
    */
   readonly upgrade?: UpgradeHandler
   /**
+   * crossws hooks (`open`, `message`, `close`, `error`, `upgrade`…) for the app's WebSocket
+   * upgrades, as srvx's `serve({ fetch, websocket })` takes them; served on the worker's event
+   * loop through crossws' Node adapter, which the app installs (troupe imports it only for an app
+   * that has `websocket`). Instead of `upgrade`, not beside it.
+   */
+  readonly websocket?: WebSocketHooks
+  /**
    * A graceful stop or reload began: the worker takes no new connections, and its upgraded
    * ones stay open until they close or `ctx.deadline` (gracefulTimeout). The app may say
    * goodbye to its clients now (close its WebSockets with 1001 and a reason).
@@ -101,6 +109,7 @@ export interface ResolvedApp {
   readonly handler?: NodeHandler
   readonly setup?: (ctx: SetupContext) => unknown
   readonly upgrade?: UpgradeHandler
+  readonly websocket?: WebSocketHooks
   readonly drain?: (ctx: DrainContext) => unknown
   readonly teardown?: () => unknown
   readonly actors: ReadonlyArray<{ readonly definition: ActorDefinition; readonly options: AppActorOptions }>
@@ -131,6 +140,16 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
     const handler = typeof app.handler === 'function' ? app.handler : undefined
     if (fetch || handler) {
       const actors = normalizeActors(app.actors ?? [])
+      const websocket = app.websocket
+      if (websocket !== undefined && (typeof websocket !== 'object' || websocket === null))
+        throw new AppLoadError(
+          `${url}: \`websocket\` must be an object of crossws hooks, not ${websocket === null ? 'null' : typeof websocket}`,
+        )
+      // Both would take the same Upgrade requests, and only one can own a socket.
+      if (websocket && app.upgrade)
+        throw new AppLoadError(
+          `${url} has both \`upgrade\` and \`websocket\`: both serve Upgrade requests, keep one`,
+        )
       return {
         name: app.name ?? fallbackName,
         style: fetch ? 'fetch' : 'node',
@@ -138,6 +157,7 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
         ...(handler ? { handler } : {}),
         ...(app.setup ? { setup: app.setup } : {}),
         ...(app.upgrade ? { upgrade: app.upgrade } : {}),
+        ...(websocket ? { websocket } : {}),
         ...(app.drain ? { drain: app.drain } : {}),
         ...(app.teardown ? { teardown: app.teardown } : {}),
         actors,

@@ -15,6 +15,7 @@ export {
   type SetupContext,
   type UpgradeHandler,
 } from '../apps/app.ts'
+export type { WebSocketHooks } from '../apps/websocket-hooks.ts'
 export {
   type ActorContext,
   type ActorDefinition,

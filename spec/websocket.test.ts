@@ -18,6 +18,7 @@ import { WebSocket } from 'ws'
 import { resolveConfig } from '../runtime/master/config.ts'
 import { startServer } from '../runtime/master/master.ts'
 import { eventually } from './support/manual-clock.ts'
+import { type Client, connect, nextMessage } from './support/ws-client.ts'
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const nodeApp = fixture('websocket-app.ts')
@@ -29,32 +30,6 @@ const serve = async (app: string, flags: Record<string, unknown> = {}) => {
   onTestFinished(() => server.stop({ graceful: false }))
   return { server, url: `ws://${server.addresses[0]}/`, http: `http://${server.addresses[0]}/` }
 }
-
-/** A client socket that keeps what it received and how it closed. */
-interface Client {
-  readonly ws: WebSocket
-  readonly hello: string
-  readonly messages: (string | Buffer)[]
-  closed?: { code: number; at: number }
-}
-
-const connect = (url: string): Promise<Client> =>
-  new Promise((resolve, reject) => {
-    const ws = new WebSocket(url)
-    const client: Client = { ws, hello: '', messages: [] }
-    ws.once('message', (data) => {
-      ;(client as { hello: string }).hello = data.toString()
-      ws.on('message', (more, binary) => client.messages.push(binary ? (more as Buffer) : more.toString()))
-      resolve(client)
-    })
-    ws.on('close', (code) => {
-      client.closed = { code, at: performance.now() }
-    })
-    ws.once('error', reject)
-  })
-
-const nextMessage = (client: Client, count: number) =>
-  eventually(() => client.messages.length >= count && client.messages[count - 1], 10_000, `message ${count}`)
 
 describe.each([
   ['a node-style app with ws on ctx.server', 'websocket-app.ts', 'thread', 'coroutine'],

@@ -90,7 +90,10 @@ export const httpWorker = defineActor({
       accessLog?.close()
       throw error
     }
-    const upgrade = app.upgrade
+    // crossws hooks are loaded only for an app that has them: crossws is the app's dependency.
+    const upgrade =
+      app.upgrade ??
+      (app.websocket && (await (await import('../../apps/websocket-hooks.ts')).crosswsUpgrade(app.websocket)))
     server.serveUpgrades(upgrade && ((req, socket, head) => upgrade(req, socket, head, appContext)))
     engine =
       args.kind === 'thread-pool'
