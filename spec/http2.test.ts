@@ -11,6 +11,7 @@ import crypto from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
 import http2 from 'node:http2'
 import https from 'node:https'
+import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
 import { promisify } from 'node:util'
@@ -270,6 +271,31 @@ describe('limits per stream', () => {
     expect(answer.headers.connection).toBeUndefined()
     expect(answer.headers['keep-alive']).toBeUndefined()
   })
+})
+
+describe('unix: binds', () => {
+  it.each(['thread', 'process'] as const)(
+    'h2c over a unix: bind, %s placement (thread workers through the master relay)',
+    async (placement) => {
+      const socketPath = path.join(tempDir(), 'h2c.sock')
+      const server = await serve({
+        placement,
+        bind: [`unix:${socketPath}`],
+        http2Cleartext: 'prior-knowledge',
+      })
+      const session = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) })
+      session.on('error', () => {})
+      onTestFinished(() => {
+        session.destroy()
+      })
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => request(session, `/u${i}`)))
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200))
+      expect(answers[0]!.body).toMatch(/^http:\/\/localhost\/u0 w1 1\n$/)
+      const data = crypto.randomBytes(2 * 1024 * 1024)
+      const upload = await request(session, '/upload', { method: 'POST', body: data })
+      expect(JSON.parse(upload.body)).toEqual({ bytes: data.length, sha256: sha256(data) })
+    },
+  )
 })
 
 describe('the connection', () => {

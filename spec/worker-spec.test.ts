@@ -29,6 +29,7 @@ describe('workerSpec', () => {
         maxHeaderSize: 16_384,
         maxHeaders: 100,
         maxBodySize: 10 * 1024 * 1024,
+        http2: { tls: true, cleartext: false, maxConcurrentStreams: 100 },
         maxRequests: 0,
         drainIdleMs: 1_000,
         generation: 7,
