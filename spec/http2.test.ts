@@ -294,6 +294,7 @@ describe('unix: binds', () => {
       const data = crypto.randomBytes(2 * 1024 * 1024)
       const upload = await request(session, '/upload', { method: 'POST', body: data })
       expect(JSON.parse(upload.body)).toEqual({ bytes: data.length, sha256: sha256(data) })
+      expect(server.stats().totals.restarts).toBe(0)
     },
   )
 })
