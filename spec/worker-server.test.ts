@@ -123,7 +123,7 @@ describe('WorkerServer, fed an in-process socket', () => {
     let ran = 0
     const { socketPath } = await feed(async (req, res) => {
       ran++
-      await hello(req, res, () => new AbortController().signal)
+      await hello(req, res, { signal: () => new AbortController().signal })
     })
     const reply = await request(socketPath, { method: 'POST', body: 'y'.repeat(2_000) })
     expect(reply.status).toBe(413)
@@ -138,7 +138,7 @@ describe('WorkerServer, fed an in-process socket', () => {
     const { server, socketPath } = await feed(
       async (req, res) => {
         await held
-        await hello(req, res, () => new AbortController().signal)
+        await hello(req, res, { signal: () => new AbortController().signal })
       },
       { connections: 1 },
     )

@@ -5,14 +5,13 @@
 import type { AppContext, ResolvedApp } from '../../apps/app.ts'
 import { toRequest, writeResponse } from '../../transports/http/http-fetch.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
-import type { Engine } from './worker-server.ts'
+import { type Engine, settled } from './worker-server.ts'
 
 export interface EngineHandle {
   readonly run: Engine
   close(): Promise<void>
 }
 
-const settled = Promise.resolve()
 const done = () => {}
 
 export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerArgs): EngineHandle => {
@@ -33,8 +32,11 @@ export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerA
   }
   const fetch = app.fetch!
   return {
-    run: async (req, res, signal) => {
-      const response = await fetch(toRequest(req, signal, args.maxBodySize), ctx)
+    run: async (req, res, request) => {
+      const response = await fetch(
+        toRequest(req, () => request.signal(), args.maxBodySize),
+        ctx,
+      )
       await writeResponse(response, res)
     },
     close: async () => {},

@@ -72,7 +72,7 @@ export const httpWorker = defineActor({
     // The server before the app's setup, which may attach to it (a WebSocket server); the
     // engine after it, as before. No connection arrives until init has returned.
     let engine: EngineHandle | undefined
-    const server = new WorkerServer(args, (req, res, signal) => engine!.run(req, res, signal), {
+    const server = new WorkerServer(args, (req, res, request) => engine!.run(req, res, request), {
       onChange: (info: WorkerInfo) => ctx.report({ ...info }),
       onAppError: (error, req) =>
         say(

@@ -119,7 +119,7 @@ export const threadPoolEngine = async (
   })
 
   return {
-    run: async (req, res, signal) => {
+    run: async (req, res, request) => {
       if (admitted >= args.threads + queueLimit) {
         shed(res)
         return
@@ -135,7 +135,7 @@ export const threadPoolEngine = async (
           body,
         }
         answer = (await pool.run(task, {
-          signal: timedOut(signal()),
+          signal: timedOut(request.signal()),
           transferList: (body ? [body] : []) as never,
         })) as ArrayBuffer
       } catch (error) {

@@ -23,15 +23,14 @@ import { serverTls } from '../../transports/http/tls.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
-/**
- * Runs the app for one request; resolves when the response is written (or given up).
- * `signal()` makes the request's AbortSignal on first use: most requests never need one.
- */
-export type Engine = (
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  signal: () => AbortSignal,
-) => Promise<void>
+/** What an engine may ask of the request in flight besides req and res. */
+export interface InFlight {
+  /** The request's AbortSignal, made on first use: most requests never need one. */
+  signal(): AbortSignal
+}
+
+/** Runs the app for one request; resolves when the response is written (or given up). */
+export type Engine = (req: http.IncomingMessage, res: http.ServerResponse, request: InFlight) => Promise<void>
 
 /** A connection the worker serves: requests in flight, idle since, and which response closes it. */
 interface Tracked {
@@ -59,12 +58,41 @@ const GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9])
 /** How long a connection told Going Away may take to close before it is destroyed, ms. */
 const GOING_AWAY_MS = 1_000
 
-/** One request in flight, oldest first in `#live`, for the timeout sweep. */
-interface Live {
+/**
+ * One request in flight, oldest first in `#live`, for the timeout sweep. A class, and the
+ * response's 'close' listener one shared function that finds it (`res[LIVE]`): no closure is
+ * made per request.
+ */
+class Live implements InFlight {
+  controller: AbortController | undefined = undefined
+  readonly server: WorkerServer
+  readonly req: http.IncomingMessage
   readonly res: http.ServerResponse
   readonly start: number
-  controller: AbortController | undefined
+  readonly tracked: Tracked | undefined
+  constructor(
+    server: WorkerServer,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    tracked: Tracked | undefined,
+  ) {
+    this.server = server
+    this.req = req
+    this.res = res
+    this.start = performance.now()
+    this.tracked = tracked
+  }
+  signal(): AbortSignal {
+    this.controller ??= new AbortController()
+    return this.controller.signal
+  }
 }
+
+const LIVE = Symbol('troupe.live')
+type WithLive = http.ServerResponse & { [LIVE]: Live }
+
+/** What an engine returns for a request its app answered synchronously: one promise, for every such request. */
+export const settled: Promise<void> = Promise.resolve()
 
 /** A short text answer (a refusal); once headers are out, the only answer left is to cut the connection. */
 export const plain = (
@@ -299,6 +327,8 @@ export class WorkerServer {
   readonly #h2: http2.Http2Server | undefined
   /** The session node:http2 made for the connection just handed to it ('session' is synchronous). */
   #newSession: http2.Http2Session | undefined
+  /** HTTP/2 connections not yet told GOAWAY, for the idle check. */
+  readonly #sessions = new Set<Tracked>()
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
@@ -394,6 +424,7 @@ export class WorkerServer {
     this.#sockets.set(socket, tracked)
     socket.once('close', () => {
       this.#sockets.delete(socket)
+      this.#sessions.delete(tracked)
       this.#closed++
       if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
@@ -419,8 +450,8 @@ export class WorkerServer {
 
   /**
    * An HTTP/2 connection: node:http2 makes its session, and its streams come to #onRequest
-   * like HTTP/1.1 requests. Idle for the keep-alive time, or arriving during a drain, it is
-   * closed gracefully: GOAWAY, then the streams in flight finish.
+   * like HTTP/1.1 requests. Idle for the keep-alive time (#closeIdleSessions), or arriving
+   * during a drain, it is closed gracefully: GOAWAY, then the streams in flight finish.
    */
   #serveHttp2(socket: Socket | Duplex, tracked: Tracked): void {
     this.#newSession = undefined
@@ -431,8 +462,8 @@ export class WorkerServer {
     tracked.session = session
     tracked.remote = (socket as Socket).remoteAddress
     session[TRACKED] = tracked
-    session.setTimeout(this.#args.keepAliveMs, () => session.close())
     if (this.#draining) session.close()
+    else this.#sessions.add(tracked)
   }
 
   /**
@@ -491,7 +522,21 @@ export class WorkerServer {
   }
 
   /** Once a second while serving: the counters move with every request, not only when a connection closes. */
+  /**
+   * HTTP/2 connections idle (no stream open) for the keep-alive time get GOAWAY, checked once a
+   * second: a session timer would be refreshed on every frame it sends or receives.
+   */
+  #closeIdleSessions(): void {
+    const now = performance.now()
+    for (const tracked of this.#sessions)
+      if (tracked.active === 0 && now - tracked.idleSince >= this.#args.keepAliveMs) {
+        this.#sessions.delete(tracked)
+        tracked.session!.close()
+      }
+  }
+
   #periodicReport(): void {
+    if (this.#sessions.size > 0) this.#closeIdleSessions()
     const now = performance.eventLoopUtilization()
     this.#eluShare = performance.eventLoopUtilization(now, this.#elu).utilization
     this.#elu = now
@@ -543,33 +588,45 @@ export class WorkerServer {
     }
   }
 
+  /** A response closed, finished or cut: the 'close' listener of every response. */
+  static readonly #onClose = function (this: http.ServerResponse): void {
+    const live = (this as WithLive)[LIVE]
+    live.server.#settle(live)
+  }
+
+  #settle(live: Live): void {
+    const { req, res, tracked } = live
+    this.#inflight--
+    // A response cut before it finished (client gone, worker destroyed it) is not counted by status.
+    const whole = completed(req, res)
+    if (whole) this.#count(res, live.start)
+    this.#live.delete(live)
+    if (!whole) live.controller?.abort(new Error('the client went away'))
+    this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog, tracked))
+    if (tracked) {
+      tracked.active--
+      tracked.idleSince = performance.now()
+    }
+    if (this.#args.maxRequests > 0 && this.#requests >= this.#args.maxRequests && !this.#recycle) {
+      this.#recycle = 'max-requests'
+      this.#scheduleReport()
+    }
+  }
+
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++
     this.#inflight++
     // An HTTP/2 request's socket is a stand-in (a proxy made on first use) for its session's:
     // the session knows the connection.
-    const tracked = isHttp2(req)
+    const h2 = isHttp2(req)
+    const tracked = h2
       ? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
       : this.#sockets.get(req.socket)
     if (tracked) tracked.active++
-    const live: Live = { res, start: performance.now(), controller: undefined }
-    res.once('close', () => {
-      this.#inflight--
-      // A response cut before it finished (client gone, worker destroyed it) is not counted by status.
-      const whole = completed(req, res)
-      if (whole) this.#count(res, live.start)
-      this.#live.delete(live)
-      if (!whole) live.controller?.abort(new Error('the client went away'))
-      this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog, tracked))
-      if (tracked) {
-        tracked.active--
-        tracked.idleSince = performance.now()
-      }
-      if (this.#args.maxRequests > 0 && this.#requests >= this.#args.maxRequests && !this.#recycle) {
-        this.#recycle = 'max-requests'
-        this.#scheduleReport()
-      }
-    })
+    const live = new Live(this, req, res, tracked)
+    ;(res as WithLive)[LIVE] = live
+    // 'close' comes once: `on` spares the wrapper `once` makes per request.
+    res.on('close', WorkerServer.#onClose)
     if (this.#draining) this.#closeAfter(res, tracked)
 
     if (this.#inflight > this.#args.connections) {
@@ -580,7 +637,7 @@ export class WorkerServer {
       return
     }
     // node:http2 bounds its header list itself (maxHeaderListPairs).
-    if (req.rawHeaders.length / 2 > this.#args.maxHeaders && !isHttp2(req)) {
+    if (!h2 && req.rawHeaders.length / 2 > this.#args.maxHeaders) {
       res.shouldKeepAlive = false
       plain(res, 431, 'Request Header Fields Too Large\n')
       return
@@ -591,11 +648,10 @@ export class WorkerServer {
       return
     }
     this.#live.add(live)
-    const signal = () => {
-      live.controller ??= new AbortController()
-      return live.controller.signal
-    }
-    this.#engine(req, res, signal).catch((error: unknown) => {
+    const running = this.#engine(req, res, live)
+    // A handler that finished synchronously hands back the one settled promise: nothing to wait for.
+    if (running === settled) return
+    running.catch((error: unknown) => {
       if (res.writableEnded) return
       if (isBodyTooLarge(error)) {
         refuseTooLarge(req, res)
@@ -632,6 +688,7 @@ export class WorkerServer {
     // HTTP/2: GOAWAY now. The client opens no new stream here; those in flight finish, then
     // the session closes its connection.
     for (const state of this.#sockets.values()) state.session?.close()
+    this.#sessions.clear()
     const deadline = performance.now() + graceMs
     try {
       await onDeadline?.(Date.now() + graceMs)
