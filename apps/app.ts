@@ -4,7 +4,12 @@
  * - a function `(req, res)` (Node style; an Express app is one),
  * - `defineApp({...})`, which adds a name, per-worker `setup`/`teardown` and app actors.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import {
+  type IncomingMessage,
+  IncomingMessage as IncomingMessageClass,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
 import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
@@ -172,6 +177,17 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
   throw new AppLoadError(
     `${url} has ${found}; expected an object with fetch(request), a (req, res) function, or defineApp({...})`,
   )
+}
+
+/**
+ * A Node-style handler that gives each request node:http's prototype (Express does: its
+ * `app.request` inherits from `IncomingMessage.prototype`, and it swaps every request's
+ * prototype for it). node:http2's compatibility request is not a node:http one: such an app
+ * fails on every HTTP/2 request (a crash, in Express's case), so it is served HTTP/1.1 only.
+ */
+export const needsHttp1 = (app: ResolvedApp): boolean => {
+  const proto = (app.handler as { request?: unknown } | undefined)?.request
+  return typeof proto === 'object' && proto !== null && proto instanceof IncomingMessageClass
 }
 
 /** A (req, res) handler needs the live socket, so it cannot run on a pool thread (kind thread-pool). */

@@ -29,6 +29,8 @@ const entries = {
     'a USR2 upgrade failed (the new master exited, or did not serve within upgradeTimeout): the old master keeps serving; a USR2 may try again',
   TROUPE_W_TELL_FAILED:
     'an actor-to-actor tell could not be delivered (target gone, mailbox full or message uncloneable)',
+  TROUPE_W_APP_NEEDS_NODE_HTTP:
+    "the app's handler gives requests node:http's prototype (Express does), which node:http2's objects cannot take: its workers speak HTTP/1.1 only (no h2 offered on https:// binds, no h2c)",
   TROUPE_W_ADMIN_ERROR:
     'the admin listener (--admin) could not accept a connection (often EMFILE); it keeps listening and the server keeps serving',
 } as const satisfies Record<string, string>

@@ -20,7 +20,7 @@ import { resolveConfig } from '../runtime/master/config.ts'
 import { startServer } from '../runtime/master/master.ts'
 import { fixturePath } from './support/serve.ts'
 import { makeCerts, type TestCerts } from './support/tls-certs.ts'
-import { tempDir } from './support/troupe-cli.ts'
+import { start, tempDir } from './support/troupe-cli.ts'
 
 const fetchApp = fixturePath('h2-fetch-app.ts')
 const nodeApp = fixturePath('h2-node-app.ts')
@@ -337,6 +337,43 @@ describe('turning it off', () => {
     expect(refused).toBeInstanceOf(Error)
     expect((await fetch(`http://${plain}/`)).status).toBe(200)
     expect(server.stats().totals.restarts).toBe(0)
+  })
+
+  it('an Express app (it gives requests node:http prototypes) is served HTTP/1.1 only, with a warning, not crashed by h2', async () => {
+    const troupe = start(
+      [
+        'serve',
+        fixturePath('express-app.ts'),
+        '--bind',
+        'https://127.0.0.1:0',
+        '--certfile',
+        certs.cert,
+        '--keyfile',
+        certs.key,
+        '--http2-cleartext',
+        'prior-knowledge',
+        '--bind',
+        '127.0.0.1:0',
+      ],
+      { cwd: tempDir() },
+    )
+    onTestFinished(() => {
+      troupe.signal('SIGKILL')
+    })
+    const { addresses } = await troupe.serving()
+    const [secure, plain] = addresses as [string, string]
+    await troupe.waitForStderr(
+      /warning: worker w1: the app .* served HTTP\/1\.1 only .*\[TROUPE_W_APP_NEEDS_NODE_HTTP\]/,
+    )
+    expect(await negotiated(secure)).toBe('http/1.1')
+    const answer = await getHttp1(secure, '/users/7')
+    expect(answer).toMatchObject({ status: 200, version: '1.1' })
+    expect(JSON.parse(answer.body)).toMatchObject({ id: '7', framework: 'express' })
+    // An h2c client is not served HTTP/2 either; HTTP/1.1 on the same port is.
+    await expect(request(connect(plain), '/users/8')).rejects.toThrow()
+    expect((await fetch(`http://${plain}/users/9`)).status).toBe(200)
+    expect(troupe.stderr).not.toMatch(/exited \(crash/)
+    expect((await troupe.stop()).code).toBe(0)
   })
 
   it('on by default: a client offering h2 gets it', async () => {

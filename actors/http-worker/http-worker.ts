@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { isMainThread, type MessagePort, threadId } from 'node:worker_threads'
-import { type AppContext, assertKindFits, loadApp, type ResolvedApp } from '../../apps/app.ts'
+import { type AppContext, assertKindFits, loadApp, needsHttp1, type ResolvedApp } from '../../apps/app.ts'
 import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
@@ -52,6 +52,20 @@ export const httpWorker = defineActor({
     installResponseCapture()
     const app = await loadApp(args.app)
     assertKindFits(app, args.kind)
+    const http2Off =
+      (args.http2.tls && args.tls !== undefined) || args.http2.cleartext ? needsHttp1(app) : false
+    if (http2Off)
+      say(
+        warningLine(
+          'TROUPE_W_APP_NEEDS_NODE_HTTP',
+          `worker ${id}: the app (${app.name}) gives requests node:http's prototype (Express does), which HTTP/2 requests cannot take: served HTTP/1.1 only (--no-http2 says so and silences this)`,
+        ),
+        'warn',
+        'warning',
+      )
+    const served: HttpWorkerArgs = http2Off
+      ? { ...args, http2: { ...args.http2, tls: false, cleartext: false } }
+      : args
     const appContext: AppContext = {
       actor: (definition) => ctx.ref(definition, `${args.actorsPath}/${definition.name}`),
       worker: Object.freeze({ id, generation: args.generation, pid: process.pid, threadId }),
@@ -72,7 +86,7 @@ export const httpWorker = defineActor({
     // The server before the app's setup, which may attach to it (a WebSocket server); the
     // engine after it, as before. No connection arrives until init has returned.
     let engine: EngineHandle | undefined
-    const server = new WorkerServer(args, (req, res, request) => engine!.run(req, res, request), {
+    const server = new WorkerServer(served, (req, res, request) => engine!.run(req, res, request), {
       onChange: (info: WorkerInfo) => ctx.report({ ...info }),
       onAppError: (error, req) =>
         say(
