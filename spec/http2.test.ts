@@ -263,6 +263,25 @@ describe('limits per stream', () => {
     },
   )
 
+  it('Node-style apps: connection-specific headers set for HTTP/1.1 (an SSE handler) are dropped over HTTP/2, not thrown on', async () => {
+    const server = await serve({ app: nodeApp, bind: ['https://127.0.0.1:0'] })
+    const answer = await request(connect(server.addresses[0]!), '/events')
+    expect(answer).toMatchObject({ status: 200, body: 'data: hi\n\n' })
+    expect(answer.headers['content-type']).toBe('text/event-stream')
+    expect(answer.headers['cache-control']).toBe('no-cache')
+    expect(answer.headers.connection).toBeUndefined()
+    // Over HTTP/1.1 the same response keeps them.
+    const old = await new Promise<string | undefined>((resolve, reject) => {
+      https
+        .get(`${server.addresses[0]}/events`, { ca: readFileSync(certs.ca), agent: false }, (res) => {
+          res.resume()
+          resolve(res.headers.connection)
+        })
+        .on('error', reject)
+    })
+    expect(old).toBe('keep-alive')
+  })
+
   it('fetch apps: connection-specific headers set for HTTP/1.1 are dropped, Set-Cookie stays two fields', async () => {
     const server = await serve({ bind: ['https://127.0.0.1:0'] })
     const answer = await request(connect(server.addresses[0]!), '/cookies')

@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
 import {
   completed,
+  Http2Response,
   handshakeDone,
   isHttp2,
   sessionOf,
@@ -225,7 +226,7 @@ CountingResponse.prototype.end = function (
  * The same count for HTTP/2 responses (node:http2's compatibility response, subclassed: only
  * while an access log is on). Its `end(chunk)` writes the chunk through `write`.
  */
-class CountingHttp2Response extends http2.Http2ServerResponse {
+class CountingHttp2Response extends Http2Response {
   [BODY_BYTES] = 0
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     this[BODY_BYTES] += byteCount(chunk, encoding)
@@ -370,9 +371,9 @@ export class WorkerServer {
         },
         // node:http2 counts the four request pseudo-headers (:method, :path…) among the pairs.
         maxHeaderListPairs: args.maxHeaders + 4,
-        ...(hooks.accessLog
-          ? { Http2ServerResponse: CountingHttp2Response as unknown as typeof http2.Http2ServerResponse }
-          : {}),
+        Http2ServerResponse: (hooks.accessLog
+          ? CountingHttp2Response
+          : Http2Response) as unknown as typeof http2.Http2ServerResponse,
       },
       (req, res) =>
         this.#onRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),

@@ -93,6 +93,46 @@ const CONNECTION_HEADERS = new Set([
 /** True for a header a response over HTTP/2 must not carry. */
 export const connectionSpecific = (name: string): boolean => CONNECTION_HEADERS.has(name)
 
+type HeaderInput = http2.OutgoingHttpHeaders | ReadonlyArray<string | readonly [string, unknown]>
+
+/** Headers given to writeHead without the connection-specific ones (object, flat or paired list). */
+const withoutConnectionHeaders = (headers: HeaderInput): HeaderInput => {
+  if (!Array.isArray(headers)) {
+    const kept: http2.OutgoingHttpHeaders = {}
+    for (const [name, value] of Object.entries(headers))
+      if (!connectionSpecific(name.toLowerCase())) kept[name] = value
+    return kept
+  }
+  if (headers.length > 0 && Array.isArray(headers[0]))
+    return (headers as ReadonlyArray<readonly [string, unknown]>).filter(
+      ([name]) => !connectionSpecific(String(name).toLowerCase()),
+    )
+  const flat: string[] = []
+  for (let i = 0; i < headers.length; i += 2)
+    if (!connectionSpecific(String(headers[i]).toLowerCase()))
+      flat.push(headers[i] as string, headers[i + 1] as string)
+  return flat
+}
+
+/**
+ * node:http2's compatibility response, minus its one trap for apps written for node:http:
+ * `Connection`, `Keep-Alive`, `Transfer-Encoding`, `Upgrade` and `Proxy-Connection` (an SSE
+ * handler's `Connection: keep-alive`) are dropped instead of thrown on, as nginx drops them
+ * when it answers over HTTP/2.
+ */
+export class Http2Response extends http2.Http2ServerResponse {
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    if (!connectionSpecific(name.toLowerCase())) super.setHeader(name, value)
+    return this
+  }
+  override writeHead(statusCode: number, ...rest: unknown[]): this {
+    const last = rest[rest.length - 1]
+    if (last !== undefined && typeof last === 'object' && last !== null)
+      rest[rest.length - 1] = withoutConnectionHeaders(last as HeaderInput)
+    return (super.writeHead as (status: number, ...args: unknown[]) => this)(statusCode, ...rest)
+  }
+}
+
 /** The host a request named: Host over HTTP/1.1, `:authority` over HTTP/2 (where Host is optional). */
 export const requestHost = (req: IncomingMessage): string | undefined =>
   req.headers.host ?? (req.headers[':authority'] as string | undefined)
