@@ -292,9 +292,26 @@ describe('limits per stream', () => {
   })
 })
 
-describe('unix: binds', () => {
+describe('other listeners', () => {
+  it("reuseport: the workers' own listeners serve h2 by ALPN and h2c alike", async () => {
+    const server = await serve({
+      strategy: 'reuseport',
+      workers: 2,
+      bind: ['https://127.0.0.1:0', '127.0.0.1:0'],
+      http2Cleartext: 'prior-knowledge',
+    })
+    const [secure, plain] = server.addresses as [string, string]
+    for (const address of [secure, plain]) {
+      const session = connect(address)
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => request(session, `/r${i}`)))
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200))
+      expect(session.alpnProtocol).toBe(address === secure ? 'h2' : 'h2c')
+    }
+    expect(server.stats().totals.restarts).toBe(0)
+  })
+
   it.each(['thread', 'process'] as const)(
-    'h2c over a unix: bind, %s placement (thread workers through the master relay)',
+    'h2c over a unix: bind, %s placement (a thread worker gets it through the master relay)',
     async (placement) => {
       const socketPath = path.join(tempDir(), 'h2c.sock')
       const server = await serve({
