@@ -66,6 +66,10 @@ const GOING_AWAY_MS = 1_000
  */
 class Live implements InFlight {
   controller: AbortController | undefined = undefined
+  /** Neighbours in the in-flight list (InFlightList), and whether it is in it. */
+  prev: Live | undefined = undefined
+  next: Live | undefined = undefined
+  listed = false
   readonly server: WorkerServer
   readonly req: http.IncomingMessage
   readonly res: http.ServerResponse
@@ -86,6 +90,37 @@ class Live implements InFlight {
   signal(): AbortSignal {
     this.controller ??= new AbortController()
     return this.controller.signal
+  }
+}
+
+/**
+ * The requests in flight, oldest first: a list threaded through the records themselves. A Set
+ * that saw an add and a delete per request made every request's objects survive young-generation
+ * GCs (--trace-gc, HTTP/2 hello under h2load: scavenges of 12–20 ms, each promoting ~7 MB,
+ * against 0.6 ms without the Set); a list keeps no table of its own.
+ */
+class InFlightList {
+  head: Live | undefined = undefined
+  tail: Live | undefined = undefined
+
+  push(live: Live): void {
+    live.listed = true
+    live.prev = this.tail
+    if (this.tail) this.tail.next = live
+    else this.head = live
+    this.tail = live
+  }
+
+  /** Takes it out; a record already out (timed out, then closed) is left as it is. */
+  remove(live: Live): void {
+    if (!live.listed) return
+    live.listed = false
+    if (live.prev) live.prev.next = live.next
+    else this.head = live.next
+    if (live.next) live.next.prev = live.prev
+    else this.tail = live.prev
+    live.prev = undefined
+    live.next = undefined
   }
 }
 
@@ -319,7 +354,7 @@ export class WorkerServer {
   /** `requests` and `inflight` at the last periodic report: an idle worker sends nothing. */
   #reportedRequests = 0
   #reportedInflight = 0
-  readonly #live = new Set<Live>()
+  readonly #live = new InFlightList()
   #upgraded = 0
   #upgrades = 0
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
@@ -576,9 +611,10 @@ export class WorkerServer {
    */
   #sweep(): void {
     const now = performance.now()
-    for (const live of this.#live) {
+    for (let live = this.#live.head, next: Live | undefined; live; live = next) {
+      next = live.next
       if (now - live.start < this.#args.timeoutMs) break
-      this.#live.delete(live)
+      this.#live.remove(live)
       if (live.res.headersSent) continue
       this.#timeouts++
       live.controller?.abort(
@@ -601,7 +637,7 @@ export class WorkerServer {
     // A response cut before it finished (client gone, worker destroyed it) is not counted by status.
     const whole = completed(req, res)
     if (whole) this.#count(res, live.start)
-    this.#live.delete(live)
+    this.#live.remove(live)
     if (!whole) live.controller?.abort(new Error('the client went away'))
     this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog, tracked))
     if (tracked) {
@@ -648,7 +684,7 @@ export class WorkerServer {
       refuseTooLarge(req, res)
       return
     }
-    this.#live.add(live)
+    this.#live.push(live)
     const running = this.#engine(req, res, live)
     // A handler that finished synchronously hands back the one settled promise: nothing to wait for.
     if (running === settled) return
