@@ -6,7 +6,7 @@ import { answerCall } from '../../runtime/calls.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
-import { requestHost, setHead } from '../../transports/http/http2.ts'
+import { requestOrigin, setHead } from '../../transports/http/http2.ts'
 import type { EngineHandle } from './engines.ts'
 import {
   decodeAnswer,
@@ -128,9 +128,10 @@ export const threadPoolEngine = async (
       let answer: ArrayBuffer
       try {
         const body = await readBody(req, args.maxBodySize)
+        const { scheme, host } = requestOrigin(req)
         const task: ThreadTask = {
           method: req.method ?? 'GET',
-          url: `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${requestHost(req) ?? 'localhost'}${req.url ?? '/'}`,
+          url: `${scheme}://${host}${req.url ?? '/'}`,
           rawHeaders: req.rawHeaders,
           body,
         }

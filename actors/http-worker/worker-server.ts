@@ -363,8 +363,6 @@ export class WorkerServer {
   readonly #h2: http2.Http2Server | undefined
   /** The session node:http2 made for the connection just handed to it ('session' is synchronous). */
   #newSession: http2.Http2Session | undefined
-  /** HTTP/2 connections not yet told GOAWAY, for the idle check. */
-  readonly #sessions = new Set<Tracked>()
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
@@ -460,7 +458,6 @@ export class WorkerServer {
     this.#sockets.set(socket, tracked)
     socket.once('close', () => {
       this.#sockets.delete(socket)
-      this.#sessions.delete(tracked)
       this.#closed++
       if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
@@ -499,7 +496,6 @@ export class WorkerServer {
     tracked.remote = (socket as Socket).remoteAddress
     session[TRACKED] = tracked
     if (this.#draining) session.close()
-    else this.#sessions.add(tracked)
   }
 
   /**
@@ -557,22 +553,20 @@ export class WorkerServer {
     }
   }
 
-  /** Once a second while serving: the counters move with every request, not only when a connection closes. */
   /**
    * HTTP/2 connections idle (no stream open) for the keep-alive time get GOAWAY, checked once a
    * second: a session timer would be refreshed on every frame it sends or receives.
    */
   #closeIdleSessions(): void {
     const now = performance.now()
-    for (const tracked of this.#sessions)
-      if (tracked.active === 0 && now - tracked.idleSince >= this.#args.keepAliveMs) {
-        this.#sessions.delete(tracked)
-        tracked.session!.close()
-      }
+    for (const { session, active, idleSince } of this.#sockets.values())
+      if (session && !session.closed && active === 0 && now - idleSince >= this.#args.keepAliveMs)
+        session.close()
   }
 
+  /** Once a second while serving: the counters move with every request, not only when a connection closes. */
   #periodicReport(): void {
-    if (this.#sessions.size > 0) this.#closeIdleSessions()
+    if (this.#h2) this.#closeIdleSessions()
     const now = performance.eventLoopUtilization()
     this.#eluShare = performance.eventLoopUtilization(now, this.#elu).utilization
     this.#elu = now
@@ -725,7 +719,6 @@ export class WorkerServer {
     // HTTP/2: GOAWAY now. The client opens no new stream here; those in flight finish, then
     // the session closes its connection.
     for (const state of this.#sockets.values()) state.session?.close()
-    this.#sessions.clear()
     const deadline = performance.now() + graceMs
     try {
       await onDeadline?.(Date.now() + graceMs)

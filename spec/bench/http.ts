@@ -332,7 +332,8 @@ const wrkArgv = (
   `${options.scheme ?? 'http'}://127.0.0.1:${port}/`,
 ]
 
-const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> => {
+/** Runs a load tool (wrk, h2load) for about `seconds` and returns all it printed. */
+const loadOutput = async (argv: readonly string[], seconds: number): Promise<string> => {
   const child = start(argv)
   let output = ''
   child.stdout!.on('data', (c: Buffer) => {
@@ -343,8 +344,13 @@ const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> =>
   })
   if (!(await exited(child, (seconds + 30) * 1_000))) {
     child.kill('SIGKILL')
-    throw new Error(`wrk did not finish: ${show(argv)}\n${output}`)
+    throw new Error(`did not finish: ${show(argv)}\n${output}`)
   }
+  return output
+}
+
+const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> => {
+  const output = await loadOutput(argv, seconds)
   const latency = (pct: string) => {
     const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, 'm').exec(output)
     return m ? toMs(m[1]!, m[2]!) : Number.NaN
@@ -827,18 +833,7 @@ const h2loadArgv = (url: string, seconds: number): string[] => [
 ]
 
 const h2load = async (argv: readonly string[], seconds: number): Promise<LoadRun> => {
-  const child = start(argv)
-  let output = ''
-  child.stdout!.on('data', (c: Buffer) => {
-    output += c
-  })
-  child.stderr!.on('data', (c: Buffer) => {
-    output += c
-  })
-  if (!(await exited(child, (seconds + 30) * 1_000))) {
-    child.kill('SIGKILL')
-    throw new Error(`h2load did not finish: ${show(argv)}\n${output}`)
-  }
+  const output = await loadOutput(argv, seconds)
   const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output)?.[1] ?? Number.NaN)
   const failed = /(\d+) failed, (\d+) errored/.exec(output)
   const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output)

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { requestHost, setHead } from './http2.ts'
+import { requestOrigin, setHead } from './http2.ts'
 
 /** Brand of troupe's own body-limit error: `Symbol.for`, so copies of the package agree on it. */
 const TOO_LARGE = Symbol.for('troupe.bodyTooLarge')
@@ -44,9 +44,7 @@ export const toHeaders = (raw: readonly string[]): Headers => {
 
 /** A web Request for an incoming message; `signal` aborts when the request times out or the client goes. */
 export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBody: number): Request => {
-  const host = requestHost(req) ?? 'localhost'
-  // A connection of an https:// bind is a TLSSocket: the app sees the scheme the client used.
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const { scheme, host } = requestOrigin(req)
   const url = `${scheme}://${host}${req.url ?? '/'}`
   const method = req.method ?? 'GET'
   let body: ReadableStream<Uint8Array> | null = null

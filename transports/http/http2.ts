@@ -91,7 +91,7 @@ const CONNECTION_HEADERS = new Set([
 ])
 
 /** True for a header a response over HTTP/2 must not carry. */
-export const connectionSpecific = (name: string): boolean => CONNECTION_HEADERS.has(name)
+const connectionSpecific = (name: string): boolean => CONNECTION_HEADERS.has(name)
 
 type HeaderInput = http2.OutgoingHttpHeaders | ReadonlyArray<string | readonly [string, unknown]>
 
@@ -134,13 +134,22 @@ export class Http2Response extends http2.Http2ServerResponse {
 }
 
 /** The host a request named: Host over HTTP/1.1, `:authority` over HTTP/2 (where Host is optional). */
-export const requestHost = (req: IncomingMessage): string | undefined =>
+const requestHost = (req: IncomingMessage): string | undefined =>
   req.headers.host ?? (req.headers[':authority'] as string | undefined)
 
 /**
+ * `scheme://host` as the client used them: https on a connection of an https:// bind (a
+ * TLSSocket), the host from Host or `:authority`, `localhost` when it named none.
+ */
+export const requestOrigin = (req: IncomingMessage): { scheme: string; host: string } => ({
+  scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+  host: requestHost(req) ?? 'localhost',
+})
+
+/**
  * Writes a status and headers to a response of either protocol (no status text over HTTP/2:
- * it has none). `set-cookie` comes apart, from `cookies()`, asked only when there is one: it is
- * the one header never joined.
+ * it has none; its response class drops the connection-specific headers). `set-cookie` comes
+ * apart, from `cookies()`, asked only when there is one: it is the one header never joined.
  */
 export const setHead = (
   req: IncomingMessage,
@@ -151,12 +160,11 @@ export const setHead = (
   cookies: () => string[],
 ): void => {
   res.statusCode = status
-  const h2 = isHttp2(req)
-  if (statusText && !h2) res.statusMessage = statusText
+  if (statusText && !isHttp2(req)) res.statusMessage = statusText
   let cookie = false
   for (const [name, value] of headers) {
     if (name === 'set-cookie') cookie = true
-    else if (!(h2 && connectionSpecific(name))) res.setHeader(name, value)
+    else res.setHeader(name, value)
   }
   if (cookie) res.setHeader('set-cookie', cookies())
 }
