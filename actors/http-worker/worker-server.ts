@@ -20,6 +20,7 @@ import {
   sniffPreface,
   stopReading,
 } from '../../transports/http/http2.ts'
+import type { BindAddress } from '../../transports/http/listen.ts'
 import { serverTls } from '../../transports/http/tls.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
@@ -419,9 +420,11 @@ export class WorkerServer {
 
   /**
    * Serves a connection accepted elsewhere (the master's acceptor, or this worker's own
-   * listener). `tls`: it came in on an https:// bind, and the handshake is this worker's.
+   * listener). `bound`: the listener it came in on — an https:// one's handshake is this
+   * worker's.
    */
-  accept(raw: Socket | Duplex, tls = false): void {
+  accept(raw: Socket | Duplex, bound?: BindAddress): void {
+    const tls = bound?.kind === 'tcp' && bound.tls === true
     if (tls && this.#tls) {
       const socket = this.#tls(raw as Socket)
       const tracked = this.#track(socket)
