@@ -719,7 +719,7 @@ describe('a connection read with readUwsgiRequest and served by node:http', () =
 
   it('a body in many small reads, the packet byte by byte', async () => {
     const server = await recordingServer()
-    const body = Buffer.from('x'.repeat(300) + '\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n')
+    const body = Buffer.from(`${'x'.repeat(300)}\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n`)
     const packet = uwsgiPacket(
       nginxVars({ method: 'POST', uri: '/upload', body: body.length, contentType: 'text/plain' }, [
         ['HTTP_CONNECTION', 'close'],
