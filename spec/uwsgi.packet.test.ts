@@ -363,7 +363,7 @@ describe('the HTTP/1.1 head the vars stand for', () => {
     expect(headOf(base)).toBe('GET / HTTP/1.1\r\n\r\n')
   })
 
-  it('repeated vars join as HTTP joins repeated headers: Cookie with "; ", others with ", "', () => {
+  it('repeated vars join as HTTP joins repeated headers: Cookie with "; ", others with ", , empty ones adding nothing"', () => {
     expect(
       headOf([
         ['REQUEST_METHOD', 'GET'],
@@ -375,9 +375,15 @@ describe('the HTTP/1.1 head the vars stand for', () => {
         ['HTTP_COOKIE', 'c=3'],
         ['HTTP_USER_AGENT', 'one'],
         ['HTTP_USER_AGENT', 'two'],
+        ['HTTP_X_EMPTY', ''],
+        ['HTTP_X_EMPTY', 'e'],
+        ['HTTP_X_EMPTY', ''],
+        ['CONTENT_TYPE', ''],
+        ['CONTENT_TYPE', 'text/plain'],
       ]),
     ).toBe(
-      'GET / HTTP/1.1\r\nCookie: a=1; b=2; c=3\r\nAccept: text/html, application/json\r\nUser-Agent: one, two\r\n\r\n',
+      'GET / HTTP/1.1\r\nCookie: a=1; b=2; c=3\r\nAccept: text/html, application/json\r\nUser-Agent: one, two\r\n' +
+        'X-Empty: e\r\nContent-Type: text/plain\r\n\r\n',
     )
   })
 
@@ -599,7 +605,8 @@ const exchange = async (port: number, parts: Buffer[], options: { end?: boolean 
   socket.on('error', () => {})
   const received: Buffer[] = []
   socket.on('data', (chunk: Buffer) => received.push(chunk))
-  const closed = once(socket, 'close')
+  // Not events.once: it would reject on the 'error' of a connection the server cut.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   await once(socket, 'connect')
   for (const part of parts) {
     if (!socket.write(part)) await once(socket, 'drain')

@@ -148,7 +148,9 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
           : refusal('bad-var', `${key} is given twice, with different values`)
     } else if (key === 'CONTENT_TYPE' || (key.startsWith('HTTP_') && !NEVER_FORWARDED.has(key))) {
       const seen = headers.get(key)
-      headers.set(key, seen === undefined ? value : `${seen}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`)
+      // An empty repeat adds no list member (nginx sends CONTENT_TYPE empty when there is none).
+      if (seen === undefined || seen === '') headers.set(key, value)
+      else if (value !== '') headers.set(key, `${seen}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`)
     }
   }
 
