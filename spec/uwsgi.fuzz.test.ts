@@ -210,19 +210,19 @@ const controlIn = (line: string, allowTab: boolean): boolean => {
 
 /** The header lines the vars call for, counted from the vars (not from the head). */
 const expectedHeaderLines = (vars: ReadonlyArray<readonly [string, string]>): number => {
-  const keys = new Set(vars.map(([key]) => key))
+  // HTTP_X_Y names the header x-y, whatever the case of its letters.
+  const names = new Set(
+    vars
+      .filter(([key]) => key.startsWith('HTTP_'))
+      .map(([key]) => key.slice(5).replaceAll('_', '-').toLowerCase()),
+  )
+  names.delete('content-length')
+  names.delete('transfer-encoding')
   const value = (key: string) => vars.find(([k]) => k === key)?.[1] ?? ''
-  let lines = 0
-  const typed = vars.some(([key, value]) => key === 'CONTENT_TYPE' && value !== '')
-  for (const key of keys) {
-    if (key === 'CONTENT_TYPE') lines += typed ? 1 : 0
-    else if (key === 'HTTP_CONTENT_TYPE') lines += typed ? 0 : 1
-    else if (key.startsWith('HTTP_') && key !== 'HTTP_CONTENT_LENGTH' && key !== 'HTTP_TRANSFER_ENCODING')
-      lines++
-  }
-  if (!keys.has('HTTP_HOST') && value('SERVER_NAME') !== '') lines++
-  if (value('CONTENT_LENGTH') !== '') lines++
-  return lines
+  if (vars.some(([key, value]) => key === 'CONTENT_TYPE' && value !== '')) names.add('content-type')
+  if (!names.has('host') && value('SERVER_NAME') !== '') names.add('host')
+  if (value('CONTENT_LENGTH') !== '') names.add('content-length')
+  return names.size
 }
 
 /** Why `head` is not a well-formed HTTP/1.1 head for `vars`, or undefined when it is. */

@@ -248,6 +248,22 @@ describe('the HTTP/1.1 head the vars stand for', () => {
     expect(requestOf(vars.slice(0, 4)).contentLength).toBe(0)
   })
 
+  it('a header var is known by the header it names, whatever the case of its letters', () => {
+    const vars: Vars = [
+      ['REQUEST_METHOD', 'POST'],
+      ['REQUEST_URI', '/'],
+      ['HTTP_Content_Length', '999'],
+      ['HTTP_transfer_ENCODING', 'chunked'],
+      ['HTTP_CONTeNT_TYPE', 'text/evil'],
+      ['CONTENT_TYPE', 'text/plain'],
+      ['HTTP_HOST', 'a.example'],
+      ['HTTP_host', 'b.example'],
+    ]
+    expect(headOf(vars)).toBe(
+      'POST / HTTP/1.1\r\nContent-Type: text/plain\r\nHost: a.example, b.example\r\n\r\n',
+    )
+  })
+
   it('CONTENT_LENGTH: digits, leading zeros dropped; empty is absent', () => {
     const base: Vars = [
       ['REQUEST_METHOD', 'PUT'],

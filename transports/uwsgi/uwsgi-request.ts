@@ -95,14 +95,21 @@ const SINGULAR = new Set<string>([
 ])
 
 /**
- * Header vars never forwarded: framing is CONTENT_LENGTH's alone (nginx has de-chunked the
- * body and says its length there); a client's own Content-Length or Transfer-Encoding,
- * forwarded, would let it frame the body its way.
+ * Headers never forwarded: framing is CONTENT_LENGTH's alone (nginx has de-chunked the body and
+ * says its length there); a client's own Content-Length or Transfer-Encoding, forwarded, would
+ * let it frame the body its way. Matched on the header name, so `HTTP_Content_Length` is one too.
  */
-const NEVER_FORWARDED = new Set(['HTTP_CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING'])
+const isFraming = (lower: string): boolean => lower === 'content-length' || lower === 'transfer-encoding'
+
+interface HeaderName {
+  /** As the app's rawHeaders show it: `Accept-Encoding`. */
+  readonly name: string
+  /** What makes two vars the same header: `accept-encoding`. */
+  readonly lower: string
+}
 
 /** HTTP_ACCEPT_ENCODING → Accept-Encoding; undefined for a var that names no header token. */
-const headerName = (key: string): string | undefined => {
+const headerName = (key: string): HeaderName | undefined => {
   const known = names.get(key)
   if (known !== undefined) return known
   const words = key.slice(5).split('_')
@@ -113,16 +120,16 @@ const headerName = (key: string): string | undefined => {
     name += word.charAt(0).toUpperCase() + word.slice(1).toLowerCase()
   }
   if (!TOKEN.test(name)) return undefined
+  const header = { name, lower: name.toLowerCase() }
   // Remembered for the next request; a peer sending made-up names cannot grow it without end.
-  if (names.size < MAX_REMEMBERED_NAMES) names.set(key, name)
-  return name
+  if (names.size < MAX_REMEMBERED_NAMES) names.set(key, header)
+  return header
 }
 const MAX_REMEMBERED_NAMES = 512
-const names = new Map<string, string>([
-  ['CONTENT_TYPE', 'Content-Type'],
-  ['HTTP_CONTENT_TYPE', 'Content-Type'],
-  ['HTTP_HOST', 'Host'],
-])
+const names = new Map<string, HeaderName>()
+
+/** CONTENT_TYPE's place among the headers: apart from a Content-Type sent as HTTP_CONTENT_TYPE. */
+const CONTENT_TYPE_VAR = ' content-type'
 
 /**
  * Builds the HTTP/1.1 request head that `vars` describe, or says why it cannot:
@@ -131,14 +138,16 @@ const names = new Map<string, string>([
  * - headers: `HTTP_FOO_BAR` as `Foo-Bar`, CONTENT_TYPE and CONTENT_LENGTH as theirs, Host from
  *   SERVER_NAME[:SERVER_PORT] when no HTTP_HOST; a repeated var joins as HTTP joins repeated
  *   headers (Cookie with `; `, others with `, `);
- * - never HTTP_CONTENT_LENGTH or HTTP_TRANSFER_ENCODING; HTTP_CONTENT_TYPE only without CONTENT_TYPE.
+ * - never a client's Content-Length or Transfer-Encoding (HTTP_CONTENT_LENGTH, HTTP_TRANSFER_ENCODING,
+ *   in any case); its HTTP_CONTENT_TYPE only without CONTENT_TYPE.
  */
 export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): UwsgiRequest | UwsgiRefusal => {
   const single: Partial<Record<Singular, string>> = {}
-  // Header vars in packet order, by var key; repeats joined into the first.
-  const headers = new Map<string, string>()
+  // Headers in packet order, by lower-case name; repeats joined into the first.
+  const headers = new Map<string, { name: string; value: string }>()
   for (let i = 0; i < vars.length; i++) {
     const [key, value] = vars[i]!
+    let header: HeaderName | undefined
     if (SINGULAR.has(key)) {
       const seen = single[key as Singular]
       if (seen === undefined) single[key as Singular] = value
@@ -146,12 +155,19 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
         return key === 'CONTENT_LENGTH'
           ? refusal('bad-content-length', 'CONTENT_LENGTH is given twice, with different values')
           : refusal('bad-var', `${key} is given twice, with different values`)
-    } else if (key === 'CONTENT_TYPE' || (key.startsWith('HTTP_') && !NEVER_FORWARDED.has(key))) {
-      const seen = headers.get(key)
-      // An empty repeat adds no list member (nginx sends CONTENT_TYPE empty when there is none).
-      if (seen === undefined || seen === '') headers.set(key, value)
-      else if (value !== '') headers.set(key, `${seen}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`)
-    }
+      continue
+    } else if (key === 'CONTENT_TYPE') header = { name: 'Content-Type', lower: CONTENT_TYPE_VAR }
+    else if (key.startsWith('HTTP_')) {
+      header = headerName(key)
+      if (header === undefined) return refusal('bad-var', `${quoteVar(key)} does not name an HTTP header`)
+      if (isFraming(header.lower)) continue
+    } else continue
+    if (hasControl(value)) return refusal('bad-var', `${quoteVar(key)} has a control character in its value`)
+    const seen = headers.get(header.lower)
+    // An empty repeat adds no list member (nginx sends CONTENT_TYPE empty when there is none).
+    if (seen === undefined) headers.set(header.lower, { name: header.name, value })
+    else if (seen.value === '') seen.value = value
+    else if (value !== '') seen.value += `${header.lower === 'cookie' ? '; ' : ', '}${value}`
   }
 
   const method = single.REQUEST_METHOD
@@ -188,7 +204,7 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
   const version = single.SERVER_PROTOCOL === 'HTTP/1.0' ? '1.0' : '1.1'
   let head = `${method} ${target} HTTP/${version}\r\n`
 
-  if (!headers.has('HTTP_HOST')) {
+  if (!headers.has('host')) {
     const host = hostOf(single.SERVER_NAME ?? '', single.SERVER_PORT ?? '', https)
     if (host !== '') {
       if (hasControl(host)) return refusal('bad-var', 'SERVER_NAME or SERVER_PORT has a control character')
@@ -197,12 +213,9 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
   }
   // nginx sends CONTENT_TYPE empty when the client sent none, and the client's own
   // Content-Type again as HTTP_CONTENT_TYPE: one Content-Type goes on, CONTENT_TYPE's if it has one.
-  const typed = (headers.get('CONTENT_TYPE') ?? '') !== ''
-  for (const [key, value] of headers) {
-    if (key === 'CONTENT_TYPE' ? !typed : key === 'HTTP_CONTENT_TYPE' && typed) continue
-    const name = headerName(key)
-    if (name === undefined) return refusal('bad-var', `${quoteVar(key)} does not name an HTTP header`)
-    if (hasControl(value)) return refusal('bad-var', `${quoteVar(key)} has a control character in its value`)
+  const typed = (headers.get(CONTENT_TYPE_VAR)?.value ?? '') !== ''
+  for (const [lower, { name, value }] of headers) {
+    if (lower === CONTENT_TYPE_VAR ? !typed : lower === 'content-type' && typed) continue
     head += `${name}: ${value}\r\n`
   }
   if (lengthVar !== '') head += `Content-Length: ${contentLength}\r\n`
