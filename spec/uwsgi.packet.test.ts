@@ -13,6 +13,7 @@ import { TroupeError, UwsgiPacketError } from '../runtime/index.ts'
 import { parseUwsgiPacket, type UwsgiLimits } from '../transports/uwsgi/uwsgi-packet.ts'
 import { readUwsgiRequest } from '../transports/uwsgi/uwsgi-reader.ts'
 import { type UwsgiRequest, uwsgiRequest } from '../transports/uwsgi/uwsgi-request.ts'
+import { uwsgiResponse } from '../transports/uwsgi/uwsgi-response.ts'
 import { encodeVar, nginxVars, packetOf, uwsgiPacket, uwsgiTestServer, type Vars } from './support/uwsgi.ts'
 
 const limits: UwsgiLimits = { maxVarsSize: 4096, maxVars: 64 }
@@ -879,6 +880,33 @@ describe('a connection read with readUwsgiRequest and served by node:http', () =
       message: expect.stringMatching(/within 200 ms \(10 byte\(s\) so far\)/),
     })
     await once(socket, 'close')
+  })
+})
+
+describe('the answer, as nginx reads it (uwsgiResponse)', () => {
+  const keepAlive = (uri: string) => uwsgiPacket(nginxVars({ uri }, [['HTTP_CONNECTION', 'keep-alive']]))
+  const app = async () =>
+    uwsgiTestServer((req, res) => {
+      uwsgiResponse(res)
+      if (req.url === '/stream') {
+        res.write('first,')
+        setImmediate(() => res.end('second'))
+      } else res.end('hello')
+    })
+
+  it('a body of unknown length is not chunked (nginx would pass the chunk sizes on as body) and ends with the close', async () => {
+    const server = await app()
+    // The client asked for keep-alive; the server still closes: exchange resolves on the close.
+    const response = (await exchange(server.port, [keepAlive('/stream')])).toString('latin1')
+    expect(response).toMatch(/^HTTP\/1\.1 200 OK\r\nDate: [^\r]+\r\nConnection: close\r\n\r\nfirst,second$/)
+  })
+
+  it('a body of known length keeps its Content-Length', async () => {
+    const server = await app()
+    const response = (await exchange(server.port, [keepAlive('/')])).toString('latin1')
+    expect(response).toMatch(
+      /^HTTP\/1\.1 200 OK\r\nDate: [^\r]+\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello$/,
+    )
   })
 })
 
