@@ -88,13 +88,45 @@ const looksLikeHttp = (bytes: Buffer): boolean | undefined => {
   return i > 0 && bytes[i] === 0x20
 }
 
-/** Index of the first CR, LF or NUL in `bytes[start, end)`, or -1. */
-const forbiddenByte = (bytes: Buffer, start: number, end: number): number => {
+/** Bytes no key or value may hold: they would end a line of the HTTP head made from it. */
+const FORBIDDEN = /[\r\n\0]/
+
+/** Buffer's own latin1 decoder, without toString's encoding lookup: one char per byte. */
+const latin1 = (bytes: Buffer, start: number, end: number): string =>
+  (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
+
+/**
+ * Keys met before, by a hash of their bytes. The same few dozen keys come in every packet, and
+ * making their strings anew was a third of the parse; a key found here also keeps its string
+ * hash for the lookups that follow. Values are not kept: they hold cookies and tokens.
+ */
+const knownKeys = new Map<number, string>()
+const MAX_KNOWN_KEYS = 1024
+const MAX_KNOWN_KEY_LENGTH = 64
+
+/** The key in bytes[start, end), or undefined when it holds CR, LF or NUL. */
+const keyOf = (bytes: Buffer, start: number, end: number): string | undefined => {
+  const length = end - start
+  if (length > MAX_KNOWN_KEY_LENGTH) {
+    const key = latin1(bytes, start, end)
+    return FORBIDDEN.test(key) ? undefined : key
+  }
+  let hash = length
   for (let i = start; i < end; i++) {
     const b = bytes[i]!
-    if (b === 0x0d || b === 0x0a || b === 0x00) return i
+    if (b === 0x0d || b === 0x0a || b === 0x00) return undefined
+    hash = (Math.imul(hash, 31) + b) | 0
   }
-  return -1
+  const known = knownKeys.get(hash)
+  if (known !== undefined && known.length === length) {
+    let i = 0
+    while (i < length && known.charCodeAt(i) === bytes[start + i]) i++
+    if (i === length) return known
+  }
+  const key = latin1(bytes, start, end)
+  // Bounded: a peer sending made-up keys fills it once, and it stops growing.
+  if (knownKeys.size < MAX_KNOWN_KEYS) knownKeys.set(hash, key)
+  return key
 }
 
 /**
@@ -147,9 +179,12 @@ export const parseUwsgiPacket = (bytes: Buffer, limits: UwsgiLimits): UwsgiParse
         'var-overrun',
         `var ${vars.length + 1}'s key (${keyLength} bytes) runs past the end of the vars block`,
       )
-    const key = bytes.toString('latin1', keyStart, keyEnd)
-    if (forbiddenByte(bytes, keyStart, keyEnd) !== -1)
-      return refusal('forbidden-byte', `the key ${quoteVar(key)} contains a CR, LF or NUL byte`)
+    const key = keyOf(bytes, keyStart, keyEnd)
+    if (key === undefined)
+      return refusal(
+        'forbidden-byte',
+        `the key ${quoteVar(latin1(bytes, keyStart, keyEnd))} contains a CR, LF or NUL byte`,
+      )
     const valueLength = bytes.readUInt16LE(keyEnd)
     const valueStart = keyEnd + 2
     const valueEnd = valueStart + valueLength
@@ -158,9 +193,10 @@ export const parseUwsgiPacket = (bytes: Buffer, limits: UwsgiLimits): UwsgiParse
         'var-overrun',
         `the value of ${quoteVar(key)} (${valueLength} bytes) runs past the end of the vars block`,
       )
-    if (forbiddenByte(bytes, valueStart, valueEnd) !== -1)
+    const value = latin1(bytes, valueStart, valueEnd)
+    if (FORBIDDEN.test(value))
       return refusal('forbidden-byte', `the value of ${quoteVar(key)} contains a CR, LF or NUL byte`)
-    vars.push([key, bytes.toString('latin1', valueStart, valueEnd)])
+    vars.push([key, value])
     pos = valueEnd
   }
   return { kind: 'packet', modifier1, modifier2, vars, consumed: end }
