@@ -221,6 +221,24 @@ export const ControlSocketError = define(
   "the control socket cannot be opened safely: its directory is not the user's own, or another master of that name runs",
 )
 
+// Transports
+const UwsgiPacketErrorBase = define(
+  'TROUPE_E_UWSGI_PACKET',
+  'UwsgiPacketError',
+  'a connection to a uwsgi listener sent no servable uwsgi request (bad packet, plain HTTP, cut short, too slow); `reason` says which, and the connection is closed',
+)
+/** A uwsgi connection refused; `reason` is a stable slug (`modifier1`, `http-on-uwsgi`, `truncated`, …). */
+export class UwsgiPacketError extends UwsgiPacketErrorBase {
+  readonly reason: string
+  constructor(message?: string, options?: { cause?: unknown; reason?: string }) {
+    super(message, options)
+    this.reason = options?.reason ?? 'unknown'
+  }
+}
+// The subclass stands for the code: `instanceof` by brand, and errors rebuilt from it are one.
+Object.defineProperty(UwsgiPacketError, CLASS_CODE, { value: 'TROUPE_E_UWSGI_PACKET' })
+classes.set('TROUPE_E_UWSGI_PACKET', UwsgiPacketError)
+
 /** How many `cause`s deep an error is carried across a boundary. */
 const CAUSE_DEPTH = 3
 
