@@ -227,7 +227,13 @@ export const ControlSocketError = define(
  * header that breaks version 1 or 2 of the protocol (`malformed-v1`, `malformed-v2`), closed
  * before the header was whole (`truncated`), or took too long to send it (`timeout`).
  */
-export type ProxyRefusal = 'untrusted' | 'not-proxy' | 'malformed-v1' | 'malformed-v2' | 'truncated' | 'timeout'
+export type ProxyRefusal =
+  | 'untrusted'
+  | 'not-proxy'
+  | 'malformed-v1'
+  | 'malformed-v2'
+  | 'truncated'
+  | 'timeout'
 
 const ProxyProtocolBase = define(
   'TROUPE_E_PROXY_PROTOCOL',
