@@ -374,8 +374,8 @@ const familyOf = (family: string | undefined): 'IPv4' | 'IPv6' | undefined =>
 
 /**
  * Reads the PROXY header off a fresh connection, before anything else touches its bytes, and
- * answers `then` exactly once. An untrusted peer is refused at once (synchronously), with
- * nothing read. Otherwise the socket is resumed and read until the header is whole, refused,
+ * answers `then` exactly once, always on a later tick. An untrusted peer is refused at once,
+ * with nothing read. Otherwise the socket is resumed and read until the header is whole, refused,
  * cut short (`truncated`) or late (`timeout`); then the listeners and timer are removed, the
  * socket is paused, and the bytes that came after the header are put back (unshift), so
  * whoever takes the connection next (a TLS handshake, uwsgi, node:http) reads them as its own.
@@ -396,12 +396,18 @@ export const readProxyHeader = (
     }),
   })
   if (!options.trusted.has(peer.remoteAddress)) {
-    then(refused('untrusted', 'this peer is not among the trusted addresses that may send a PROXY header'))
+    process.nextTick(
+      then,
+      refused('untrusted', 'this peer is not among the trusted addresses that may send a PROXY header'),
+    )
     return
   }
   // Gone while it waited to be read (reset in the acceptor's queue): no 'close' is left to wait for.
   if (socket.closed || socket.readableEnded) {
-    then(refused('truncated', 'the peer closed the connection before sending a PROXY header'))
+    process.nextTick(
+      then,
+      refused('truncated', 'the peer closed the connection before sending a PROXY header'),
+    )
     return
   }
   let seen: Buffer | undefined
@@ -417,7 +423,10 @@ export const readProxyHeader = (
     // Paused before `then`: no byte may flow to nobody between this answer and the next reader.
     socket.pause()
     if (rest && rest.length > 0) socket.unshift(rest)
-    then(result)
+    // Never from inside the socket's 'data' dispatch: a caller that resumed the socket there
+    // (to hand it to a TLSSocket, which takes its buffered bytes a tick later) would have the
+    // stream's flow loop go on and emit the put-back bytes to no listener.
+    process.nextTick(then, result)
   }
   const onData = (chunk: Buffer) => {
     seen = seen ? Buffer.concat([seen, chunk]) : chunk
