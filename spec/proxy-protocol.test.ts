@@ -48,7 +48,7 @@ const ipv4Block = (source: number[], destination: number[], sourcePort: number, 
 
 const ipv6Bytes = (groups: number[]) => {
   const bytes = Buffer.alloc(16)
-  groups.forEach((group, i) => bytes.writeUInt16BE(group, 2 * i))
+  for (const [i, group] of groups.entries()) bytes.writeUInt16BE(group, 2 * i)
   return bytes
 }
 
