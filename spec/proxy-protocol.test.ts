@@ -754,7 +754,7 @@ describe('a TLS handshake after the header', () => {
    * TLSSocket (as transports/http/tls.ts does) and resume it. Resolves with what the client sent
    * over TLS once the server answered it.
    */
-  const serveTls = (server: net.Socket) =>
+  const serveTls = (server: net.Socket, wrapped: () => void = () => {}) =>
     new Promise<{ answer: ProxyAnswer; received: string }>((resolve, reject) => {
       readProxyHeader(server, { trusted: loopback, timeoutMs: 10_000 }, (answer) => {
         if (!answer.ok) return reject(answer.error)
@@ -771,6 +771,7 @@ describe('a TLS handshake after the header', () => {
           resolve({ answer, received: chunk.toString() })
         })
         server.resume()
+        wrapped()
       })
     })
 
@@ -810,10 +811,16 @@ describe('a TLS handshake after the header', () => {
     expect(await reply).toBe('hello client')
   })
 
-  it('completes when the ClientHello follows the header in packets of its own', async () => {
+  it('completes when the ClientHello comes after the header was read', async () => {
     const { server, client } = await tcpPair()
-    const served = serveTls(server)
+    let wrapped: () => void = () => {}
+    const ready = new Promise<void>((resolve) => {
+      wrapped = resolve
+    })
+    const served = serveTls(server, wrapped)
     client.write(V1_TCP4)
+    // The hello leaves only once the server has read the header and wrapped the socket.
+    await ready
     const reply = connectTls(client)
     const { answer, received } = await served
     expect(answer).toMatchObject({ ok: true, address: '192.0.2.1', port: 56324 })
