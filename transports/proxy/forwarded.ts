@@ -50,8 +50,8 @@ export const forwardedClient = (
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!
     const value = rawHeaders[i + 1]!
-    // Lengths first, then the first letter: most requests have none of these, and
-    // Accept-Encoding / Accept-Language share X-Forwarded-For's length.
+    // First letter and length before any lowercase copy: most requests have none of these
+    // headers, and Accept-Encoding / Accept-Language share X-Forwarded-For's length.
     const first = name.charCodeAt(0) | 0x20
     if (first !== X && first !== F) continue
     // Several lines of one header are one comma-separated list (RFC 9110 §5.3).

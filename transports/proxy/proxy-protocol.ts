@@ -351,11 +351,16 @@ export interface ProxyAccepted {
   readonly header: ProxyHeader
 }
 
-/** The connection is refused; the socket is left open and paused for the caller to log, count and close. */
+/**
+ * The connection is refused; the socket is left open and paused for the caller to log, count
+ * and close. What was read of it is dropped (from an untrusted peer nothing was read).
+ */
 export interface ProxyRefused {
   readonly ok: false
+  /** As `error.reason`: for a counter per reason. */
   readonly reason: ProxyRefusal
-  readonly error: InstanceType<typeof ProxyProtocolError>
+  /** TROUPE_E_PROXY_PROTOCOL; its message names the peer and what was wrong, for the log. */
+  readonly error: ProxyProtocolError
 }
 
 export type ProxyAnswer = ProxyAccepted | ProxyRefused
