@@ -5,12 +5,14 @@
  * refusals that leave the socket to the caller, and a TLS handshake that follows the header.
  */
 import { readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 import { type Duplex, duplexPair } from 'node:stream'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { ProxyProtocolError, TroupeError } from '../runtime/errors.ts'
+import { deserializeError, ProxyProtocolError, serializeError, TroupeError } from '../runtime/errors.ts'
+import { sniffPreface } from '../transports/http/http2.ts'
 import {
   type ProxyAnswer,
   type ProxyParse,
@@ -497,6 +499,16 @@ const BINARY = Buffer.concat([
   Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i)),
 ])
 
+/** Everything a client receives until the connection closes. */
+const readAll = (socket: net.Socket): Promise<string> =>
+  new Promise((resolve) => {
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += chunk
+    })
+    socket.once('close', () => resolve(received))
+  })
+
 const closed = (socket: net.Socket) =>
   new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once('close', () => resolve())))
 
@@ -504,7 +516,7 @@ describe('readProxyHeader', () => {
   it('answers with the declared client for a header that arrives alone, and the connection reads on after it', async () => {
     const { server, client } = await tcpPair()
     const before = listenerCounts(server)
-    const { answered } = read(server)
+    const { answered, answers } = read(server)
     client.write(V1_TCP4)
     const answer = await answered
     expect(answer).toEqual({
@@ -527,6 +539,9 @@ describe('readProxyHeader', () => {
     expect(server.readableLength).toBe(0)
     client.write('next bytes')
     expect((await readExactly(server, 10)).toString()).toBe('next bytes')
+    client.destroy()
+    await closed(server)
+    expect(answers).toHaveLength(1)
   })
 
   it('puts the bytes that came with the header back into the socket, byte-exact (v2 and v1)', async () => {
@@ -737,6 +752,59 @@ describe('readProxyHeader', () => {
       if (answer.ok) throw new Error('unreachable')
       expect(answer.error.message).toMatch(/^PROXY protocol from a Unix-socket peer: /)
     }
+  })
+})
+
+describe('ProxyProtocolError', () => {
+  it('carries its reason, and comes back across a boundary as its class (code and message)', () => {
+    const error = new ProxyProtocolError('PROXY protocol from 10.0.0.9:1: late', { reason: 'timeout' })
+    expect(error.reason).toBe('timeout')
+    expect(error.code).toBe('TROUPE_E_PROXY_PROTOCOL')
+    const rebuilt = deserializeError(serializeError(error))
+    expect(rebuilt).toBeInstanceOf(ProxyProtocolError)
+    expect(rebuilt).toMatchObject({
+      code: 'TROUPE_E_PROXY_PROTOCOL',
+      message: error.message,
+      name: 'ProxyProtocolError',
+    })
+  })
+})
+
+describe('node:http after the header', () => {
+  /**
+   * The worker's way for a plain bind: read the header, then hand the socket to node:http
+   * ('connection') and resume it, optionally through the HTTP/2 preface sniff first.
+   */
+  const serveHttp = async (sniff: boolean) => {
+    const app = http.createServer((req, res) => res.end(`${req.method} ${req.url} ${req.headers['x-n']}`))
+    const { server, client } = await tcpPair()
+    readProxyHeader(server, { trusted: loopback, timeoutMs: 10_000 }, (answer) => {
+      if (!answer.ok) return server.destroy(answer.error)
+      const handOver = () => {
+        app.emit('connection', server)
+        server.resume()
+      }
+      if (sniff) sniffPreface(server, 10_000, (h2) => (h2 ? server.destroy() : handOver()))
+      else handOver()
+    })
+    return client
+  }
+
+  it.each([
+    ['directly', false],
+    ['through the HTTP/2 preface sniff', true],
+  ])('serves requests that came in the same packet as the header, %s', async (_, sniff) => {
+    const client = await serveHttp(sniff)
+    const received = readAll(client)
+    client.end(
+      Buffer.concat([
+        V2_TCP4,
+        text('GET /a HTTP/1.1\r\nHost: x\r\nX-N: 1\r\n\r\n'),
+        text('GET /b HTTP/1.1\r\nHost: x\r\nX-N: 2\r\nConnection: close\r\n\r\n'),
+      ]),
+    )
+    const replies = (await received).match(/GET \/\w \d/g)
+    expect(replies).toEqual(['GET /a 1', 'GET /b 2'])
   })
 })
 
