@@ -9,6 +9,7 @@ import { type AppContext, assertKindFits, loadApp, needsHttp1, type ResolvedApp 
 import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
+import { trustForwardedFrom } from '../../transports/http/client.ts'
 import { installResponseCapture } from '../../transports/http/http-fetch.ts'
 import { type BindAddress, formatBind, listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
@@ -53,6 +54,7 @@ export const httpWorker = defineActor({
       process.title = ['troupe: worker', id, process.env.TROUPE_NAME].filter(Boolean).join(' ')
     // Before the app is imported, so its Responses are the capturing kind.
     installResponseCapture()
+    trustForwardedFrom(args.forwardedAllowIps)
     const app = await loadApp(args.app)
     assertKindFits(app, args.kind)
     const http2Off =
@@ -96,6 +98,12 @@ export const httpWorker = defineActor({
           `error: worker ${id} ${req.method} ${req.url}: ${describeError(error)}`,
           'error',
           'request.error',
+        ),
+      onRefused: (error, remote) =>
+        say(
+          `warn: worker ${id} refused a connection${remote ? ` from ${remote}` : ''}: ${(error as { code?: string }).code ?? error.name} ${error.message}`,
+          'warn',
+          'connection.refused',
         ),
       onDrainError: (error) =>
         say(`error: worker ${id} app drain hook: ${describeError(error)}`, 'error', 'drain.error'),
