@@ -6,10 +6,12 @@
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
+import tls from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
+import { makeCerts } from './support/tls-certs.ts'
 import { serve } from './support/serve.ts'
 import { nginxVars, uwsgiPacket } from './support/uwsgi.ts'
 
@@ -130,7 +132,46 @@ describe.each(['thread', 'process'] as const)(
       ).toBe('')
     })
 
-    it('X-Forwarded-* from a trusted proxy set the client and scheme; from others they change nothing', async () => {
+    it('PROXY v2 before a TLS handshake, and before a uwsgi packet on a uwsgi TCP listener', async () => {
+    const certs = makeCerts()
+    onTestFinished(() => fs.rmSync(certs.dir, { recursive: true, force: true }))
+    const { server } = await serve('client-node-app.ts', {
+      placement,
+      bind: ['https://127.0.0.1:0'],
+      uwsgi: ['127.0.0.1:0'],
+      proxyProtocol: ['https://127.0.0.1:0', '127.0.0.1:0'],
+      certfile: certs.cert,
+      keyfile: certs.key,
+      http2: false,
+    })
+    const portOf = (prefix: string) => Number(server.addresses.find((a) => a.startsWith(prefix))!.split(':').pop())
+    // v2, PROXY command, TCP over IPv4: 192.0.2.10:51000 → 10.0.0.1:443.
+    const v2 = Buffer.concat([
+      Buffer.from('0d0a0d0a000d0a515549540a', 'hex'),
+      Buffer.from([0x21, 0x11, 0x00, 12, 192, 0, 2, 10, 10, 0, 0, 1, 0xc7, 0x38, 0x01, 0xbb]),
+    ])
+    const answer = await new Promise<string>((resolve, reject) => {
+      const raw = net.connect(portOf('https://'), '127.0.0.1', () => {
+        raw.write(v2)
+        const secure = tls.connect({ socket: raw, ca: fs.readFileSync(certs.ca), servername: 'localhost' }, () =>
+          secure.end('GET /tls HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n'),
+        )
+        const chunks: Buffer[] = []
+        secure.on('data', (chunk: Buffer) => chunks.push(chunk))
+        secure.on('error', reject)
+        secure.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+      })
+    })
+    expect(bodyOf(answer)).toMatchObject({ url: '/tls', remoteAddress: '192.0.2.10', remotePort: 51000 })
+    const uwsgiPort = portOf('uwsgi:')
+    const packet = uwsgiPacket(nginxVars({ uri: '/u' }))
+    const viaBalancer = await exchange({ port: uwsgiPort }, Buffer.concat([v2, packet]))
+    // nginx's REMOTE_ADDR is the client the request names.
+    expect(bodyOf(viaBalancer)).toMatchObject({ url: '/u', remoteAddress: '203.0.113.7' })
+    expect(await exchange({ port: uwsgiPort }, packet)).toBe('')
+  })
+
+  it('X-Forwarded-* from a trusted proxy set the client and scheme; from others they change nothing', async () => {
       const request =
         'GET /who HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 192.0.2.1, 198.51.100.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n'
       const { port } = await serve('client-fetch-app.ts', { placement })

@@ -6,6 +6,7 @@ import { answerCall } from '../../runtime/calls.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
+import { clientAddress } from '../../transports/http/client.ts'
 import { requestOrigin, setHead } from '../../transports/http/http2.ts'
 import type { EngineHandle } from './engines.ts'
 import {
@@ -134,6 +135,7 @@ export const threadPoolEngine = async (
           url: `${scheme}://${host}${req.url ?? '/'}`,
           rawHeaders: req.rawHeaders,
           body,
+          client: clientAddress(req)!,
         }
         answer = (await pool.run(task, {
           signal: timedOut(request.signal()),

@@ -1,4 +1,5 @@
 import type { Call, CallReply } from '../../runtime/calls.ts'
+import type { ClientInfo } from '../../transports/http/client.ts'
 
 /** One request to a pool thread, and its answer: typed on both sides. */
 export interface ThreadTask {
@@ -7,6 +8,8 @@ export interface ThreadTask {
   readonly rawHeaders: readonly string[]
   /** The whole body, moved (not copied) into the pool thread; null for none. */
   readonly body: ArrayBuffer | null
+  /** Who the client is, as the worker knows it: what clientAddress(request) answers in the pool thread. */
+  readonly client: ClientInfo
 }
 
 export interface ThreadPoolData {

@@ -7,6 +7,7 @@ import { move } from 'piscina'
 import { type AppContext, loadApp, type ResolvedApp } from '../../apps/app.ts'
 import { Caller } from '../../runtime/calls.ts'
 import { makeRef } from '../../runtime/ref.ts'
+import { attachClient } from '../../transports/http/client.ts'
 import { installResponseCapture, rawBody, toHeaders } from '../../transports/http/http-fetch.ts'
 import {
   encodeAnswer,
@@ -39,7 +40,9 @@ export default async function run(task: ThreadTask): Promise<unknown> {
   const { fetch } = await app
   const init: RequestInit = { method: task.method, headers: toHeaders(task.rawHeaders) }
   if (task.body) init.body = task.body
-  const response = await fetch!(new Request(task.url, init), ctx)
+  const request = new Request(task.url, init)
+  attachClient(request, task.client)
+  const response = await fetch!(request, ctx)
   const raw = rawBody(response)
   const body =
     raw === undefined

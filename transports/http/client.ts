@@ -54,6 +54,13 @@ export const linkRequest = (request: Request, req: IncomingMessage): void => {
   Object.defineProperty(request, INCOMING, { value: req })
 }
 
+/** A Request made away from its connection (a thread-pool thread): who its client is, as the worker said. */
+const CLIENT = Symbol.for('troupe.client')
+
+export const attachClient = (request: Request, client: ClientInfo): void => {
+  Object.defineProperty(request, CLIENT, { value: client })
+}
+
 export interface ClientInfo {
   /** The client's address (IPv4 or IPv6 text); undefined when nothing says (a Unix socket peer). */
   readonly address: string | undefined
@@ -69,6 +76,8 @@ export interface ClientInfo {
  * `clientAddress(req)` in a Node-style one. Undefined for a Request troupe did not make.
  */
 export const clientAddress = (request: Request | IncomingMessage): ClientInfo | undefined => {
+  const known = (request as unknown as Record<symbol, ClientInfo | undefined>)[CLIENT]
+  if (known) return known
   const req =
     request instanceof Request
       ? (request as unknown as Record<symbol, IncomingMessage | undefined>)[INCOMING]

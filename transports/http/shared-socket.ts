@@ -29,7 +29,7 @@ export interface NativeHandle {
  * Echoes the descriptor it was sent, once per request: each echo reaches the master as a new
  * descriptor. Requests are answered one at a time, as Node's IPC sends one handle per ack.
  */
-const ECHO = `let h;process.on('message',(m,handle)=>{h??=handle;process.send(0,h,{keepOpen:true})})`
+const ECHO = `process.title='troupe: descriptor copier';let h;process.on('message',(m,handle)=>{h??=handle;process.send(0,h,{keepOpen:true})})`
 
 /** How long the helper stays after its last copy, ms: the copies a reload asks for come in a burst. */
 const LINGER_MS = 1_000
