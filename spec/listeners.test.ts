@@ -6,13 +6,13 @@
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import tls from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
+import tls from 'node:tls'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
-import { makeCerts } from './support/tls-certs.ts'
 import { serve } from './support/serve.ts'
+import { makeCerts } from './support/tls-certs.ts'
 import { nginxVars, uwsgiPacket } from './support/uwsgi.ts'
 
 const tempDir = () => {
@@ -133,45 +133,52 @@ describe.each(['thread', 'process'] as const)(
     })
 
     it('PROXY v2 before a TLS handshake, and before a uwsgi packet on a uwsgi TCP listener', async () => {
-    const certs = makeCerts()
-    onTestFinished(() => fs.rmSync(certs.dir, { recursive: true, force: true }))
-    const { server } = await serve('client-node-app.ts', {
-      placement,
-      bind: ['https://127.0.0.1:0'],
-      uwsgi: ['127.0.0.1:0'],
-      proxyProtocol: ['https://127.0.0.1:0', '127.0.0.1:0'],
-      certfile: certs.cert,
-      keyfile: certs.key,
-      http2: false,
-    })
-    const portOf = (prefix: string) => Number(server.addresses.find((a) => a.startsWith(prefix))!.split(':').pop())
-    // v2, PROXY command, TCP over IPv4: 192.0.2.10:51000 → 10.0.0.1:443.
-    const v2 = Buffer.concat([
-      Buffer.from('0d0a0d0a000d0a515549540a', 'hex'),
-      Buffer.from([0x21, 0x11, 0x00, 12, 192, 0, 2, 10, 10, 0, 0, 1, 0xc7, 0x38, 0x01, 0xbb]),
-    ])
-    const answer = await new Promise<string>((resolve, reject) => {
-      const raw = net.connect(portOf('https://'), '127.0.0.1', () => {
-        raw.write(v2)
-        const secure = tls.connect({ socket: raw, ca: fs.readFileSync(certs.ca), servername: 'localhost' }, () =>
-          secure.end('GET /tls HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n'),
-        )
-        const chunks: Buffer[] = []
-        secure.on('data', (chunk: Buffer) => chunks.push(chunk))
-        secure.on('error', reject)
-        secure.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+      const certs = makeCerts()
+      onTestFinished(() => fs.rmSync(certs.dir, { recursive: true, force: true }))
+      const { server } = await serve('client-node-app.ts', {
+        placement,
+        bind: ['https://127.0.0.1:0'],
+        uwsgi: ['127.0.0.1:0'],
+        proxyProtocol: ['https://127.0.0.1:0', '127.0.0.1:0'],
+        certfile: certs.cert,
+        keyfile: certs.key,
+        http2: false,
       })
+      const portOf = (prefix: string) =>
+        Number(
+          server.addresses
+            .find((a) => a.startsWith(prefix))!
+            .split(':')
+            .pop(),
+        )
+      // v2, PROXY command, TCP over IPv4: 192.0.2.10:51000 → 10.0.0.1:443.
+      const v2 = Buffer.concat([
+        Buffer.from('0d0a0d0a000d0a515549540a', 'hex'),
+        Buffer.from([0x21, 0x11, 0x00, 12, 192, 0, 2, 10, 10, 0, 0, 1, 0xc7, 0x38, 0x01, 0xbb]),
+      ])
+      const answer = await new Promise<string>((resolve, reject) => {
+        const raw = net.connect(portOf('https://'), '127.0.0.1', () => {
+          raw.write(v2)
+          const secure = tls.connect(
+            { socket: raw, ca: fs.readFileSync(certs.ca), servername: 'localhost' },
+            () => secure.end('GET /tls HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n'),
+          )
+          const chunks: Buffer[] = []
+          secure.on('data', (chunk: Buffer) => chunks.push(chunk))
+          secure.on('error', reject)
+          secure.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+        })
+      })
+      expect(bodyOf(answer)).toMatchObject({ url: '/tls', remoteAddress: '192.0.2.10', remotePort: 51000 })
+      const uwsgiPort = portOf('uwsgi:')
+      const packet = uwsgiPacket(nginxVars({ uri: '/u' }))
+      const viaBalancer = await exchange({ port: uwsgiPort }, Buffer.concat([v2, packet]))
+      // nginx's REMOTE_ADDR is the client the request names.
+      expect(bodyOf(viaBalancer)).toMatchObject({ url: '/u', remoteAddress: '203.0.113.7' })
+      expect(await exchange({ port: uwsgiPort }, packet)).toBe('')
     })
-    expect(bodyOf(answer)).toMatchObject({ url: '/tls', remoteAddress: '192.0.2.10', remotePort: 51000 })
-    const uwsgiPort = portOf('uwsgi:')
-    const packet = uwsgiPacket(nginxVars({ uri: '/u' }))
-    const viaBalancer = await exchange({ port: uwsgiPort }, Buffer.concat([v2, packet]))
-    // nginx's REMOTE_ADDR is the client the request names.
-    expect(bodyOf(viaBalancer)).toMatchObject({ url: '/u', remoteAddress: '203.0.113.7' })
-    expect(await exchange({ port: uwsgiPort }, packet)).toBe('')
-  })
 
-  it('X-Forwarded-* from a trusted proxy set the client and scheme; from others they change nothing', async () => {
+    it('X-Forwarded-* from a trusted proxy set the client and scheme; from others they change nothing', async () => {
       const request =
         'GET /who HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 192.0.2.1, 198.51.100.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n'
       const { port } = await serve('client-fetch-app.ts', { placement })
@@ -191,14 +198,14 @@ describe.each(['thread', 'process'] as const)(
 
 describe('Unix sockets and thread workers', () => {
   /** GETs over the socket, `concurrency` at a time, until `stop`; counts answers and failures. */
-  const load = (socketPath: string, concurrency: number) => {
+  const load = (socketPath: string, concurrency: number, route = '/slow?ms=20') => {
     let ok = 0
     const failures: string[] = []
     let running = true
     const agent = new http.Agent({ keepAlive: true })
     const one = (): Promise<void> =>
       new Promise((resolve) => {
-        const req = http.get({ socketPath, path: '/', agent }, (res) => {
+        const req = http.get({ socketPath, path: route, agent }, (res) => {
           res.resume()
           res.on('end', () => {
             if (res.statusCode === 200) ok++
@@ -225,11 +232,11 @@ describe('Unix sockets and thread workers', () => {
   }
 
   it.each(['thread', 'process'] as const)(
-    '%s placement: reloads and scaling under load over a Unix socket drop nothing; threads accept there themselves',
+    '%s placement: reloads, scaling and a graceful stop under load over a Unix socket drop nothing; threads accept there themselves',
     async (placement) => {
       const dir = tempDir()
       const sock = path.join(dir, 'app.sock')
-      const { server } = await serve('client-node-app.ts', { placement, bind: [`unix:${sock}`], workers: 2 })
+      const { server } = await serve('lifecycle-app.ts', { placement, bind: [`unix:${sock}`], workers: 2 })
       const running = load(sock, 8)
       await new Promise((r) => setTimeout(r, 300))
       await server.reload()
@@ -246,6 +253,19 @@ describe('Unix sockets and thread workers', () => {
       // Thread workers took every connection themselves; process workers got them from the master.
       if (placement === 'thread') expect(accepted?.accepted).toBe(0)
       else expect(accepted?.accepted).toBeGreaterThan(0)
+      // A graceful stop: the request in flight is answered, then the socket file is gone.
+      const inFlight = new Promise<number | undefined>((resolve) => {
+        http
+          .get({ socketPath: sock, path: '/slow?ms=600', agent: false }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode))
+          })
+          .on('error', () => resolve(undefined))
+      })
+      await new Promise((r) => setTimeout(r, 200))
+      await server.stop({ graceful: true })
+      expect(await inFlight).toBe(200)
+      expect(fs.existsSync(sock)).toBe(false)
     },
   )
 })
