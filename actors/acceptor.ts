@@ -319,7 +319,9 @@ export class Acceptor {
           },
           (error: Error) => {
             worker.sharing.delete(key)
-            this.#options.log?.(warningLine('TROUPE_W_ACCEPT_ERROR', `${key}: ${error.message}`))
+            // Closing: the listener went away first, as asked.
+            if (!this.#closed && this.#listeners.get(key) === listener)
+              this.#options.log?.(warningLine('TROUPE_W_ACCEPT_ERROR', `${key}: ${error.message}`))
           },
         )
       }

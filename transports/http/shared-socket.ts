@@ -101,11 +101,14 @@ class DescriptorCopier {
     }
   }
 
+  /** Ends the helper; copies still awaited fail (their listener is closing). */
   stop(): void {
     clearTimeout(this.#idle)
     const child = this.#child
     this.#child = undefined
     child?.kill()
+    for (const waiter of this.#waiting.splice(0))
+      waiter.reject(new ListenError('the Unix socket closed before its descriptor was copied'))
   }
 }
 
