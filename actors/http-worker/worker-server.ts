@@ -368,6 +368,12 @@ export class WorkerServer {
   #upgraded = 0
   #upgrades = 0
   #refused = 0
+  /**
+   * Connections whose first bytes are still being read (a PROXY header, a uwsgi packet): not
+   * yet a connection of either server, but a drain waits for them like one (a reload must not
+   * cut a request on its way in).
+   */
+  readonly #pending = new Set<Socket | Duplex>()
   readonly #proxyTrust: TrustedAddresses
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
   readonly #tls: ((socket: Socket) => TLSSocket) | undefined
@@ -441,14 +447,19 @@ export class WorkerServer {
       return
     }
     // A load balancer's PROXY header comes first, before TLS or uwsgi: it says who the client is.
+    this.#pending.add(raw)
     readProxyHeader(raw, { trusted: this.#proxyTrust, timeoutMs: this.#args.headersTimeoutMs }, (answer) => {
+      this.#pending.delete(raw)
       if (!answer.ok) return this.#refuse(raw, answer.error)
       if (answer.declared) setPeer(raw, answer.address, answer.port, answer.family)
       this.#serve(raw, bound, answer.declared ? answer : undefined)
     })
   }
 
-  /** A connection refused before any request (bad PROXY header or uwsgi packet): one line, counted, closed. */
+  /**
+   * A connection refused before any request (bad PROXY header or uwsgi packet): one line,
+   * counted, closed. It was never tracked, so its close is counted here.
+   */
   #refuse(raw: Socket | Duplex, error: Error): void {
     this.#refused++
     this.#closed++
@@ -477,7 +488,9 @@ export class WorkerServer {
       return
     }
     if (bound?.uwsgi) {
+      this.#pending.add(raw)
       readUwsgiRequest(raw, this.#args.uwsgi, this.#args.headersTimeoutMs, (result) => {
+        this.#pending.delete(raw)
         if (result instanceof Error) return this.#refuse(raw, result)
         if (result.remoteAddress !== undefined) setPeer(raw, result.remoteAddress, result.remotePort)
         if (result.https) (raw as { encrypted?: boolean }).encrypted = true
@@ -593,7 +606,7 @@ export class WorkerServer {
       generation: this.#args.generation,
       requests: this.#requests,
       inflight: this.#inflight,
-      connections: this.#sockets.size,
+      connections: this.#sockets.size + this.#pending.size,
       closed: this.#closed,
       shed: this.#shed,
       timeouts: this.#timeouts,
@@ -783,7 +796,7 @@ export class WorkerServer {
     } catch (error) {
       this.#hooks.onDrainError?.(error)
     }
-    while (this.#sockets.size > 0 && performance.now() < deadline) {
+    while ((this.#sockets.size > 0 || this.#pending.size > 0) && performance.now() < deadline) {
       const now = performance.now()
       for (const [socket, state] of this.#sockets) {
         if (
@@ -806,6 +819,6 @@ export class WorkerServer {
     const closing = performance.now() + GOING_AWAY_MS
     while (left.some(([socket]) => !socket.destroyed) && performance.now() < closing)
       await new Promise((resolve) => setTimeout(resolve, 25))
-    for (const socket of this.#sockets.keys()) socket.destroy()
+    for (const socket of [...this.#sockets.keys(), ...this.#pending]) socket.destroy()
   }
 }
