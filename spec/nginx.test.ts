@@ -14,19 +14,13 @@ import { describe, expect, it } from 'vitest'
 import type { Arrived } from './fixtures/proxied-app.ts'
 import { eventually } from './support/manual-clock.ts'
 import { type Nginx, nginxMissing, startNginx } from './support/nginx.ts'
-import { codeBlocks, readReadme } from './support/readme.ts'
+import { markedBlock, readReadme } from './support/readme.ts'
 import { fixturePath } from './support/serve.ts'
 import { run, start, type Troupe, tempDir } from './support/troupe-cli.ts'
 import { startWrk } from './support/wrk.ts'
 
-const blocks = codeBlocks(readReadme())
-
-/** The README block marked `<!-- mark -->`. */
-const readmeBlock = (mark: string): string => {
-  const block = blocks.find((b) => b.marks.includes(mark))
-  if (!block) throw new Error(`README.md has no block marked <!-- ${mark} -->`)
-  return block.code
-}
+const readme = readReadme()
+const readmeBlock = (mark: string): string => markedBlock(readme, mark)
 
 /**
  * An upstream shape: the README's nginx block and troupe command for it, and the address

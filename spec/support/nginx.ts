@@ -7,20 +7,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { onTestFinished } from 'vitest'
 import { eventually } from './manual-clock.ts'
+import { freePort, nginxConfig, nginxPath, writeNginxConfig } from './nginx-config.ts'
 import { childPids, settleWithin } from './troupe-cli.ts'
-
-/** The nginx binary: Debian's, else the first `nginx` on the PATH; undefined if none. */
-export const nginxPath = (): string | undefined => {
-  if (fs.existsSync('/usr/sbin/nginx')) return '/usr/sbin/nginx'
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' })
-  const found = which.stdout.trim()
-  return which.status === 0 && found !== '' ? found : undefined
-}
 
 const isRoot = () => process.getuid?.() === 0
 
@@ -49,17 +41,6 @@ export const ensurePackages = (names: readonly string[], present: () => boolean)
 export const nginxMissing = (): string | null =>
   ensurePackages(['nginx-light'], () => nginxPath() !== undefined)
 
-/** A port the kernel considers free right now (it may be taken again before nginx binds it). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-
 export interface NginxOptions {
   /**
    * The config inside nginx's `http {}` block (upstreams, servers), for the port it is to
@@ -86,52 +67,6 @@ export interface Nginx {
   stop(): Promise<void>
 }
 
-/** Debian's uwsgi_params, or the same parameters written out where it is absent. */
-const uwsgiParams = (): string => {
-  const debian = '/etc/nginx/uwsgi_params'
-  if (fs.existsSync(debian)) return fs.readFileSync(debian, 'utf8')
-  return [
-    'QUERY_STRING $query_string',
-    'REQUEST_METHOD $request_method',
-    'CONTENT_TYPE $content_type',
-    'CONTENT_LENGTH $content_length',
-    'REQUEST_URI $request_uri',
-    'PATH_INFO $document_uri',
-    'DOCUMENT_ROOT $document_root',
-    'SERVER_PROTOCOL $server_protocol',
-    'REQUEST_SCHEME $scheme',
-    'HTTPS $https if_not_empty',
-    'REMOTE_ADDR $remote_addr',
-    'REMOTE_PORT $remote_port',
-    'SERVER_PORT $server_port',
-    'SERVER_NAME $server_name',
-  ]
-    .map((line) => `uwsgi_param ${line};\n`)
-    .join('')
-}
-
-const mainConfig = (dir: string, http: string, site: string): string =>
-  [
-    // Workers of a root master run as nobody unless told: they could not reach a 0660 socket.
-    isRoot() ? 'user root;' : '',
-    'worker_processes 1;',
-    'daemon off;',
-    `pid ${dir}/nginx.pid;`,
-    `error_log ${dir}/error.log info;`,
-    'events { worker_connections 1024; }',
-    'http {',
-    `  access_log ${dir}/access.log;`,
-    `  client_body_temp_path ${dir}/client_body;`,
-    `  proxy_temp_path ${dir}/proxy;`,
-    `  fastcgi_temp_path ${dir}/fastcgi;`,
-    `  uwsgi_temp_path ${dir}/uwsgi;`,
-    `  scgi_temp_path ${dir}/scgi;`,
-    http,
-    site,
-    '}',
-    '',
-  ].join('\n')
-
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null
 
 /** Whether `pid` is still a process named nginx (a pid reused by another program is left alone). */
@@ -146,21 +81,17 @@ const isNginx = (pid: number): boolean => {
 const launchOnce = async (options: NginxOptions, binary: string): Promise<Nginx | 'port taken'> => {
   const port = await freePort()
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-nginx-')))
-  const config = mainConfig(dir, options.http ?? '', options.site(port))
-  fs.writeFileSync(path.join(dir, 'nginx.conf'), config)
-  fs.writeFileSync(path.join(dir, 'uwsgi_params'), uwsgiParams())
+  const site = { dir, site: options.site(port), http: options.http }
+  const config = nginxConfig(site)
+  const args = writeNginxConfig(site)
   fs.writeFileSync(path.join(dir, 'error.log'), '')
   // Checked first: a config that does not parse fails here with nginx's own words.
-  const test = spawnSync(binary, ['-t', '-p', dir, '-c', `${dir}/nginx.conf`, '-e', `${dir}/error.log`], {
-    encoding: 'utf8',
-  })
+  const test = spawnSync(binary, ['-t', ...args], { encoding: 'utf8' })
   if (test.status !== 0) {
     fs.rmSync(dir, { recursive: true, force: true })
     throw new Error(`nginx -t refused the config:\n${test.stderr}\n--- config\n${config}`)
   }
-  const child = spawn(binary, ['-p', dir, '-c', `${dir}/nginx.conf`, '-e', `${dir}/error.log`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk
