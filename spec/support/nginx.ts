@@ -118,7 +118,13 @@ const launchOnce = async (options: NginxOptions, binary: string): Promise<Nginx 
         }
       }
       // A worker left behind by a killed master is killed too.
-      for (const pid of workers) if (isNginx(pid)) process.kill(pid, 'SIGKILL')
+      for (const pid of workers) {
+        try {
+          if (isNginx(pid)) process.kill(pid, 'SIGKILL')
+        } catch {
+          // Gone between the look and the kill.
+        }
+      }
       await eventually(() => [...workers].every((pid) => !isNginx(pid)), 5_000, 'nginx workers gone')
       fs.rmSync(dir, { recursive: true, force: true })
     })()
