@@ -10,7 +10,7 @@
 import crypto from 'node:crypto'
 import http from 'node:http'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Arrived } from './fixtures/proxied-app.ts'
 import { eventually } from './support/manual-clock.ts'
 import { type Nginx, nginxMissing, startNginx } from './support/nginx.ts'
@@ -179,11 +179,16 @@ const accepted = async (setup: Setup): Promise<number> => {
 
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex')
 
-/** The test's nginx cannot run here: say why (once per test) and skip its body. */
+/** Why nginx cannot run here (checked once, installing nginx-light first when root), or null. */
+let nginxAbsent: string | null = null
+beforeAll(() => {
+  nginxAbsent = nginxMissing()
+}, 600_000)
+
+/** The test's nginx cannot run here: say why and skip its body. */
 const missing = (): boolean => {
-  const why = nginxMissing()
-  if (why) console.log(`skipped: ${why}`)
-  return why !== null
+  if (nginxAbsent) console.log(`skipped: ${nginxAbsent}`)
+  return nginxAbsent !== null
 }
 
 describe.each(shapes)('behind nginx: $name', (shape) => {
