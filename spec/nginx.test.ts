@@ -8,12 +8,15 @@
  * why and returns.
  */
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { Arrived } from './fixtures/proxied-app.ts'
 import { eventually } from './support/manual-clock.ts'
 import { type Nginx, nginxMissing, startNginx } from './support/nginx.ts'
+import { freePort } from './support/nginx-config.ts'
 import { markedBlock, readReadme } from './support/readme.ts'
 import { fixturePath } from './support/serve.ts'
 import { run, start, type Troupe, tempDir } from './support/troupe-cli.ts'
@@ -190,6 +193,32 @@ const missing = (): boolean => {
   if (nginxAbsent) console.log(`skipped: ${nginxAbsent}`)
   return nginxAbsent !== null
 }
+
+describe('the test nginx', () => {
+  it('moves to another port when its port was taken between the probe and the bind', async () => {
+    if (missing()) return
+    const squatter = net.createServer()
+    await new Promise<void>((resolve) => squatter.listen({ host: '127.0.0.1', port: 0 }, resolve))
+    onTestFinished(() => new Promise<void>((resolve) => squatter.close(() => resolve())))
+    const taken = (squatter.address() as net.AddressInfo).port
+    const offered: number[] = []
+    const ports = async () => {
+      const port = offered.length === 0 ? taken : await freePort()
+      offered.push(port)
+      return port
+    }
+    const nginx = await startNginx({
+      ports,
+      site: (port) => `server {\n  listen 127.0.0.1:${port};\n  return 200 "up\\n";\n}`,
+    })
+    expect(offered).toHaveLength(2)
+    expect(nginx.port).toBe(offered[1])
+    expect((await request(nginx, '/')).body).toBe('up\n')
+    const { pid } = nginx
+    await nginx.stop()
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false)
+  }, 60_000)
+})
 
 describe.each(shapes)('behind nginx: $name', (shape) => {
   describe.each(placements)('--placement %s', (placement) => {

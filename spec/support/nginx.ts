@@ -49,6 +49,8 @@ export interface NginxOptions {
   readonly site: (port: number) => string
   /** Extra directives for the `http {}` block, before the site (proxy_read_timeout 1s; …). */
   readonly http?: string | undefined
+  /** Where ports to try come from (by default, ports the kernel just handed out). */
+  readonly ports?: (() => Promise<number>) | undefined
 }
 
 export interface Nginx {
@@ -79,7 +81,7 @@ const isNginx = (pid: number): boolean => {
 }
 
 const launchOnce = async (options: NginxOptions, binary: string): Promise<Nginx | 'port taken'> => {
-  const port = await freePort()
+  const port = await (options.ports ?? freePort)()
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-nginx-')))
   const site = { dir, site: options.site(port), http: options.http }
   const config = nginxConfig(site)
@@ -131,13 +133,14 @@ const launchOnce = async (options: NginxOptions, binary: string): Promise<Nginx 
     return stopped
   }
   onTestFinished(stop)
-  // nginx writes its pid file once its listening sockets are bound; a bind that fails is
-  // retried for a couple of seconds, then nginx exits.
+  // nginx writes its pid into its pid file once its listening sockets are bound (a bind that
+  // fails is retried for a couple of seconds, then nginx exits). The file alone proves
+  // nothing: `nginx -t` above leaves one behind, with its own pid.
   const outcome = await eventually(
     () => {
       if (/Address already in use/.test(errors())) return 'port taken'
       if (!alive(child)) return 'exited'
-      return fs.existsSync(path.join(dir, 'nginx.pid')) ? 'bound' : undefined
+      return read('nginx.pid').trim() === String(child.pid) ? 'bound' : undefined
     },
     15_000,
     `nginx to bind 127.0.0.1:${port}; its log:\n${errors()}`,
@@ -154,7 +157,9 @@ const launchOnce = async (options: NginxOptions, binary: string): Promise<Nginx 
     },
     10_000,
     'the nginx worker',
-  )
+  ).catch((error: Error) => {
+    throw new Error(`${error.message} (master ${child.pid}, alive ${alive(child)}); its log:\n${errors()}`)
+  })
   return {
     port,
     base: `http://127.0.0.1:${port}`,
