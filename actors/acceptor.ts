@@ -17,6 +17,7 @@ import {
   listenerFd,
   removeSocketFile,
 } from '../transports/http/listen.ts'
+import { SharedUnixSocket } from '../transports/http/shared-socket.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {
@@ -26,9 +27,25 @@ export interface WorkerSlot {
   readonly ready: boolean
   /** Open connections handed to it, as far as the master knows. */
   readonly load: number
-  /** Moves the socket to the worker (`unix`: it came from a Unix-domain listener); throws if refused. */
-  /** `bound`: the listener it came in on (a unix: one is relayed to thread workers; an https:// one is TLS). */
+  /**
+   * Moves the socket to the worker; throws if refused. `bound`: the listener it came in on (a
+   * unix: one is relayed to thread workers; an https:// one is TLS, a uwsgi one uwsgi).
+   */
   hand(socket: net.Socket, bound: BindAddress): void
+  /**
+   * Accepts on the Unix sockets itself (thread workers): each gets its own descriptor of every
+   * unix listener (`share`), so the master is not on the data path.
+   */
+  readonly acceptsUnix: boolean
+  /** The unix listeners (by name) it has been given since it became ready. */
+  readonly sharing: Set<string>
+  /**
+   * Gives it a descriptor of `bound` to accept on; it owns the descriptor from now on.
+   * `backlog`: the socket's (listening again on a descriptor sets it anew).
+   */
+  share(bound: BindAddress, fd: number, backlog: number): void
+  /** Stops it accepting on `bound` (the listener is going). */
+  unshare(bound: BindAddress): void
 }
 
 export interface AcceptorOptions {
@@ -62,8 +79,16 @@ export interface HandedListener {
 }
 
 interface Listener {
-  readonly server: net.Server
-  readonly bound: BindAddress
+  /**
+   * Accepts in the master: always for TCP; for a unix listener only while a worker that cannot
+   * accept on it itself (a process worker) serves — thread workers accept on their own copies.
+   */
+  server: net.Server | undefined
+  /** A unix listener: the socket the master holds without accepting on it. */
+  readonly shared?: SharedUnixSocket
+  /** The master's accepting server on a unix listener, while it is being opened. */
+  opening?: Promise<void> | undefined
+  bound: BindAddress
   /** The backlog it was opened with (a reload's new one applies to addresses opened later). */
   readonly backlog: number
   accepted: number
@@ -101,7 +126,7 @@ export class Acceptor {
   #closed = false
   readonly #inherited: Map<string, number>
   /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
-  readonly #adopted = new Set<net.Server>()
+  readonly #adopted = new Set<net.Server | SharedUnixSocket>()
   readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
@@ -142,8 +167,11 @@ export class Acceptor {
    * Until then they stay the old master's, which keeps serving if this one fails to start.
    */
   takeOver(): void {
-    for (const { server, bound } of this.#listeners.values())
-      if (this.#adopted.has(server) && bound.kind === 'unix') claimSocketFile(server, bound.path)
+    for (const { server, shared, bound } of this.#listeners.values()) {
+      if (shared && this.#adopted.has(shared)) shared.claimFile()
+      else if (server && this.#adopted.has(server) && bound.kind === 'unix')
+        claimSocketFile(server, bound.path)
+    }
     this.#adopted.clear()
     // The file would only look like a server: nobody listens on that socket any more.
     for (const path of this.#dropped.splice(0)) removeSocketFile(path)
@@ -151,10 +179,10 @@ export class Acceptor {
 
   /** The listeners with their descriptors, for a new master to inherit (USR2). */
   handOver(): readonly HandedListener[] {
-    return [...this.#listeners].map(([bind, { server, bound }]) => ({
+    return [...this.#listeners].map(([bind, { server, shared, bound }]) => ({
       bind,
       address: bound,
-      fd: listenerFd(server),
+      fd: shared ? shared.fd : listenerFd(server!),
     }))
   }
 
@@ -189,16 +217,24 @@ export class Acceptor {
       throw error
     }
     const next = new Map<string, Listener>()
-    for (const key of wanted.keys()) next.set(key, this.#listeners.get(key) ?? opened.get(key)!)
+    for (const [key, bind] of wanted) {
+      const listener = this.#listeners.get(key) ?? opened.get(key)!
+      // A kept address takes the new settings that are per connection (PROXY protocol on or off).
+      const was = listener.bound
+      listener.bound = was.kind === 'tcp' && bind.kind === 'tcp' ? { ...bind, port: was.port } : bind
+      next.set(key, listener)
+    }
     const gone = [...this.#listeners].filter(([key]) => !wanted.has(key)).map(([, l]) => l)
     this.#listeners = next
     for (const listener of opened.values()) this.#options.onListen?.(listener.bound)
     // Listening stops now; the close itself completes once relayed connections are gone.
     for (const listener of gone) void this.#close(listener)
+    this.#share()
   }
 
   async #open(bind: BindAddress): Promise<Listener> {
     const { backlog } = this.#options
+    if (bind.kind === 'unix') return this.#openUnix(bind)
     const server = net.createServer({ pauseOnConnect: true }, (socket) =>
       this.#onConnection(socket, listener),
     )
@@ -222,10 +258,117 @@ export class Acceptor {
     return listener
   }
 
+  /** A unix listener: the master holds it; workers are given copies as they become ready (#share). */
+  async #openUnix(bind: Extract<BindAddress, { kind: 'unix' }>): Promise<Listener> {
+    const { backlog, socketMode } = this.#options
+    const fd = this.#inherited.get(formatBind(bind))
+    this.#inherited.delete(formatBind(bind))
+    const shared =
+      fd === undefined
+        ? await SharedUnixSocket.open(bind, { backlog, ...(socketMode === undefined ? {} : { socketMode }) })
+        : SharedUnixSocket.adopt(bind, fd, socketMode)
+    if (fd !== undefined) this.#adopted.add(shared)
+    return { server: undefined, shared, bound: bind, backlog, accepted: 0, refused: 0 }
+  }
+
   #close(listener: Listener, { announce = true, keepSocketFile = false } = {}): Promise<void> {
-    const closed = closeListener(listener.server, { keepSocketFile })
-    if (announce) this.#options.onUnlisten?.(listener.bound)
+    const { server, shared, bound } = listener
+    listener.server = undefined
+    let closed: Promise<void> = Promise.resolve()
+    if (shared) {
+      const key = formatBind(bound)
+      for (const worker of this.#options.workers())
+        if (worker.sharing.delete(key)) {
+          try {
+            worker.unshare(bound)
+          } catch {}
+        }
+      // The master's accepting server sits on a copy: closing it leaves the file alone.
+      if (server) closed = closeListener(server, { keepSocketFile: true })
+      shared.close({ keepSocketFile })
+    } else if (server) closed = closeListener(server, { keepSocketFile })
+    if (announce) this.#options.onUnlisten?.(bound)
     return closed
+  }
+
+  /**
+   * Unix listeners: every ready thread worker of the serving generation accepts on its own copy
+   * of each socket; the master accepts only while some ready worker cannot (process placement),
+   * and hands those connections over as before. Run whenever the workers or listeners change.
+   */
+  #share(): void {
+    if (this.#closed) return
+    const workers = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
+    for (const [key, listener] of this.#listeners) {
+      const { shared, bound } = listener
+      if (!shared) continue
+      for (const worker of workers) {
+        if (!worker.acceptsUnix || worker.sharing.has(key)) continue
+        // Marked before the copy arrives, so the next call does not ask for a second one.
+        worker.sharing.add(key)
+        shared.copy().then(
+          (copy) => {
+            if (!worker.sharing.has(key)) return copy.close()
+            try {
+              worker.share(bound, copy.fd, listener.backlog)
+            } catch {
+              // Gone meanwhile: the descriptor is still the master's to close.
+              worker.sharing.delete(key)
+              copy.close()
+            }
+          },
+          (error: Error) => {
+            worker.sharing.delete(key)
+            this.#options.log?.(warningLine('TROUPE_W_ACCEPT_ERROR', `${key}: ${error.message}`))
+          },
+        )
+      }
+      const masterAccepts = workers.some((w) => !w.acceptsUnix)
+      if (masterAccepts && !listener.server && !listener.opening)
+        listener.opening = this.#acceptUnix(listener)
+      else if (!masterAccepts && workers.length > 0 && listener.server) {
+        void closeListener(listener.server, { keepSocketFile: true })
+        listener.server = undefined
+      }
+    }
+  }
+
+  /** The master accepts on a unix listener (for process workers), on a copy of its own. */
+  async #acceptUnix(listener: Listener): Promise<void> {
+    try {
+      const copy = await listener.shared!.copy()
+      const server = this.#acceptingServer(listener)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ fd: copy.fd, backlog: listener.backlog }, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      if (this.#closed || !this.#listeners.has(formatBind(listener.bound))) closeListener(server)
+      else listener.server = server
+    } catch (error) {
+      this.#options.log?.(
+        warningLine('TROUPE_W_ACCEPT_ERROR', `${formatBind(listener.bound)}: ${(error as Error).message}`),
+      )
+    } finally {
+      listener.opening = undefined
+    }
+    this.#share()
+  }
+
+  /** A net.Server whose connections go to the workers; accept errors are counted, never fatal. */
+  #acceptingServer(listener: Listener): net.Server {
+    const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+      this.#onConnection(socket, listener),
+    )
+    server.on('error', (error) => {
+      this.#acceptErrors++
+      this.#options.log?.(
+        warningLine('TROUPE_W_ACCEPT_ERROR', `acceptor on ${formatBind(listener.bound)}: ${error.message}`),
+      )
+    })
+    return server
   }
 
   #onConnection(socket: net.Socket, listener: Listener): void {
@@ -275,7 +418,14 @@ export class Acceptor {
   }
 
   #handOff(waiting: Waiting): boolean {
-    const candidates = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
+    let candidates = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
+    // A unix connection the master took goes to a worker that does not accept there itself;
+    // a thread worker would get it relayed through the master, which its own listener avoids.
+    if (waiting.listener.shared) {
+      const key = formatBind(waiting.listener.bound)
+      const direct = candidates.filter((w) => !w.sharing.has(key))
+      if (direct.length > 0) candidates = direct
+    }
     while (candidates.length > 0) {
       const worker = this.#balance(candidates)!
       try {
@@ -289,8 +439,9 @@ export class Acceptor {
     return false
   }
 
-  /** Hands waiting connections to workers that became ready. */
+  /** Hands waiting connections to workers that became ready, and gives them the unix listeners. */
   flush(): void {
+    this.#share()
     while (this.#queue.length > 0) {
       const waiting = this.#queue[0]!
       if (waiting.socket.destroyed) {

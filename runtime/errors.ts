@@ -221,6 +221,57 @@ export const ControlSocketError = define(
   "the control socket cannot be opened safely: its directory is not the user's own, or another master of that name runs",
 )
 
+// Transports
+const UwsgiPacketErrorBase = define(
+  'TROUPE_E_UWSGI_PACKET',
+  'UwsgiPacketError',
+  'a connection to a uwsgi listener sent no servable uwsgi request (bad packet, plain HTTP, cut short, too slow); `reason` says which, and the connection is closed',
+)
+/** A uwsgi connection refused; `reason` is a stable slug (`modifier1`, `http-on-uwsgi`, `truncated`, …). */
+export class UwsgiPacketError extends UwsgiPacketErrorBase {
+  readonly reason: string
+  constructor(message?: string, options?: { cause?: unknown; reason?: string }) {
+    super(message, options)
+    this.reason = options?.reason ?? 'unknown'
+  }
+}
+// The subclass stands for the code: `instanceof` by brand, and errors rebuilt from it are one.
+Object.defineProperty(UwsgiPacketError, CLASS_CODE, { value: 'TROUPE_E_UWSGI_PACKET' })
+classes.set('TROUPE_E_UWSGI_PACKET', UwsgiPacketError)
+
+/**
+ * Why a connection on a PROXY protocol listener was refused before anything else was read:
+ * its peer may not send the header (`untrusted`), it sent something else (`not-proxy`), a
+ * header that breaks version 1 or 2 of the protocol (`malformed-v1`, `malformed-v2`), closed
+ * before the header was whole (`truncated`), or took too long to send it (`timeout`).
+ */
+export type ProxyRefusal =
+  | 'untrusted'
+  | 'not-proxy'
+  | 'malformed-v1'
+  | 'malformed-v2'
+  | 'truncated'
+  | 'timeout'
+
+const ProxyProtocolBase = define(
+  'TROUPE_E_PROXY_PROTOCOL',
+  'ProxyProtocolError',
+  'a connection on a PROXY protocol listener was refused: its peer is not trusted, or it sent no valid PROXY header in time; `reason` says which',
+)
+/** A connection refused by a PROXY protocol listener; `reason` says why, for logs and counters. */
+export class ProxyProtocolError extends ProxyProtocolBase {
+  /** Undefined only for an error rebuilt across a boundary, which carries code and message alone. */
+  readonly reason: ProxyRefusal | undefined
+
+  constructor(message?: string, options?: { reason?: ProxyRefusal; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.reason = options?.reason
+  }
+}
+// The subclass stands for the code (instanceof across copies, deserializeError), not the base define() made.
+Object.defineProperty(ProxyProtocolError, CLASS_CODE, { value: 'TROUPE_E_PROXY_PROTOCOL' })
+classes.set('TROUPE_E_PROXY_PROTOCOL', ProxyProtocolError as unknown as CatalogueClass<string>)
+
 /** How many `cause`s deep an error is carried across a boundary. */
 const CAUSE_DEPTH = 3
 

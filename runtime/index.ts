@@ -16,6 +16,7 @@ export {
   type UpgradeHandler,
 } from '../apps/app.ts'
 export type { WebSocketHooks } from '../apps/websocket-hooks.ts'
+export { type ClientInfo, clientAddress } from '../transports/http/client.ts'
 export {
   type ActorContext,
   type ActorDefinition,

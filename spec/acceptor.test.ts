@@ -20,6 +20,11 @@ class RecordingSlot implements WorkerSlot {
   load = 0
   refuse = false
   readonly handed: net.Socket[] = []
+  acceptsUnix = false
+  readonly sharing = new Set<string>()
+  /** Descriptors of unix listeners it was given, with the listener's name. */
+  readonly shared: Array<{ key: string; fd: number; backlog: number }> = []
+  readonly unshared: string[] = []
   constructor(path: string, generation = 1) {
     this.path = path
     this.generation = generation
@@ -28,6 +33,12 @@ class RecordingSlot implements WorkerSlot {
     if (this.refuse) throw new Error('mailbox full')
     this.handed.push(socket)
     this.load++
+  }
+  share(bound: BindAddress, fd: number, backlog: number): void {
+    this.shared.push({ key: formatBind(bound), fd, backlog })
+  }
+  unshare(bound: BindAddress): void {
+    this.unshared.push(formatBind(bound))
   }
 }
 
@@ -173,6 +184,63 @@ describe('Acceptor', () => {
     })
     await expect(connect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     await eventually(() => slot.handed.length === 2, 5_000, 'both connections handed')
+  })
+
+  it('a unix listener is accepted on by the workers that can (threads), on descriptors of their own; the master accepts only for the others', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-acceptor-'))
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const socketPath = path.join(dir, 'shared.sock')
+    const thread = new RecordingSlot('/w/thread')
+    thread.acceptsUnix = true
+    const slots: RecordingSlot[] = [thread]
+    const acceptor = new Acceptor({
+      binds: [{ kind: 'unix', path: socketPath }],
+      backlog: 64,
+      queueLimit: 2,
+      queueTimeout: 10_000,
+      workers: () => slots,
+    })
+    await acceptor.listen()
+    onTestFinished(() => acceptor.close())
+    acceptor.flush()
+    await eventually(() => thread.shared.length === 1, 10_000, 'the thread worker given a descriptor')
+    const [given] = thread.shared
+    expect(given).toMatchObject({ key: `unix:${socketPath}`, backlog: 64 })
+    // The "worker" accepts on its descriptor: every connection reaches it, none the master.
+    const served: string[] = []
+    const worker = net.createServer((socket) => {
+      served.push('worker')
+      socket.end('hi')
+    })
+    await new Promise<void>((resolve) => worker.listen({ fd: given!.fd }, resolve))
+    for (let i = 0; i < 5; i++) {
+      const socket = net.connect(socketPath)
+      expect(await readAll(socket)).toBe('hi')
+    }
+    expect(served).toHaveLength(5)
+    expect(acceptor.info().accepted).toBe(0)
+    // Closing the worker's descriptor leaves the socket open: a connection waits in the backlog.
+    await new Promise((resolve) => worker.close(resolve))
+    // A process worker joins: now the master accepts too, and hands it the connections.
+    const proc = new RecordingSlot('/w/process')
+    slots.push(proc)
+    acceptor.flush()
+    const late = net.connect(socketPath)
+    onTestFinished(() => {
+      late.destroy()
+    })
+    await eventually(
+      () => proc.handed.length === 1,
+      10_000,
+      'the waiting connection handed to the process worker',
+    )
+    expect(acceptor.info().accepted).toBe(1)
+    // Not relayed to the thread worker, which accepts there itself.
+    expect(thread.handed).toHaveLength(0)
+    proc.handed[0]!.destroy()
+    await acceptor.close()
+    expect(thread.unshared).toEqual([`unix:${socketPath}`])
+    expect(fs.existsSync(socketPath)).toBe(false)
   })
 
   it('configure() applies a new socket mode to the Unix socket files already there', async () => {

@@ -26,6 +26,7 @@ const worker = (id: string, over: Partial<WorkerStats> & { counts?: number[] } =
   const { counts = histogram(), ...rest } = over
   const n = counts.reduce((a, b) => a + b, 0)
   return {
+    refusedConnections: 0,
     id,
     path: `/troupe/workers/${id}`,
     generation: 1,
@@ -105,6 +106,7 @@ const totalsOf = (workers: readonly WorkerStats[]): Stats['totals'] => {
   return {
     requests: add((w) => w.requests),
     inflight: add((w) => w.inflight),
+    refusedConnections: 0,
     connections: 0,
     upgraded: 0,
     shed: 4,

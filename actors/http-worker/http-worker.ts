@@ -9,8 +9,9 @@ import { type AppContext, assertKindFits, loadApp, needsHttp1, type ResolvedApp 
 import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
+import { trustForwardedFrom } from '../../transports/http/client.ts'
 import { installResponseCapture } from '../../transports/http/http-fetch.ts'
-import { listen } from '../../transports/http/listen.ts'
+import { type BindAddress, formatBind, listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
 import { AccessLog } from './access-log.ts'
 import { coroutineEngine, type EngineHandle } from './engines.ts'
@@ -25,6 +26,9 @@ interface WorkerState {
   readonly appContext: AppContext
   readonly server: WorkerServer
   readonly listeners: net.Server[]
+  /** Unix listeners this thread accepts on itself, on descriptors the master gave it (by name). */
+  readonly shared: Map<string, net.Server>
+  stopping: boolean
   readonly graceMs: number
   readonly accessLog: AccessLog | undefined
 }
@@ -50,6 +54,7 @@ export const httpWorker = defineActor({
       process.title = ['troupe: worker', id, process.env.TROUPE_NAME].filter(Boolean).join(' ')
     // Before the app is imported, so its Responses are the capturing kind.
     installResponseCapture()
+    trustForwardedFrom(args.forwardedAllowIps)
     const app = await loadApp(args.app)
     assertKindFits(app, args.kind)
     const http2Off =
@@ -94,6 +99,12 @@ export const httpWorker = defineActor({
           'error',
           'request.error',
         ),
+      onRefused: (error, remote) =>
+        say(
+          `warn: worker ${id} refused a connection${remote ? ` from ${remote}` : ''}: ${(error as { code?: string }).code ?? error.name} ${error.message}`,
+          'warn',
+          'connection.refused',
+        ),
       onDrainError: (error) =>
         say(`error: worker ${id} app drain hook: ${describeError(error)}`, 'error', 'drain.error'),
       ...(accessLog ? { accessLog } : {}),
@@ -119,8 +130,7 @@ export const httpWorker = defineActor({
         : coroutineEngine(app, appContext, args)
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
-      const tls = bind.kind === 'tcp' && bind.tls === true
-      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket, tls))
+      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket, bind))
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
       listener.on('error', (error) =>
         say(
@@ -132,14 +142,55 @@ export const httpWorker = defineActor({
       listeners.push(listener)
     }
     ctx.report({ ...server.info() })
-    return { args, app, engine, appContext, server, listeners, graceMs: args.gracefulMs, accessLog }
+    return {
+      args,
+      app,
+      engine,
+      appContext,
+      server,
+      listeners,
+      shared: new Map(),
+      stopping: false,
+      graceMs: args.gracefulMs,
+      accessLog,
+    }
   },
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
-    connection: (state, payload: { socket: net.Socket; tls?: boolean }) =>
-      state.server.accept(payload.socket, payload.tls === true),
+    connection: (state, payload: { socket: net.Socket; bound: BindAddress }) =>
+      state.server.accept(payload.socket, payload.bound),
     /** A Unix-domain connection the master relays (threads cannot take such sockets). */
-    bridged: (state, payload: { port: MessagePort }) => state.server.accept(new BridgedSocket(payload.port)),
+    bridged: (state, payload: { port: MessagePort; bound: BindAddress }) =>
+      state.server.accept(new BridgedSocket(payload.port), payload.bound),
+    /**
+     * A descriptor of a unix listener, this thread's own: it accepts there itself. Closing the
+     * listener (or the thread's exit) closes the descriptor, never another thread's.
+     */
+    'listen-shared': async (state, payload: { bound: BindAddress; fd: number; backlog: number }) => {
+      const { bound, fd, backlog } = payload
+      const listener = net.createServer({ pauseOnConnect: true }, (socket) =>
+        state.server.accept(socket, bound),
+      )
+      listener.on('error', (error) =>
+        say(
+          warningLine('TROUPE_W_LISTENER_ERROR', `worker ${formatBind(bound)} listener: ${error.message}`),
+          'warn',
+          'warning',
+        ),
+      )
+      await new Promise<void>((resolve) => listener.listen({ fd, backlog }, resolve))
+      const key = formatBind(bound)
+      const before = state.shared.get(key)
+      state.shared.set(key, listener)
+      before?.close()
+      // Given while it was stopping: the listener it drains without.
+      if (state.stopping) listener.close()
+    },
+    'unlisten-shared': (state, payload: { bound: BindAddress }) => {
+      const key = formatBind(payload.bound)
+      state.shared.get(key)?.close()
+      state.shared.delete(key)
+    },
     stats: (state) => state.server.info(),
     /** USR1 (logrotate): the access log is opened afresh at its path. */
     'reopen-logs': (state) => state.accessLog?.reopen(),
@@ -147,9 +198,12 @@ export const httpWorker = defineActor({
     'log-level': (_state, payload: { level: WorkerLogSettings['level'] }) => setWorkerLogLevel(payload.level),
   },
   terminate: async (state) => {
-    // Stop taking new connections first (reuseport), then let the ones we have finish. A
+    // Stop taking new connections first (reuseport, unix), then let the ones we have finish. A
     // listener's close completes only once its connections are gone, so it is awaited last.
-    const closed = state.listeners.map((l) => new Promise((resolve) => l.close(resolve)))
+    state.stopping = true
+    const closed = [...state.listeners, ...state.shared.values()].map(
+      (l) => new Promise((resolve) => l.close(resolve)),
+    )
     const drain = state.app.drain
     await state.server.drain(state.graceMs, drain && ((deadline) => drain({ ...state.appContext, deadline })))
     await Promise.all(closed)

@@ -54,6 +54,12 @@ export interface WorkerArgs {
   readonly http2: Http2Settings
   /** The TLS of https:// binds: the worker reads the files and does the handshakes. */
   readonly tls?: TlsSettings
+  /** The uwsgi listeners' limits: the vars block's size and count. */
+  readonly uwsgi: { readonly maxVarsSize: number; readonly maxVars: number }
+  /** Who may send a PROXY protocol header (listeners with `proxy` set). */
+  readonly proxyAllowFrom: readonly string[]
+  /** Whose forwarded headers set a request's client address and scheme. */
+  readonly forwardedAllowIps: readonly string[]
   /** For the reuseport strategy: the worker binds these itself. */
   readonly reuseport?: { readonly binds: readonly BindAddress[]; readonly backlog: number }
 }
@@ -93,6 +99,8 @@ export interface WorkerInfo {
   readonly upgraded: number
   /** Upgrades since start. */
   readonly upgrades: number
+  /** Connections refused before a request: a bad uwsgi packet or PROXY header, an untrusted peer. */
+  readonly refused: number
   /** Set once when the worker wants replacing (max requests reached). */
   readonly recycle?: string
 }

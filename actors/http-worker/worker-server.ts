@@ -10,6 +10,7 @@ import http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { setPeer } from '../../transports/http/client.ts'
 import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
 import {
   completed,
@@ -20,7 +21,12 @@ import {
   sniffPreface,
   stopReading,
 } from '../../transports/http/http2.ts'
+import type { BindAddress } from '../../transports/http/listen.ts'
 import { serverTls } from '../../transports/http/tls.ts'
+import { readProxyHeader } from '../../transports/proxy/proxy-protocol.ts'
+import { type TrustedAddresses, trustedAddresses } from '../../transports/proxy/trusted-addresses.ts'
+import { readUwsgiRequest } from '../../transports/uwsgi/uwsgi-reader.ts'
+import { uwsgiResponse } from '../../transports/uwsgi/uwsgi-response.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
@@ -44,6 +50,8 @@ interface Tracked {
   session: http2.Http2Session | undefined
   /** The client's address, kept for an HTTP/2 connection's access log lines. */
   remote?: string | undefined
+  /** A uwsgi connection: one request, answered without chunking and closed after (nginx's uwsgi module). */
+  uwsgi?: boolean
 }
 
 /** Where an HTTP/2 session keeps its connection's bookkeeping. */
@@ -326,6 +334,8 @@ export interface WorkerServerHooks {
   readonly onChange: (info: WorkerInfo) => void
   /** An app failure answered 500 (not a timeout or a client that left), or one in its upgrade handler: the worker logs it. */
   readonly onAppError?: (error: unknown, req: http.IncomingMessage) => void
+  /** A connection refused before any request (PROXY header, uwsgi packet): the worker logs it. */
+  readonly onRefused?: (error: Error, remote: string | undefined) => void
   /** The app's drain hook threw: the worker logs it, and drains as it would have. */
   readonly onDrainError?: (error: unknown) => void
   /** Hears every response once finished or cut; set, it makes the server count body bytes. */
@@ -357,6 +367,8 @@ export class WorkerServer {
   readonly #live = new InFlightList()
   #upgraded = 0
   #upgrades = 0
+  #refused = 0
+  readonly #proxyTrust: TrustedAddresses
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
   readonly #tls: ((socket: Socket) => TLSSocket) | undefined
   /** Serves HTTP/2 connections; absent when neither ALPN h2 nor h2c is on. */
@@ -367,6 +379,7 @@ export class WorkerServer {
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
     this.#tls = args.tls ? serverTls(args.tls, args.http2.tls) : undefined
+    this.#proxyTrust = trustedAddresses(args.proxyAllowFrom)
     this.#engine = engine
     this.#hooks = hooks
     this.http = http.createServer(
@@ -419,11 +432,41 @@ export class WorkerServer {
 
   /**
    * Serves a connection accepted elsewhere (the master's acceptor, or this worker's own
-   * listener). `tls`: it came in on an https:// bind, and the handshake is this worker's.
+   * listener). `bound`: the listener it came in on — an https:// one's handshake is this
+   * worker's.
    */
-  accept(raw: Socket | Duplex, tls = false): void {
+  accept(raw: Socket | Duplex, bound?: BindAddress): void {
+    if (!bound?.proxy) {
+      this.#serve(raw, bound)
+      return
+    }
+    // A load balancer's PROXY header comes first, before TLS or uwsgi: it says who the client is.
+    readProxyHeader(raw, { trusted: this.#proxyTrust, timeoutMs: this.#args.headersTimeoutMs }, (answer) => {
+      if (!answer.ok) return this.#refuse(raw, answer.error)
+      if (answer.declared) setPeer(raw, answer.address, answer.port, answer.family)
+      this.#serve(raw, bound, answer.declared ? answer : undefined)
+    })
+  }
+
+  /** A connection refused before any request (bad PROXY header or uwsgi packet): one line, counted, closed. */
+  #refuse(raw: Socket | Duplex, error: Error): void {
+    this.#refused++
+    this.#closed++
+    this.#hooks.onRefused?.(error, (raw as Socket).remoteAddress)
+    raw.destroy()
+    this.#scheduleReport()
+  }
+
+  #serve(
+    raw: Socket | Duplex,
+    bound: BindAddress | undefined,
+    peer?: { address?: string | undefined; port?: number | undefined; family?: string | undefined },
+  ): void {
+    const tls = bound?.kind === 'tcp' && bound.tls === true
     if (tls && this.#tls) {
       const socket = this.#tls(raw as Socket)
+      // The TLS socket answers for its peer from the connection under it: the declared one too.
+      if (peer) setPeer(socket, peer.address, peer.port, peer.family)
       const tracked = this.#track(socket)
       // A failed handshake (a client that does not speak TLS, an unknown CA) ends the connection, not the worker.
       socket.on('error', () => socket.destroy())
@@ -431,6 +474,17 @@ export class WorkerServer {
       else this.http.emit('connection', socket)
       // The acceptor paused it (pauseOnConnect) so no byte was read before the handoff.
       raw.resume()
+      return
+    }
+    if (bound?.uwsgi) {
+      readUwsgiRequest(raw, this.#args.uwsgi, this.#args.headersTimeoutMs, (result) => {
+        if (result instanceof Error) return this.#refuse(raw, result)
+        if (result.remoteAddress !== undefined) setPeer(raw, result.remoteAddress, result.remotePort)
+        if (result.https) (raw as { encrypted?: boolean }).encrypted = true
+        this.#track(raw).uwsgi = true
+        this.http.emit('connection', raw)
+        raw.resume()
+      })
       return
     }
     const tracked = this.#track(raw)
@@ -549,6 +603,7 @@ export class WorkerServer {
       elu: this.#eluShare,
       upgraded: this.#upgraded,
       upgrades: this.#upgrades,
+      refused: this.#refused,
       ...(this.#recycle ? { recycle: this.#recycle } : {}),
     }
   }
@@ -653,7 +708,10 @@ export class WorkerServer {
     const tracked = h2
       ? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
       : this.#sockets.get(req.socket)
-    if (tracked) tracked.active++
+    if (tracked) {
+      tracked.active++
+      if (tracked.uwsgi) uwsgiResponse(res)
+    }
     const live = new Live(this, req, res, tracked)
     ;(res as WithLive)[LIVE] = live
     // 'close' comes once: `on` spares the wrapper `once` makes per request.

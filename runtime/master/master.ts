@@ -10,7 +10,14 @@ import net from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { Acceptor, type HandedListener } from '../../actors/acceptor.ts'
 import { loadApp, normalizeActors, type ResolvedApp } from '../../apps/app.ts'
-import { type BindAddress, formatBind, listen, parseBind } from '../../transports/http/listen.ts'
+import {
+  type BindAddress,
+  formatBind,
+  listen,
+  parseBind,
+  parseListenAddress,
+  parseUwsgiAddress,
+} from '../../transports/http/listen.ts'
 import { ConfigError, InvalidOptionError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -165,15 +172,29 @@ interface Binds {
  * same port itself. An address kept from `previous` keeps its port: `:0` must not move on HUP.
  */
 const resolveBinds = async (config: ResolvedConfig, previous?: Binds): Promise<Binds> => {
-  const parsed = config.bind.map((b, i) => parseBind(b, `bind[${i}]`))
-  if (config.strategy !== 'reuseport') return { requested: config.bind, bound: parsed }
+  const proxied = new Set(config.proxyProtocol)
+  // PROXY protocol is a listener's setting: on the address as the config gives it.
+  const withProxy = (bind: BindAddress, given: string): BindAddress =>
+    proxied.has(given) ? { ...bind, proxy: true } : bind
+  const requested = [...config.bind, ...config.uwsgi.map((u) => formatBind(parseUwsgiAddress(u)))]
+  const parsed = [
+    ...config.bind.map((b, i) => withProxy(parseBind(b, `bind[${i}]`), b)),
+    ...config.uwsgi.map((u, i) => withProxy(parseUwsgiAddress(u, `uwsgi[${i}]`), u)),
+  ]
+  if (config.strategy !== 'reuseport') return { requested, bound: parsed }
   const bound = await Promise.all(
     parsed.map((bind, i) => {
-      const kept = previous?.requested.indexOf(config.bind[i]!) ?? -1
-      return kept >= 0 && previous?.bound[kept] ? previous.bound[kept] : concretePort(bind)
+      const kept = previous?.requested.indexOf(requested[i]!) ?? -1
+      return kept >= 0 && previous?.bound[kept]
+        ? ({
+            ...previous.bound[kept],
+            ...bind,
+            port: (previous.bound[kept] as { port?: number }).port ?? 0,
+          } as BindAddress)
+        : concretePort(bind)
     }),
   )
-  return { requested: config.bind, bound }
+  return { requested, bound }
 }
 
 /**
@@ -185,7 +206,7 @@ const inheritedBinds = (all: readonly InheritedListener[] | undefined): Binds | 
   return (
     inherit && {
       requested: inherit.map((l) => l.bind),
-      bound: inherit.map((l, i) => parseBind(l.address, `inherited listener ${i}`)),
+      bound: inherit.map((l, i) => parseListenAddress(l.address, `inherited listener ${i}`)),
     }
   )
 }
@@ -269,7 +290,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
           serverChannels.unlisten.publish({ server: id, address: formatBind(address) }),
         inherited: new Map(
           (options.inherit ?? []).flatMap(({ bind, fd, role }) =>
-            fd === undefined || role !== undefined ? [] : [[formatBind(parseBind(bind)), fd] as const],
+            fd === undefined || role !== undefined
+              ? []
+              : [[formatBind(parseListenAddress(bind)), fd] as const],
           ),
         ),
       })

@@ -5,7 +5,8 @@
  * resolved config holds; both feed the types derived from the table.
  */
 import { isAccessLogFormat } from '../../actors/http-worker/access-log-format.ts'
-import { parseBind } from '../../transports/http/listen.ts'
+import { parseBind, parseUwsgiAddress } from '../../transports/http/listen.ts'
+import { trustedEntryProblem } from '../../transports/proxy/trusted-addresses.ts'
 import type { WarningCode } from '../warnings.ts'
 
 export interface OptionType<T, I = T> {
@@ -107,6 +108,54 @@ export const binds: OptionType<readonly string[], string | readonly string[]> = 
     return list as string[]
   },
   expected: 'HOST:PORT (port 0-65535), [V6]:PORT or unix:PATH, one or a list',
+  metavar: 'ADDR',
+  repeatable: true,
+}
+
+/** `--uwsgi` addresses: HOST:PORT, [V6]:PORT or unix:PATH, none or several. */
+export const uwsgiAddresses: OptionType<readonly string[], string | readonly string[]> = {
+  parse: (v) => {
+    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
+    if (!Array.isArray(list)) return undefined
+    for (const address of list) {
+      if (typeof address !== 'string') return undefined
+      try {
+        parseUwsgiAddress(address)
+      } catch {
+        return undefined
+      }
+    }
+    return list as string[]
+  },
+  expected: 'HOST:PORT (port 0-65535), [V6]:PORT or unix:PATH, none, one or a list',
+  metavar: 'ADDR',
+  repeatable: true,
+}
+
+/** Addresses and networks to trust: IPv4/IPv6 addresses, CIDRs, `unix`, or `*`. */
+export const trustList: OptionType<readonly string[], string | readonly string[]> = {
+  parse: (v) => {
+    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
+    if (!Array.isArray(list)) return undefined
+    return list.every((entry) => typeof entry === 'string' && trustedEntryProblem(entry) === undefined)
+      ? (list as string[])
+      : undefined
+  },
+  expected: 'IP addresses or CIDR networks (10.0.0.0/8, fd00::/8), unix, or *, comma-separated',
+  metavar: 'LIST',
+  repeatable: true,
+}
+
+/** Listener addresses as given to bind or uwsgi (the PROXY protocol is enabled per listener). */
+export const listenerNames: OptionType<readonly string[], string | readonly string[]> = {
+  parse: (v) => {
+    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
+    if (!Array.isArray(list)) return undefined
+    return list.every((entry) => typeof entry === 'string' && entry.length > 0)
+      ? (list as string[])
+      : undefined
+  },
+  expected: 'listener addresses as given to bind or uwsgi, comma-separated',
   metavar: 'ADDR',
   repeatable: true,
 }

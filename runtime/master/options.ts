@@ -15,6 +15,7 @@ import {
   binds,
   fileMode,
   integer,
+  listenerNames,
   listOf,
   type OptionType,
   oneOf,
@@ -22,6 +23,8 @@ import {
   optionalText,
   seconds,
   text,
+  trustList,
+  uwsgiAddresses,
 } from './option-types.ts'
 
 export const placements = ['thread', 'process'] as const
@@ -172,6 +175,42 @@ export const optionTable = {
     description:
       'where to listen: HOST:PORT, [V6]:PORT, https://HOST:PORT (TLS: certfile, keyfile) or unix:PATH; repeat for several (env PORT: 0.0.0.0:PORT)',
     envAliases: [{ name: 'PORT', read: (port) => `0.0.0.0:${port}`, expected: 'a port number 0-65535' }],
+  }),
+  uwsgi: option({
+    group: 'listen',
+    type: uwsgiAddresses,
+    default: [],
+    description:
+      "where to speak the uwsgi protocol (nginx's uwsgi_pass) beside the HTTP binds: HOST:PORT, [V6]:PORT or unix:PATH; repeat for several",
+  }),
+  uwsgiBufferSize: option({
+    group: 'listen',
+    type: integer(256, 'bytes'),
+    default: 65_535,
+    unit: 'bytes',
+    description:
+      "largest uwsgi vars block (the request's head; the protocol's own limit is 65535); past it, the connection is refused and closed; maxHeaders + 64 bounds the number of vars",
+  }),
+  proxyProtocol: option({
+    group: 'listen',
+    type: listenerNames,
+    default: [],
+    description:
+      'listeners (as given to bind or uwsgi, TCP only) whose connections open with a PROXY protocol header (v1 or v2) from a load balancer in proxyAllowFrom; repeat for several',
+  }),
+  proxyAllowFrom: option({
+    group: 'listen',
+    type: trustList,
+    default: ['127.0.0.1', '::1'],
+    description:
+      'who may send a PROXY protocol header: addresses or CIDR networks, or *; a connection from anywhere else is refused',
+  }),
+  forwardedAllowIps: option({
+    group: 'listen',
+    type: trustList,
+    default: ['127.0.0.1', '::1'],
+    description:
+      "proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers set the client's address and scheme (gunicorn's forwarded_allow_ips); addresses or CIDRs, unix, or *; loopback includes Unix-socket peers",
   }),
   certfile: option({
     group: 'listen',

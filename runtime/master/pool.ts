@@ -131,25 +131,30 @@ export class WorkerPool {
       handed: 0,
       closed: 0,
       retiring: false,
+      acceptsUnix: config.placement === 'thread',
+      sharing: new Set<string>(),
+      share(bound, fd, backlog) {
+        this.cell.tell('listen-shared', { bound, fd, backlog }, undefined)
+      },
+      unshare(bound) {
+        this.cell.tell('unlisten-shared', { bound }, undefined)
+      },
       get load() {
         return this.handed - this.closed
       },
       hand(socket, bound) {
         if (bound.kind === 'unix' && config.placement === 'thread') {
+          // Only while a process worker serves beside it (a reload between placements):
+          // thread workers otherwise accept on the unix socket themselves.
           const relay = bridge(socket)
           try {
-            this.cell.tell('bridged', { port: relay.port }, { transfer: [relay.port] })
+            this.cell.tell('bridged', { port: relay.port, bound }, { transfer: [relay.port] })
           } catch (error) {
             relay.cancel()
             throw error
           }
           relay.start()
-        } else
-          this.cell.tell(
-            'connection',
-            { socket, tls: bound.kind === 'tcp' && bound.tls === true },
-            { transfer: [socket] },
-          )
+        } else this.cell.tell('connection', { socket, bound }, { transfer: [socket] })
         this.handed++
       },
     }
@@ -177,6 +182,8 @@ export class WorkerPool {
     slot.up = !slot.retiring
     slot.handed = 0
     slot.closed = 0
+    // A new incarnation: the descriptors of the last one closed with its thread.
+    slot.sharing.clear()
     serverChannels.workerReady.publish({
       server: this.#server,
       worker: slot.id,

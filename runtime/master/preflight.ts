@@ -67,6 +67,7 @@ export const fitToNode = (
 /** Throws the first reason `config` (and `app`, when loaded) cannot be served. */
 export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
   for (const [i, b] of config.bind.entries()) parseBind(b, `bind[${i}]`)
+  assertProxyListeners(config)
   if (config.strategy === 'handoff' && config.placement === 'thread' && !threadHandoffSupported())
     throw new PlacementUnsupportedError(
       `--strategy handoff with --placement thread needs Node >= 26.6 (this is ${process.version}); use --placement process, or --strategy reuseport`,
@@ -74,7 +75,7 @@ export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
   if (config.strategy === 'reuseport') {
     if (process.platform !== 'linux')
       throw new PlacementUnsupportedError(`--strategy reuseport needs Linux; use --strategy handoff`)
-    const unix = config.bind.find((b) => b.startsWith('unix:'))
+    const unix = [...config.bind, ...config.uwsgi].find((b) => b.startsWith('unix:'))
     if (unix)
       throw new PlacementUnsupportedError(
         `--strategy reuseport cannot share ${unix} (SO_REUSEPORT is for TCP); use --strategy handoff for Unix sockets`,
@@ -83,6 +84,24 @@ export const preflight = (config: ResolvedConfig, app?: ResolvedApp): void => {
   if (config.accessLog !== null && config.accessLog !== '-') assertAppendable(config.accessLog)
   assertTls(config)
   if (app) assertKindFits(app, config.kind)
+}
+
+/**
+ * PROXY protocol is a listener's: each entry must name a TCP listener of bind or uwsgi, as
+ * given there (a Unix socket's peer is a local process, which has no load balancer to speak for).
+ */
+const assertProxyListeners = (config: ResolvedConfig): void => {
+  const listeners = new Set([...config.bind, ...config.uwsgi])
+  for (const [i, name] of config.proxyProtocol.entries()) {
+    if (!listeners.has(name))
+      throw new ConfigError(
+        `proxyProtocol[${i}]: "${name}" is not one of the listeners (bind: ${config.bind.join(', ')}${config.uwsgi.length ? `; uwsgi: ${config.uwsgi.join(', ')}` : ''}); name it as given there`,
+      )
+    if (name.startsWith('unix:'))
+      throw new ConfigError(
+        `proxyProtocol[${i}]: "${name}" is a Unix socket; the PROXY protocol is for TCP listeners`,
+      )
+  }
 }
 
 /**

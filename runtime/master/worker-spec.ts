@@ -62,6 +62,9 @@ export const workerSpec = (
     maxHeaderSize: config.maxHeaderSize,
     maxHeaders: config.maxHeaders,
     maxBodySize: config.maxBodySize,
+    uwsgi: { maxVarsSize: config.uwsgiBufferSize, maxVars: config.maxHeaders + 64 },
+    proxyAllowFrom: config.proxyAllowFrom,
+    forwardedAllowIps: config.forwardedAllowIps,
     http2: {
       tls: config.http2,
       cleartext: config.http2Cleartext === 'prior-knowledge',

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { linkRequest } from './client.ts'
 import { requestOrigin, setHead } from './http2.ts'
 
 /** Brand of troupe's own body-limit error: `Symbol.for`, so copies of the package agree on it. */
@@ -72,6 +73,7 @@ export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBo
   // Passing `signal` to the constructor makes undici build a second, dependent signal per
   // request (about a quarter of the fetch path's cost, measured with wrk); the app sees ours.
   Object.defineProperty(request, 'signal', { get: signal, enumerable: true })
+  linkRequest(request, req)
   return request
 }
 

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import http2 from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { forwardedOf } from './client.ts'
 
 /** What every HTTP/2 client sends first (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
@@ -139,12 +140,17 @@ const requestHost = (req: IncomingMessage): string | undefined =>
 
 /**
  * `scheme://host` as the client used them: https on a connection of an https:// bind (a
- * TLSSocket), the host from Host or `:authority`, `localhost` when it named none.
+ * TLSSocket) or a uwsgi request nginx marked HTTPS, the host from Host or `:authority`,
+ * `localhost` when it named none — unless a trusted proxy's forwarded headers say otherwise.
  */
-export const requestOrigin = (req: IncomingMessage): { scheme: string; host: string } => ({
-  scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-  host: requestHost(req) ?? 'localhost',
-})
+export const requestOrigin = (req: IncomingMessage): { scheme: string; host: string } => {
+  // A trusted proxy's X-Forwarded-Proto/-Host (or Forwarded) say what the client used.
+  const said = forwardedOf(req)
+  return {
+    scheme: said?.proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'),
+    host: said?.host ?? requestHost(req) ?? 'localhost',
+  }
+}
 
 /**
  * Writes a status and headers to a response of either protocol (no status text over HTTP/2:

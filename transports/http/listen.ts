@@ -8,15 +8,42 @@ import net from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { ConfigError, ListenError } from '../../runtime/errors.ts'
 
+/** What a listener's connections speak beyond plain HTTP: set per listener. */
+interface ListenerProtocol {
+  /** A `--uwsgi` listener: each connection carries one uwsgi packet (nginx's uwsgi_pass), not HTTP. */
+  readonly uwsgi?: true
+  /** Each connection opens with a PROXY protocol header (v1 or v2) from a trusted load balancer. */
+  readonly proxy?: true
+}
+
 export type BindAddress =
-  | {
+  | (ListenerProtocol & {
       readonly kind: 'tcp'
       readonly host: string
       readonly port: number
       /** `https://HOST:PORT`: the worker that takes a connection does the TLS handshake. */
       readonly tls?: true
-    }
-  | { readonly kind: 'unix'; readonly path: string }
+    })
+  | (ListenerProtocol & { readonly kind: 'unix'; readonly path: string })
+
+/** The prefix that names a uwsgi listener among the listeners (`uwsgi:127.0.0.1:3031`). */
+const UWSGI = 'uwsgi:'
+
+/**
+ * A listener as the master keeps it by name: a bind (`HOST:PORT`, `unix:PATH`…) or a uwsgi
+ * listener (`uwsgi:` and its address, from `--uwsgi`).
+ */
+export const parseListenAddress = (text: string, option = 'bind'): BindAddress =>
+  text.startsWith(UWSGI) ? parseUwsgiAddress(text.slice(UWSGI.length), option) : parseBind(text, option)
+
+/** A `--uwsgi` address: `HOST:PORT`, `[V6]:PORT` or `unix:PATH` (no TLS: nginx's uwsgi_pass speaks it in the clear). */
+export const parseUwsgiAddress = (text: string, option = 'uwsgi'): BindAddress => {
+  if (/^https?:\/\//.test(text))
+    throw new ConfigError(
+      `${option}: "${text}" is not HOST:PORT, [V6]:PORT or unix:PATH (uwsgi has no scheme)`,
+    )
+  return { ...parseBind(text, option), uwsgi: true }
+}
 
 export const parseBind = (text: string, option = 'bind'): BindAddress => {
   if (text.startsWith('unix:')) {
@@ -35,9 +62,10 @@ export const parseBind = (text: string, option = 'bind'): BindAddress => {
 }
 
 export const formatBind = (bind: BindAddress): string =>
-  bind.kind === 'unix'
+  (bind.uwsgi ? UWSGI : '') +
+  (bind.kind === 'unix'
     ? `unix:${bind.path}`
-    : `${bind.tls ? 'https://' : ''}${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${bind.port}`
+    : `${bind.tls ? 'https://' : ''}${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${bind.port}`)
 
 /** Removes a socket file nobody listens on (left by a crash); refuses to touch anything else. */
 const clearStaleSocket = async (path: string): Promise<void> => {
@@ -63,14 +91,31 @@ const clearStaleSocket = async (path: string): Promise<void> => {
  * close only while the path still names that socket (another process may have replaced it).
  */
 const socketFiles = new WeakMap<
-  net.Server,
+  object,
   { readonly path: string; readonly dev: number; readonly ino: number }
 >()
 
-/** `server`'s socket file at `path` is this process's to remove on close (see `closeListener`). */
-export const claimSocketFile = (server: net.Server, path: string): void => {
+/**
+ * The socket file at `path` is this process's to remove when `holder` (the net.Server, or the
+ * SharedUnixSocket, that owns the socket) closes: see `releaseSocketFile`.
+ */
+export const claimSocketFile = (holder: object, path: string): void => {
   const { dev, ino } = lstatSync(path)
-  socketFiles.set(server, { path, dev, ino })
+  socketFiles.set(holder, { path, dev, ino })
+}
+
+/**
+ * Forgets `holder`'s socket file and, unless `keep`, removes it — only while the path still
+ * names the socket claimed (another process may have replaced it since).
+ */
+export const releaseSocketFile = (holder: object, keep = false): void => {
+  const file = socketFiles.get(holder)
+  socketFiles.delete(holder)
+  if (!file || keep) return
+  try {
+    const now = lstatSync(file.path)
+    if (now.dev === file.dev && now.ino === file.ino) unlinkSync(file.path)
+  } catch {}
 }
 
 /** sun_path holds 108 bytes, the last a NUL. */
@@ -98,6 +143,11 @@ export interface ListenOptions {
    * this one replaces): the new socket is renamed over it instead of refusing a live one.
    */
   readonly replace?: boolean
+  /**
+   * Unix: leave the socket at its private name and return that path; the caller renames it
+   * onto the address itself (SharedUnixSocket, once it has its own copy of the descriptor).
+   */
+  readonly deferRename?: boolean
 }
 
 /** Binds `server` to `bind`; every failure becomes one TROUPE_E_LISTEN line naming the address. */
@@ -141,6 +191,7 @@ export const listen = async (
   if (bind.kind === 'unix') {
     // The mode first: the path is never reachable with a wider one.
     if (options.socketMode !== undefined) chmodSync(bound ?? bind.path, options.socketMode)
+    if (options.deferRename) return { kind: 'unix', path: bound ?? bind.path }
     if (bound) renameSync(bound, bind.path)
     claimSocketFile(server, bind.path)
     return bind
@@ -187,14 +238,7 @@ export const closeListener = (server: net.Server, { keepSocketFile = false } = {
   // has not arrived yet included. When the socket passes to a new master (USR2), such a client
   // would be cut rather than answered; the caller closes idle connections itself, later.
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()))
-  const file = socketFiles.get(server)
-  socketFiles.delete(server)
-  if (file && !keepSocketFile) {
-    try {
-      const now = lstatSync(file.path)
-      if (now.dev === file.dev && now.ino === file.ino) unlinkSync(file.path)
-    } catch {}
-  }
+  releaseSocketFile(server, keepSocketFile)
   return closed
 }
 

@@ -67,6 +67,11 @@ export interface RequestCounts {
   /** Of those connections, the ones upgraded (WebSocket…) and open now: not requests, and never shed. */
   readonly upgraded: number
   readonly shed: number
+  /**
+   * Connections refused before any request: a bad uwsgi packet or PROXY header, an untrusted
+   * PROXY peer (the total counts the workers serving now).
+   */
+  readonly refusedConnections: number
   readonly timeouts: number
   readonly status: StatusCounts
   readonly latency: LatencySummary
@@ -98,7 +103,8 @@ export interface WorkerStats extends RequestCounts {
 /** One listening address of the master (handoff) or of the workers (reuseport). */
 export interface ListenerStats {
   readonly address: string
-  readonly protocol: 'http'
+  /** What its connections speak: HTTP, or uwsgi (a --uwsgi listener). */
+  readonly protocol: 'http' | 'uwsgi'
   readonly strategy: 'handoff' | 'reuseport'
   readonly backlog: number
   /** Connections waiting in the acceptor for a ready worker (handoff; 0 under reuseport). */

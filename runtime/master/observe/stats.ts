@@ -64,6 +64,7 @@ export const shownConfig = (config: ResolvedConfig): ResolvedConfig => {
 }
 
 const idle: WorkerInfo = {
+  refused: 0,
   generation: 0,
   requests: 0,
   inflight: 0,
@@ -101,6 +102,7 @@ const workerStats = (slot: PoolSlot, info: WorkerInfo | undefined, now: number):
     connections: report.connections,
     upgraded: report.upgraded ?? 0,
     shed: report.shed,
+    refusedConnections: report.refused ?? 0,
     timeouts: report.timeouts,
     status: statusCounts(report.status),
     latency: latencySummary(report.latency.counts, report.latency.sumMs),
@@ -124,7 +126,7 @@ const listenerStats = (o: Observed): ListenerStats[] => {
   const queued = o.acceptor.queued
   return o.acceptor.listenerCounts().map((l, i) => ({
     address: l.address,
-    protocol: 'http',
+    protocol: l.address.startsWith('uwsgi:') ? 'uwsgi' : 'http',
     strategy: 'handoff',
     backlog: l.backlog,
     // One queue for every address: shown once, on the first.
@@ -165,6 +167,7 @@ export const stats = (o: Observed): Stats => {
       connections: workers.reduce((n, w) => n + w.connections, 0),
       upgraded: workers.reduce((n, w) => n + w.upgraded, 0),
       shed: totals.shed,
+      refusedConnections: workers.reduce((n, w) => n + w.refusedConnections, 0),
       timeouts: totals.timeouts,
       status: statusCounts(totals.status),
       latency: latencySummary(totals.latency, totals.latencySumMs),

@@ -1,0 +1,210 @@
+/**
+ * The listener kinds behind a proxy, served by a real troupe: uwsgi listeners (nginx's
+ * uwsgi_pass), PROXY protocol on TCP listeners, trusted forwarded headers, and Unix sockets that
+ * thread workers accept on themselves. Clients speak raw bytes on real sockets.
+ */
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { eventually } from './support/manual-clock.ts'
+import { serve } from './support/serve.ts'
+import { nginxVars, uwsgiPacket } from './support/uwsgi.ts'
+
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-listeners-'))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Writes `bytes`, reads until the server closes; resolves with what came back. */
+const exchange = (target: { path: string } | { port: number }, bytes: Buffer | string): Promise<string> =>
+  new Promise((resolve) => {
+    const socket = 'path' in target ? net.connect(target.path) : net.connect(target.port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    // A refused connection may be reset rather than closed: what came before is the answer.
+    socket.on('error', () => {})
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.end(bytes)
+  })
+
+/** The JSON body of a raw HTTP/1.1 response, de-chunked when it came chunked. */
+const bodyOf = (response: string) => {
+  const split = response.indexOf('\r\n\r\n')
+  let body = response.slice(split + 4)
+  if (/transfer-encoding: chunked/i.test(response.slice(0, split))) {
+    let joined = ''
+    for (let at = 0; ; ) {
+      const eol = body.indexOf('\r\n', at)
+      const size = Number.parseInt(body.slice(at, eol), 16)
+      if (!size) break
+      joined += body.slice(eol + 2, eol + 2 + size)
+      at = eol + 2 + size + 2
+    }
+    body = joined
+  }
+  return JSON.parse(body)
+}
+
+describe.each(['thread', 'process'] as const)('uwsgi listeners, %s placement', (placement) => {
+  it.each(['client-node-app.ts', 'client-fetch-app.ts'])(
+    "%s: a uwsgi request on unix: and TCP is served as HTTP, with nginx's client address and scheme",
+    async (app) => {
+      const dir = tempDir()
+      const sock = path.join(dir, 'uwsgi.sock')
+      const { server } = await serve(app, { placement, uwsgi: [`unix:${sock}`, '127.0.0.1:0'] })
+      const tcp = Number(
+        server.addresses
+          .find((a) => a.startsWith('uwsgi:127'))!
+          .split(':')
+          .pop(),
+      )
+      const vars = nginxVars({ uri: '/a%20b?x=1&y=2', method: 'POST', body: 5, contentType: 'text/plain' }, [
+        ['HTTP_HOST', 'shop.example'],
+        ['HTTP_COOKIE', 'a=1'],
+        ['HTTP_COOKIE', 'b=2'],
+        ['HTTPS', 'on'],
+      ])
+      for (const target of [{ path: sock }, { port: tcp }]) {
+        const response = await exchange(target, Buffer.concat([uwsgiPacket(vars), Buffer.from('hello')]))
+        expect(response).toMatch(/^HTTP\/1\.1 200 /)
+        // nginx's uwsgi module reads a body to the close and never reuses the connection.
+        expect(response).not.toMatch(/transfer-encoding: chunked/i)
+        const answer = bodyOf(response)
+        expect(answer.client).toMatchObject({
+          address: '203.0.113.7',
+          port: 54321,
+          scheme: 'https',
+          host: 'shop.example',
+        })
+        expect(answer.body).toBe('hello')
+        if (app === 'client-fetch-app.ts') expect(answer.url).toBe('https://shop.example/a%20b?x=1&y=2')
+        else {
+          expect(answer.url).toBe('/a%20b?x=1&y=2')
+          expect(answer.remoteAddress).toBe('203.0.113.7')
+          expect(answer.cookie).toBe('a=1; b=2')
+        }
+      }
+    },
+  )
+
+  it('a bad packet (modifier1 5, plain HTTP) is refused, counted and closed; the worker keeps serving', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'uwsgi.sock')
+    const { server } = await serve('client-node-app.ts', { placement, uwsgi: [`unix:${sock}`] })
+    expect(await exchange({ path: sock }, uwsgiPacket(nginxVars({}), { modifier1: 5 }))).toBe('')
+    expect(await exchange({ path: sock }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('')
+    const good = await exchange({ path: sock }, uwsgiPacket(nginxVars({ uri: '/ok' })))
+    expect(good).toMatch(/^HTTP\/1\.1 200 /)
+    await eventually(
+      async () => (await server.stats()).totals.refusedConnections === 2,
+      10_000,
+      'both refusals counted in stats',
+    )
+  })
+})
+
+describe.each(['thread', 'process'] as const)(
+  'PROXY protocol and forwarded headers, %s placement',
+  (placement) => {
+    it('a PROXY header from a trusted balancer sets the client address; none, or from an untrusted peer, is refused', async () => {
+      const { server, port } = await serve('client-fetch-app.ts', {
+        placement,
+        proxyProtocol: ['127.0.0.1:0'],
+      })
+      const request = 'GET /who HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n'
+      const v1 = await exchange({ port }, `PROXY TCP4 198.51.100.9 10.0.0.1 40000 443\r\n${request}`)
+      expect(bodyOf(v1).client).toMatchObject({ address: '198.51.100.9', port: 40000 })
+      expect(await exchange({ port }, request)).toBe('')
+      expect(server.addresses[0]).toBe(`127.0.0.1:${port}`)
+      const { port: guarded } = await serve('client-node-app.ts', {
+        placement,
+        proxyProtocol: ['127.0.0.1:0'],
+        proxyAllowFrom: ['10.0.0.0/8'],
+      })
+      expect(
+        await exchange({ port: guarded }, `PROXY TCP4 198.51.100.9 10.0.0.1 40000 443\r\n${request}`),
+      ).toBe('')
+    })
+
+    it('X-Forwarded-* from a trusted proxy set the client and scheme; from others they change nothing', async () => {
+      const request =
+        'GET /who HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 192.0.2.1, 198.51.100.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n'
+      const { port } = await serve('client-fetch-app.ts', { placement })
+      const trusted = bodyOf(await exchange({ port }, request))
+      expect(trusted.url).toBe('https://shop.example/who')
+      expect(trusted.client).toMatchObject({ address: '198.51.100.2', scheme: 'https', host: 'shop.example' })
+      const { port: other } = await serve('client-fetch-app.ts', {
+        placement,
+        forwardedAllowIps: ['10.0.0.0/8'],
+      })
+      const untrusted = bodyOf(await exchange({ port: other }, request))
+      expect(untrusted.url).toBe('http://app/who')
+      expect(untrusted.client).toMatchObject({ address: '127.0.0.1', scheme: 'http', host: 'app' })
+    })
+  },
+)
+
+describe('Unix sockets and thread workers', () => {
+  /** GETs over the socket, `concurrency` at a time, until `stop`; counts answers and failures. */
+  const load = (socketPath: string, concurrency: number) => {
+    let ok = 0
+    const failures: string[] = []
+    let running = true
+    const agent = new http.Agent({ keepAlive: true })
+    const one = (): Promise<void> =>
+      new Promise((resolve) => {
+        const req = http.get({ socketPath, path: '/', agent }, (res) => {
+          res.resume()
+          res.on('end', () => {
+            if (res.statusCode === 200) ok++
+            else failures.push(`status ${res.statusCode}`)
+            resolve()
+          })
+        })
+        req.on('error', (error) => {
+          failures.push(error.message)
+          resolve()
+        })
+      })
+    const loops = Array.from({ length: concurrency }, async () => {
+      while (running) await one()
+    })
+    return {
+      stop: async () => {
+        running = false
+        await Promise.all(loops)
+        agent.destroy()
+        return { ok, failures }
+      },
+    }
+  }
+
+  it.each(['thread', 'process'] as const)(
+    '%s placement: reloads and scaling under load over a Unix socket drop nothing; threads accept there themselves',
+    async (placement) => {
+      const dir = tempDir()
+      const sock = path.join(dir, 'app.sock')
+      const { server } = await serve('client-node-app.ts', { placement, bind: [`unix:${sock}`], workers: 2 })
+      const running = load(sock, 8)
+      await new Promise((r) => setTimeout(r, 300))
+      await server.reload()
+      await server.scale(3)
+      await server.reload()
+      await server.scale(1)
+      await new Promise((r) => setTimeout(r, 300))
+      const { ok, failures } = await running.stop()
+      expect(failures).toEqual([])
+      expect(ok).toBeGreaterThan(50)
+      const accepted = (await server.stats()).listeners?.find(
+        (l: { address: string }) => l.address === `unix:${sock}`,
+      )
+      // Thread workers took every connection themselves; process workers got them from the master.
+      if (placement === 'thread') expect(accepted?.accepted).toBe(0)
+      else expect(accepted?.accepted).toBeGreaterThan(0)
+    },
+  )
+})
