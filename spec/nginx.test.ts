@@ -17,7 +17,7 @@ import type { Arrived } from './fixtures/proxied-app.ts'
 import { eventually } from './support/manual-clock.ts'
 import { type Nginx, nginxMissing, startNginx } from './support/nginx.ts'
 import { freePort } from './support/nginx-config.ts'
-import { markedBlock, readReadme } from './support/readme.ts'
+import { markedBlock, onPortZero, readReadme } from './support/readme.ts'
 import { fixturePath } from './support/serve.ts'
 import { run, start, type Troupe, tempDir } from './support/troupe-cli.ts'
 import { startWrk } from './support/wrk.ts'
@@ -35,8 +35,12 @@ interface Shape {
   readonly serve: string
   /** How the README names the upstream address (in both the command and the nginx block). */
   readonly address: string
-  /** The address troupe is started on here, in `dir`; `:0` ports are read back from the serving line. */
+  /** The address troupe is started on here, in `dir`; a `:0` port is read back from the serving line. */
   readonly local: (dir: string) => string
+  /** The protocol nginx speaks to troupe. */
+  readonly protocol: 'http' | 'uwsgi'
+  /** nginx's directive for how long it waits for troupe's answer. */
+  readonly readTimeout: string
 }
 
 const proxyPass: Shape = {
@@ -45,28 +49,51 @@ const proxyPass: Shape = {
   serve: 'nginx-proxy-serve',
   address: 'unix:/run/troupe/app.sock',
   local: (dir) => `unix:${path.join(dir, 'app.sock')}`,
+  protocol: 'http',
+  readTimeout: 'proxy_read_timeout',
 }
 
-const shapes: readonly Shape[] = [proxyPass]
+const uwsgiPass: Shape = {
+  name: 'uwsgi_pass over a Unix socket',
+  site: 'nginx-uwsgi-site',
+  serve: 'nginx-uwsgi-serve',
+  address: 'unix:/run/troupe/app-uwsgi.sock',
+  local: (dir) => `unix:${path.join(dir, 'app-uwsgi.sock')}`,
+  protocol: 'uwsgi',
+  readTimeout: 'uwsgi_read_timeout',
+}
+
+/** The same README block and command, troupe's uwsgi listener on TCP (`uwsgi_pass 127.0.0.1:PORT`). */
+const uwsgiPassTcp: Shape = {
+  ...uwsgiPass,
+  name: 'uwsgi_pass over TCP',
+  local: () => '127.0.0.1:0',
+}
+
+const shapes: readonly Shape[] = [proxyPass, uwsgiPass, uwsgiPassTcp]
 const placements = ['thread', 'process'] as const
 
-/** The README's troupe command for `shape` as argv (after `troupe`), on `address`, with the fixture app. */
-const serveArgs = (shape: Shape, address: string): string[] => {
-  const line = readmeBlock(shape.serve).trim()
+/**
+ * The README's troupe command for `shape` as argv (after `troupe`), with the fixture app: its
+ * upstream on `address`, any other bind moved into `dir` (or to port 0) as the README tests move them.
+ */
+const serveArgs = (shape: Shape, address: string, dir: string): string[] => {
+  const line = onPortZero(readmeBlock(shape.serve).trim().replaceAll(shape.address, address), dir)
   const words = line.replace(/^npx troupe /, '').split(/\s+/)
   expect(words[0], line).toBe('serve')
-  return words.map((word) =>
-    word === 'app.ts' ? fixturePath('proxied-app.ts') : word.replace(shape.address, address),
-  )
+  expect(line).toContain(address)
+  return words.map((word) => (word === 'app.ts' ? fixturePath('proxied-app.ts') : word))
 }
 
 /** What the serving line says the upstream address is (a `:0` port resolved). */
 const servedAddress = (troupe: Troupe, asked: string, addresses: readonly string[]): string => {
   if (!asked.endsWith(':0')) return asked
   const host = asked.slice(0, -2)
-  const found = addresses.find((a) => a.startsWith(`${host}:`) && !a.endsWith(':0'))
-  if (!found) throw new Error(`no ${host}:PORT in the serving line:\n${troupe.stderr}`)
-  return found
+  const port = addresses
+    .map((a) => new RegExp(`${host.replaceAll('.', '\\.')}:(\\d+)`).exec(a)?.[1])
+    .find(Boolean)
+  if (!port || port === '0') throw new Error(`no ${host}:PORT in the serving line:\n${troupe.stderr}`)
+  return `${host}:${port}`
 }
 
 interface Setup {
@@ -90,7 +117,7 @@ const setUp = async (
   const dir = tempDir()
   const control = path.join(dir, 'control.sock')
   const asked = shape.local(dir)
-  const troupe = start([...serveArgs(shape, asked), '--placement', placement, '--control', control], {
+  const troupe = start([...serveArgs(shape, asked, dir), '--placement', placement, '--control', control], {
     cwd: dir,
   })
   const { addresses } = await troupe.serving()
@@ -173,6 +200,10 @@ const stats = async (control: string, cwd: string): Promise<Stats> => {
   return JSON.parse(exit.stdout) as Stats
 }
 
+/** Each worker as a restart would change it: a replaced worker starts anew, a restarted one counts it. */
+const workerIdentities = (s: Stats) =>
+  s.workers.map((w) => ({ id: w.id, startedAt: w.startedAt, restarts: w.restarts }))
+
 const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex')
 
 /** Why nginx cannot run here (checked once, installing nginx-light first when root), or null. */
@@ -227,12 +258,20 @@ describe.each(shapes)('behind nginx: $name', (shape) => {
       expect(got.method).toBe('GET')
       expect(got.url).toBe(target)
       expect(got.headers['x-twice']).toBe('one, two')
-      // nginx 1.22 passes each Cookie line on; node joins them with '; ' for the app.
+      // nginx 1.22 passes each Cookie line on (a var each over uwsgi); the app gets them joined with '; '.
       expect(got.headers.cookie).toBe('a=1; b=2; c=3')
-      expect(got.headers['x-forwarded-for']).toBe('127.0.0.1')
-      expect(got.headers['x-forwarded-proto']).toBe('http')
-      expect(got.headers.host).toBe('127.0.0.1')
-      expect(got.headers.connection).toBeUndefined()
+      if (shape.protocol === 'http') {
+        // The README's proxy_set_header lines.
+        expect(got.headers['x-forwarded-for']).toBe('127.0.0.1')
+        expect(got.headers['x-forwarded-proto']).toBe('http')
+        expect(got.headers.host).toBe('127.0.0.1')
+        expect(got.headers.connection).toBeUndefined()
+      } else {
+        // Debian's uwsgi_params sends `HTTP_HOST $host` (no port); stock nginx's passes the client's Host on.
+        const params = fs.readFileSync(path.join(setup.nginx.dir, 'uwsgi_params'), 'utf8')
+        const hostOnly = /^\s*uwsgi_param\s+HTTP_HOST\s+\$host;/m.test(params)
+        expect(got.headers.host).toBe(hostOnly ? '127.0.0.1' : `127.0.0.1:${setup.nginx.port}`)
+      }
     }, 60_000)
 
     it('a chunked POST and a 1 MiB POST arrive intact', async () => {
@@ -251,28 +290,36 @@ describe.each(shapes)('behind nginx: $name', (shape) => {
       expect(large).toMatchObject({ method: 'POST', bodyBytes: big.length, bodySha256: sha256(big) })
     }, 60_000)
 
-    it('nginx reuses its connections to troupe (and opens one per request without keepalive)', async () => {
-      if (missing()) return
-      const requests = 40
-      // The connections troupe served the requests on, as the app saw them.
-      const through = async (setup: Setup): Promise<number> => {
-        const seen = new Set<string>()
-        for (let i = 0; i < requests; i++) seen.add(arrived(await request(setup.nginx, `/n${i}`)).connection)
-        return seen.size
-      }
-      const kept = await through(await setUp(shape, placement))
-      expect(kept).toBeGreaterThanOrEqual(1)
-      expect(kept).toBeLessThanOrEqual(4)
-      // The same config without `keepalive`: the contrast shows connections are told apart.
-      const unkept = await through(
-        await setUp(shape, placement, { edit: (site) => site.replace(/^\s*keepalive\b.*$/gm, '') }),
-      )
-      expect(unkept).toBe(requests)
-    }, 90_000)
+    /** How many connections troupe served `requests` requests on, as the app saw them. */
+    const through = async (setup: Setup, requests: number): Promise<number> => {
+      const seen = new Set<string>()
+      for (let i = 0; i < requests; i++) seen.add(arrived(await request(setup.nginx, `/n${i}`)).connection)
+      return seen.size
+    }
 
-    it("a request past nginx's proxy_read_timeout gets nginx's 504; troupe serves on, no worker restarted", async () => {
+    if (shape.protocol === 'http')
+      it('nginx reuses its connections to troupe (and opens one per request without keepalive)', async () => {
+        if (missing()) return
+        const kept = await through(await setUp(shape, placement), 40)
+        expect(kept).toBeGreaterThanOrEqual(1)
+        expect(kept).toBeLessThanOrEqual(4)
+        // The same config without `keepalive`: the contrast shows connections are told apart.
+        const edit = (site: string) => site.replace(/^\s*keepalive\b.*$/gm, '')
+        expect(await through(await setUp(shape, placement, { edit }), 40)).toBe(40)
+      }, 90_000)
+    else
+      it('nginx opens a connection to troupe per request, even with keepalive in the upstream', async () => {
+        if (missing()) return
+        // nginx's uwsgi module never keeps an upstream connection: it closes each after the answer.
+        const edit = (site: string) => site.replace(/(upstream \S+ \{)/, '$1\n    keepalive 16;')
+        const setup = await setUp(shape, placement, { edit })
+        expect(setup.nginx.config).toMatch(/keepalive 16;/)
+        expect(await through(setup, 20)).toBe(20)
+      }, 90_000)
+
+    it("a request past nginx's read timeout gets nginx's 504; troupe serves on, no worker restarted", async () => {
       if (missing()) return
-      const setup = await setUp(shape, placement, { http: 'proxy_read_timeout 1s;' })
+      const setup = await setUp(shape, placement, { http: `${shape.readTimeout} 1s;` })
       const before = await stats(setup.control, setup.dir)
       const timedOut = await request(setup.nginx, '/slow?ms=4000')
       expect(timedOut.status).toBe(504)
@@ -288,42 +335,67 @@ describe.each(shapes)('behind nginx: $name', (shape) => {
         15_000,
         'no request in flight',
       )
-      const workers = (s: Stats) =>
-        s.workers.map((w) => ({ id: w.id, startedAt: w.startedAt, restarts: w.restarts }))
-      expect(workers(after)).toEqual(workers(before))
+      expect(workerIdentities(after)).toEqual(workerIdentities(before))
       expect(setup.troupe.stderr).not.toMatch(/exited|restarted/)
     }, 60_000)
 
-    it('two HUP reloads under wrk through nginx fail no request', async () => {
-      if (missing()) return
-      const setup = await setUp(shape, placement)
-      const load = startWrk(`${setup.nginx.base}/`, { connections: 16 })
-      const servedSince = async (count: number) => {
-        const from = (await stats(setup.control, setup.dir)).totals.requests
-        await eventually(
-          async () => (await stats(setup.control, setup.dir)).totals.requests >= from + count,
-          20_000,
-          `${count} more requests served`,
-        )
-      }
-      await servedSince(200)
-      for (const generation of [2, 3]) {
+    if (shape.protocol === 'uwsgi')
+      it('uwsgi_modifier1 5 (not a WSGI request): nginx answers 502, troupe logs one line and serves on', async () => {
+        if (missing()) return
+        // A second location beside the README's, the same upstream with another modifier1.
+        const edit = (site: string) => {
+          const upstream = /uwsgi_pass (\S+);/.exec(site)?.[1]
+          expect(upstream, site).toBeDefined()
+          return site.replace(
+            /(location \/ \{)/,
+            `location /mod5 {\n        include uwsgi_params;\n        uwsgi_modifier1 5;\n        uwsgi_pass ${upstream};\n    }\n\n    $1`,
+          )
+        }
+        const setup = await setUp(shape, placement, { edit })
+        const before = await stats(setup.control, setup.dir)
         const from = setup.troupe.stderr.length
-        setup.troupe.signal('SIGHUP')
-        await setup.troupe.waitForStderr(
-          new RegExp(`^troupe: reloaded: generation ${generation}, 2 workers$`, 'm'),
-          60_000,
-          from,
-        )
+        const refused = await request(setup.nginx, '/mod5')
+        expect(refused.status).toBe(502)
+        expect(refused.headers.server).toMatch(/^nginx/)
+        const logged = await setup.troupe.waitForStderr(/^.*modifier1.*$/m, 10_000, from)
+        expect(arrived(await request(setup.nginx, '/after')).url).toBe('/after')
+        expect(setup.troupe.stderr.slice(from).trim().split('\n'), logged[0]).toHaveLength(1)
+        const after = await stats(setup.control, setup.dir)
+        expect(workerIdentities(after)).toEqual(workerIdentities(before))
+      }, 60_000)
+
+    if (shape.protocol === 'http')
+      it('two HUP reloads under wrk through nginx fail no request', async () => {
+        if (missing()) return
+        const setup = await setUp(shape, placement)
+        const load = startWrk(`${setup.nginx.base}/`, { connections: 16 })
+        const servedSince = async (count: number) => {
+          const from = (await stats(setup.control, setup.dir)).totals.requests
+          await eventually(
+            async () => (await stats(setup.control, setup.dir)).totals.requests >= from + count,
+            20_000,
+            `${count} more requests served`,
+          )
+        }
         await servedSince(200)
-      }
-      const result = await load.stop()
-      expect(result.socketErrors, result.output).toBe(0)
-      expect(result.non2xx, result.output).toBe(0)
-      expect(result.requests).toBeGreaterThan(600)
-      // nginx answered no request with an error of its own (its 499s are wrk hanging up at the end).
-      const lines = setup.nginx.access().split('\n')
-      expect(lines.filter((line) => /" 5\d\d /.test(line))).toEqual([])
-    }, 120_000)
+        for (const generation of [2, 3]) {
+          const from = setup.troupe.stderr.length
+          setup.troupe.signal('SIGHUP')
+          await setup.troupe.waitForStderr(
+            new RegExp(`^troupe: reloaded: generation ${generation}, 2 workers$`, 'm'),
+            60_000,
+            from,
+          )
+          await servedSince(200)
+        }
+        const result = await load.stop()
+        const seen = `${result.output}\n--- nginx's error log\n${setup.nginx.errors()}`
+        expect(result.socketErrors, seen).toBe(0)
+        expect(result.non2xx, seen).toBe(0)
+        expect(result.requests).toBeGreaterThan(600)
+        // nginx answered no request with an error of its own (its 499s are wrk hanging up at the end).
+        const lines = setup.nginx.access().split('\n')
+        expect(lines.filter((line) => /" 5\d\d /.test(line))).toEqual([])
+      }, 120_000)
   })
 })

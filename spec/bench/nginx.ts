@@ -77,28 +77,23 @@ const NGINX = nginxPath()
 // ---------------------------------------------------------------------------------------
 // nginx in front.
 
-/** The README's proxy_pass config, on `socket` and `port` (the same rewrite spec/nginx.test.ts makes). */
-const proxySite = (socket: string, port: number): string => {
-  const readme = markedBlock(readReadme(), 'nginx-proxy-site')
-  if (!readme.includes('listen 80;') || !readme.includes('unix:/run/troupe/app.sock'))
-    throw new Error('the README nginx-proxy-site block no longer listens on 80 for unix:/run/troupe/app.sock')
-  return readme.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/troupe/app.sock', socket)
-}
+/**
+ * The README's `mark` block, listening on `port` and passing to `socket` (the rewrite
+ * spec/nginx.test.ts makes of it too).
+ */
+const readmeSite =
+  (mark: string, address: string) =>
+  (socket: string, port: number): string => {
+    const readme = markedBlock(readReadme(), mark)
+    if (!readme.includes('listen 80;') || !readme.includes(address))
+      throw new Error(`the README ${mark} block no longer listens on 80 for ${address}`)
+    return readme.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll(address, `unix:${socket}`)
+  }
 
-/** uwsgi_pass to `socket`: nginx opens a connection per request (the uwsgi protocol has no keep-alive). */
-const uwsgiSite = (socket: string, port: number): string =>
-  [
-    'upstream backend {',
-    `    server unix:${socket};`,
-    '}',
-    'server {',
-    `    listen 127.0.0.1:${port};`,
-    '    location / {',
-    '        include uwsgi_params;',
-    '        uwsgi_pass backend;',
-    '    }',
-    '}',
-  ].join('\n')
+/** proxy_pass with upstream keep-alive: the README's "Behind nginx" config. */
+const proxySite = readmeSite('nginx-proxy-site', 'unix:/run/troupe/app.sock')
+/** uwsgi_pass: nginx opens a connection per request (its uwsgi module keeps none). */
+const uwsgiSite = readmeSite('nginx-uwsgi-site', 'unix:/run/troupe/app-uwsgi.sock')
 
 type Site = (socket: string, port: number) => string
 
@@ -144,6 +139,8 @@ const troupe = (placement: 'thread' | 'process', bind: 'bind' | 'uwsgi') => (soc
   'spec/bench/hello-node.ts',
   `--${bind}`,
   `unix:${socket}`,
+  // A uwsgi listener alone would come with the default HTTP bind, a fixed TCP port.
+  ...(bind === 'uwsgi' ? ['--bind', `unix:${socket}.http`] : []),
   '--workers',
   '2',
   '--placement',

@@ -125,10 +125,12 @@ export const readmeShellLines = (
  * so nothing listens on a fixed port.
  */
 export const onPortZero = (line: string, socketDir: string): string => {
-  let rewritten = line.replace(/--(bind|admin|uwsgi)(?:=|\s+)(\S+)/g, (_all, flag: string, address: string) =>
-    address.startsWith('unix:')
-      ? `--${flag} unix:${socketDir}/${address.slice('unix:'.length).split('/').pop()}`
-      : `--${flag} 127.0.0.1:0`,
+  let rewritten = line.replace(
+    /--(bind|admin|uwsgi)(?:=|\s+)(\S+)/g,
+    (_all, flag: string, address: string) =>
+      address.startsWith('unix:')
+        ? `--${flag} unix:${socketDir}/${address.slice('unix:'.length).split('/').pop()}`
+        : `--${flag} 127.0.0.1:0`,
   )
   const commands = commandsOf(rewritten)
   const serve = commands.find((c) => c.kind === 'troupe' && c.subcommand === 'serve')
