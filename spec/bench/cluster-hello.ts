@@ -1,8 +1,8 @@
 /**
  * The hand-written baseline: node:cluster with N workers serving the hello `(req, res)`
  * handler on one shared port (the primary's default round-robin distribution).
- * Run: `node spec/bench/cluster-hello.ts [--workers N] [--bind HOST:PORT]` (defaults 4,
- * 127.0.0.1:0). Prints `cluster: serving on HOST:PORT — N workers (pid N)` on stderr once
+ * Run: `node spec/bench/cluster-hello.ts [--workers N] [--bind HOST:PORT|unix:PATH]` (defaults
+ * 4, 127.0.0.1:0). Prints `cluster: serving on ADDR — N workers (pid N)` on stderr once
  * every worker listens; SIGTERM/SIGINT stop it. Workers exit when the primary goes.
  */
 import cluster from 'node:cluster'
@@ -13,6 +13,7 @@ import hello from './hello-node.ts'
 const { values } = parseArgs({
   options: { workers: { type: 'string', default: '4' }, bind: { type: 'string', default: '127.0.0.1:0' } },
 })
+const socketPath = values.bind.startsWith('unix:') ? values.bind.slice('unix:'.length) : undefined
 const at = values.bind.lastIndexOf(':')
 const host = values.bind.slice(0, at)
 const port = Number(values.bind.slice(at + 1))
@@ -23,7 +24,7 @@ if (cluster.isPrimary) {
   let listening = 0
   let stopping = false
   cluster.on('listening', (_worker, address) => {
-    ports.add(`${address.address}:${address.port}`)
+    ports.add(socketPath ? `unix:${socketPath}` : `${address.address}:${address.port}`)
     if (++listening === count)
       process.stderr.write(
         `cluster: serving on ${[...ports].join(', ')} — ${count} workers (pid ${process.pid})\n`,
@@ -43,7 +44,7 @@ if (cluster.isPrimary) {
   process.on('SIGINT', stop)
 } else {
   const server = http.createServer(hello)
-  server.listen({ host, port, backlog: 2048 })
+  server.listen(socketPath ? { path: socketPath, backlog: 2048 } : { host, port, backlog: 2048 })
   const stop = () => {
     server.close(() => process.exit(0))
     server.closeAllConnections()

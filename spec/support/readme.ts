@@ -140,3 +140,10 @@ export const onPortZero = (line: string, socketDir: string): string => {
   }
   return rewritten
 }
+
+/** The code of the README block marked `<!-- mark -->` (see CodeBlock.marks); throws if there is none. */
+export const markedBlock = (markdown: string, mark: string): string => {
+  const block = codeBlocks(markdown).find((b) => b.marks.includes(mark))
+  if (!block) throw new Error(`README.md has no block marked <!-- ${mark} -->`)
+  return block.code
+}

@@ -89,7 +89,8 @@ export class ShellLine {
 export const expectServes = async (line: ShellLine): Promise<string[]> => {
   const { addresses, pid } = await line.serving(90_000)
   const bodies: string[] = []
-  for (const address of addresses) {
+  // A uwsgi listener (`uwsgi:ADDR`) speaks nginx's uwsgi_pass, not HTTP: the HTTP binds answer GET.
+  for (const address of addresses.filter((a) => !a.startsWith('uwsgi:'))) {
     const { status, body } = await get(addressTarget(address), '/', 30_000)
     if (status !== 200) throw new Error(`GET / on ${address} answered ${status}: ${body}\n${line.output}`)
     bodies.push(body)

@@ -1,0 +1,345 @@
+/**
+ * What every bench script shares: processes started and tracked (each tree killed when the
+ * script ends, whichever way it ends short of SIGKILL), servers launched until their ready
+ * line and stopped with their stragglers flagged, pinning checks, memory of a tree, wrk runs
+ * read back, and the figures (medians, spreads, tables, the commands each section ran).
+ * See spec/bench/README.md for how figures are taken.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { basename, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = fileURLToPath(new URL('../../', import.meta.url))
+// The Node 26 that runs this script (npx node); shown relative to the project when it is inside it.
+const rel = relative(root, process.execPath)
+export const NODE = rel.startsWith('..') ? process.execPath : rel
+
+// ---------------------------------------------------------------------------------------
+// Processes: start, track, and kill on exit (with every descendant).
+
+interface Stat {
+  readonly ppid: number
+  readonly start: string
+}
+const statOf = (pid: number): Stat | undefined => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return { ppid: Number(rest[1]), start: rest[19]! }
+  } catch {
+    return undefined
+  }
+}
+
+/** `pid` and all its descendants (ppid links read from /proc/*\/stat). */
+export const processTree = (pid: number): number[] => {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = statOf(Number(entry))
+    if (!stat) continue
+    const list = children.get(stat.ppid) ?? []
+    list.push(Number(entry))
+    children.set(stat.ppid, list)
+  }
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    const next = queue.shift()!
+    if (!statOf(next)) continue
+    out.push(next)
+    queue.push(...(children.get(next) ?? []))
+  }
+  return out
+}
+
+const live = new Set<ChildProcess>()
+/** Every process seen in a tree we started, with its start time (so a reused pid is left alone). */
+const seen = new Map<number, string>()
+export const remember = (pids: readonly number[]) => {
+  for (const pid of pids) {
+    const stat = statOf(pid)
+    if (stat) seen.set(pid, stat.start)
+  }
+}
+export const killPid = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(pid, signal)
+  } catch {}
+}
+export const stillOurs = (pid: number) => {
+  const start = seen.get(pid)
+  return start !== undefined && statOf(pid)?.start === start
+}
+export const killEverything = () => {
+  for (const child of live) {
+    if (child.pid === undefined) continue
+    const pids = processTree(child.pid)
+    remember(pids)
+    for (const pid of pids) killPid(pid, 'SIGKILL')
+  }
+  for (const pid of seen.keys()) if (stillOurs(pid)) killPid(pid, 'SIGKILL')
+}
+process.on('exit', killEverything)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    process.stderr.write(`\n${basename(process.argv[1] ?? 'bench')}: ${signal}, killing every child\n`)
+    process.exit(130)
+  })
+
+export const start = (argv: readonly string[]): ChildProcess => {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  live.add(child)
+  if (child.pid !== undefined) remember([child.pid])
+  child.on('exit', () => live.delete(child))
+  child.on('error', () => live.delete(child))
+  return child
+}
+export const exited = (child: ChildProcess, ms: number): Promise<boolean> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(true)
+    : new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms)
+        child.once('exit', () => {
+          clearTimeout(timer)
+          resolve(true)
+        })
+      })
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export const show = (argv: readonly string[]) =>
+  argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ')
+
+/** Anything that makes a figure unclean; printed at the end. */
+export const flags: string[] = []
+const commands = new Map<string, Set<string>>()
+export const used = (section: string, argv: readonly string[]) => {
+  const set = commands.get(section) ?? new Set<string>()
+  set.add(show(argv).replace(/127\.0\.0\.1:\d+\//, '127.0.0.1:PORT/'))
+  commands.set(section, set)
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers.
+
+export interface Launched {
+  readonly argv: readonly string[]
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly port: number
+  /** From spawn() to the `serving` line. */
+  readonly readyMs: number
+  readonly log: () => string
+}
+
+/** The line a server prints once it serves on loopback TCP: troupe's, and the baselines'. */
+export const servingOnLoopback = /serving .*?\bon (?:https:\/\/)?127\.0\.0\.1:(\d+)/
+
+/**
+ * Starts a server and resolves once its stderr has a line matching `ready` (by default
+ * `… serving … on 127.0.0.1:PORT`); `port` is the pattern's first group, if it has one.
+ */
+export const launch = (
+  argv: readonly string[],
+  timeoutMs = 30_000,
+  ready: RegExp = servingOnLoopback,
+): Promise<Launched> => {
+  const began = performance.now()
+  const child = start(argv)
+  let log = ''
+  let partial = ''
+  let done = false
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (child.pid !== undefined) for (const pid of processTree(child.pid)) killPid(pid, 'SIGKILL')
+      reject(new Error(`${show(argv)}: ${why}\n${log.slice(-2_000)}`))
+    }
+    const timer = setTimeout(() => fail(`not serving after ${timeoutMs} ms`), timeoutMs)
+    const keep = (chunk: Buffer) => {
+      log += chunk
+      if (log.length > 64_000) log = log.slice(-32_000)
+    }
+    child.stdout!.on('data', keep)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      keep(chunk)
+      if (done) return
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop()!
+      for (const line of lines) {
+        const match = ready.exec(line)
+        if (!match) continue
+        done = true
+        clearTimeout(timer)
+        resolve({
+          argv,
+          child,
+          pid: child.pid!,
+          port: match[1] === undefined ? Number.NaN : Number(match[1]),
+          readyMs: performance.now() - began,
+          log: () => log,
+        })
+        return
+      }
+    })
+    child.on('error', (error) => fail(error.message))
+    child.on('exit', (code, signal) => fail(`exited (${signal ?? code}) before serving`))
+  })
+}
+
+/** SIGTERM, then SIGKILL for the whole tree if it takes over 10 s; flags stragglers and orphans. */
+export const stop = async (server: Launched, label: string): Promise<void> => {
+  const before = processTree(server.pid)
+  remember(before)
+  server.child.kill('SIGTERM')
+  if (!(await exited(server.child, 10_000))) {
+    flags.push(`${label}: did not stop within 10 s of SIGTERM; killed`)
+    for (const pid of processTree(server.pid)) killPid(pid, 'SIGKILL')
+    await exited(server.child, 5_000)
+  }
+  if (server.child.exitCode !== null && server.child.exitCode !== 0)
+    flags.push(`${label}: exited ${server.child.exitCode} on SIGTERM\n${server.log().slice(-1_000)}`)
+  let orphans = before.filter((pid) => pid !== server.pid && stillOurs(pid))
+  for (let i = 0; i < 20 && orphans.length > 0; i++) {
+    await sleep(100)
+    orphans = orphans.filter(stillOurs)
+  }
+  if (orphans.length > 0) {
+    flags.push(`${label}: ${orphans.length} process(es) outlived the master by 2 s: ${orphans.join(', ')}`)
+    for (const pid of orphans) killPid(pid, 'SIGKILL')
+  }
+}
+
+/** Threads (over the whole tree) not restricted to `cpus`. */
+export const unpinned = (pid: number, cpus: string): string[] => {
+  const bad: string[] = []
+  const pids = processTree(pid)
+  remember(pids)
+  for (const p of pids) {
+    let tasks: string[] = []
+    try {
+      tasks = readdirSync(`/proc/${p}/task`)
+    } catch {}
+    for (const tid of tasks) {
+      try {
+        const status = readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8')
+        const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1]?.trim()
+        if (allowed !== cpus) bad.push(`${p}/${tid}: ${allowed}`)
+      } catch {}
+    }
+  }
+  return bad
+}
+
+export interface Memory {
+  readonly totalKb: number
+  readonly masterKb: number
+  readonly processes: number
+  readonly threads: number
+}
+export const memoryOf = (pid: number): Memory => {
+  const pids = processTree(pid)
+  remember(pids)
+  let totalKb = 0
+  let masterKb = 0
+  let threads = 0
+  for (const p of pids) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8')
+      const kb = Number(/^VmRSS:\s*(\d+) kB/m.exec(status)?.[1] ?? 0)
+      threads += Number(/^Threads:\s*(\d+)/m.exec(status)?.[1] ?? 0)
+      totalKb += kb
+      if (p === pid) masterKb = kb
+    } catch {}
+  }
+  return { totalKb, masterKb, processes: pids.length, threads }
+}
+
+// ---------------------------------------------------------------------------------------
+// wrk.
+
+export interface WrkRun {
+  readonly rps: number
+  readonly requests: number
+  readonly p50: number
+  readonly p99: number
+  readonly socketErrors: number
+  readonly non2xx: number
+  readonly output: string
+}
+
+const toMs = (value: string, unit: string) =>
+  Number(value) * ({ us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit] ?? Number.NaN)
+
+/** Runs a load tool (wrk, h2load) for about `seconds` and returns all it printed. */
+export const loadOutput = async (argv: readonly string[], seconds: number): Promise<string> => {
+  const child = start(argv)
+  let output = ''
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c
+  })
+  child.stderr!.on('data', (c: Buffer) => {
+    output += c
+  })
+  if (!(await exited(child, (seconds + 30) * 1_000))) {
+    child.kill('SIGKILL')
+    throw new Error(`did not finish: ${show(argv)}\n${output}`)
+  }
+  return output
+}
+
+export const wrk = async (argv: readonly string[], seconds: number): Promise<WrkRun> => {
+  const output = await loadOutput(argv, seconds)
+  const latency = (pct: string) => {
+    const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, 'm').exec(output)
+    return m ? toMs(m[1]!, m[2]!) : Number.NaN
+  }
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
+  const run: WrkRun = {
+    rps: Number(/Requests\/sec:\s*([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN),
+    p50: latency('50'),
+    p99: latency('99'),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
+    output,
+  }
+  if (!Number.isFinite(run.rps)) throw new Error(`could not read wrk's output: ${show(argv)}\n${output}`)
+  return run
+}
+export const errorsOf = (run: WrkRun) => run.socketErrors + run.non2xx
+
+// ---------------------------------------------------------------------------------------
+// Figures.
+
+export const median = (xs: readonly number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length === 0) return Number.NaN
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+export const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '—')
+export const whole = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '—')
+export const spread = (xs: readonly number[], digits: number) =>
+  xs.length === 0 ? '—' : `${fixed(Math.min(...xs), digits)}–${fixed(Math.max(...xs), digits)}`
+
+export const table = (title: string, rows: ReadonlyArray<Record<string, string>>) => {
+  console.log(`\n${title}`)
+  if (rows.length === 0) {
+    console.log('(no rows)')
+    return
+  }
+  const columns = Object.keys(rows[0]!)
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`
+  console.log(line(columns))
+  console.log(`|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const row of rows) console.log(line(columns.map((c) => row[c] ?? '')))
+}
+export const printCommands = (section: string) => {
+  console.log(`commands (${section}):`)
+  for (const command of commands.get(section) ?? []) console.log(`  ${command}`)
+}
+export const progress = (line: string) => process.stderr.write(`  ${line}\n`)
