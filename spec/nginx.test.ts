@@ -364,38 +364,37 @@ describe.each(shapes)('behind nginx: $name', (shape) => {
         expect(workerIdentities(after)).toEqual(workerIdentities(before))
       }, 60_000)
 
-    if (shape.protocol === 'http')
-      it('two HUP reloads under wrk through nginx fail no request', async () => {
-        if (missing()) return
-        const setup = await setUp(shape, placement)
-        const load = startWrk(`${setup.nginx.base}/`, { connections: 16 })
-        const servedSince = async (count: number) => {
-          const from = (await stats(setup.control, setup.dir)).totals.requests
-          await eventually(
-            async () => (await stats(setup.control, setup.dir)).totals.requests >= from + count,
-            20_000,
-            `${count} more requests served`,
-          )
-        }
+    it('two HUP reloads under wrk through nginx fail no request', async () => {
+      if (missing()) return
+      const setup = await setUp(shape, placement)
+      const load = startWrk(`${setup.nginx.base}/`, { connections: 16 })
+      const servedSince = async (count: number) => {
+        const from = (await stats(setup.control, setup.dir)).totals.requests
+        await eventually(
+          async () => (await stats(setup.control, setup.dir)).totals.requests >= from + count,
+          20_000,
+          `${count} more requests served`,
+        )
+      }
+      await servedSince(200)
+      for (const generation of [2, 3]) {
+        const from = setup.troupe.stderr.length
+        setup.troupe.signal('SIGHUP')
+        await setup.troupe.waitForStderr(
+          new RegExp(`^troupe: reloaded: generation ${generation}, 2 workers$`, 'm'),
+          60_000,
+          from,
+        )
         await servedSince(200)
-        for (const generation of [2, 3]) {
-          const from = setup.troupe.stderr.length
-          setup.troupe.signal('SIGHUP')
-          await setup.troupe.waitForStderr(
-            new RegExp(`^troupe: reloaded: generation ${generation}, 2 workers$`, 'm'),
-            60_000,
-            from,
-          )
-          await servedSince(200)
-        }
-        const result = await load.stop()
-        const seen = `${result.output}\n--- nginx's error log\n${setup.nginx.errors()}`
-        expect(result.socketErrors, seen).toBe(0)
-        expect(result.non2xx, seen).toBe(0)
-        expect(result.requests).toBeGreaterThan(600)
-        // nginx answered no request with an error of its own (its 499s are wrk hanging up at the end).
-        const lines = setup.nginx.access().split('\n')
-        expect(lines.filter((line) => /" 5\d\d /.test(line))).toEqual([])
-      }, 120_000)
+      }
+      const result = await load.stop()
+      const seen = `${result.output}\n--- nginx's error log\n${setup.nginx.errors()}`
+      expect(result.socketErrors, seen).toBe(0)
+      expect(result.non2xx, seen).toBe(0)
+      expect(result.requests).toBeGreaterThan(600)
+      // nginx answered no request with an error of its own (its 499s are wrk hanging up at the end).
+      const lines = setup.nginx.access().split('\n')
+      expect(lines.filter((line) => /" 5\d\d /.test(line))).toEqual([])
+    }, 120_000)
   })
 })
