@@ -93,6 +93,34 @@ describe.each(['thread', 'process'] as const)('uwsgi listeners, %s placement', (
     },
   )
 
+  it('clients that reset their connection mid-request cost their request, never the worker', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'uwsgi.sock')
+    const { server } = await serve('client-node-app.ts', {
+      placement,
+      uwsgi: [`unix:${sock}`, '127.0.0.1:0'],
+    })
+    const tcp = Number(
+      server.addresses
+        .find((a) => a.startsWith('uwsgi:127'))!
+        .split(':')
+        .pop(),
+    )
+    const packet = uwsgiPacket(nginxVars({ uri: '/gone' }))
+    for (let i = 0; i < 200; i++) {
+      // TCP: a reset (RST); a Unix socket cannot reset, it closes with the answer unread.
+      const socket = i % 2 ? net.connect(tcp, '127.0.0.1') : net.connect(sock)
+      socket.on('connect', () => {
+        socket.write(packet)
+        setTimeout(() => (i % 2 ? socket.resetAndDestroy() : socket.destroy()), i % 3)
+      })
+      socket.on('error', () => {})
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await exchange({ path: sock }, uwsgiPacket(nginxVars({ uri: '/ok' })))).toMatch(/^HTTP\/1\.1 200 /)
+    expect((await server.stats()).workers.map((w) => w.restarts)).toEqual([0])
+  })
+
   it('a bad packet (modifier1 5, plain HTTP) is refused, counted and closed; the worker keeps serving', async () => {
     const dir = tempDir()
     const sock = path.join(dir, 'uwsgi.sock')

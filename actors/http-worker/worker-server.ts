@@ -25,6 +25,7 @@ import type { BindAddress } from '../../transports/http/listen.ts'
 import { serverTls } from '../../transports/http/tls.ts'
 import { readProxyHeader } from '../../transports/proxy/proxy-protocol.ts'
 import { type TrustedAddresses, trustedAddresses } from '../../transports/proxy/trusted-addresses.ts'
+import { uwsgiExchange } from '../../transports/uwsgi/uwsgi-exchange.ts'
 import { readUwsgiRequest } from '../../transports/uwsgi/uwsgi-reader.ts'
 import { uwsgiResponse } from '../../transports/uwsgi/uwsgi-response.ts'
 import type { AccessEntry } from './access-log-format.ts'
@@ -52,6 +53,13 @@ interface Tracked {
   remote?: string | undefined
   /** A uwsgi connection: one request, answered without chunking and closed after (nginx's uwsgi module). */
   uwsgi?: boolean
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** A connection's error (a reset, EPIPE) ends that connection, never the worker. */
+function destroyOnError(this: Duplex): void {
+  this.destroy()
 }
 
 /** Where an HTTP/2 session keeps its connection's bookkeeping. */
@@ -375,6 +383,8 @@ export class WorkerServer {
    */
   readonly #pending = new Set<Socket | Duplex>()
   readonly #proxyTrust: TrustedAddresses
+  /** The response class node:http would use (the counting one while an access log is on). */
+  readonly #Response: typeof http.ServerResponse
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
   readonly #tls: ((socket: Socket) => TLSSocket) | undefined
   /** Serves HTTP/2 connections; absent when neither ALPN h2 nor h2c is on. */
@@ -386,6 +396,9 @@ export class WorkerServer {
     this.#args = args
     this.#tls = args.tls ? serverTls(args.tls, args.http2.tls) : undefined
     this.#proxyTrust = trustedAddresses(args.proxyAllowFrom)
+    this.#Response = hooks.accessLog
+      ? (CountingResponse as unknown as typeof http.ServerResponse)
+      : http.ServerResponse
     this.#engine = engine
     this.#hooks = hooks
     this.http = http.createServer(
@@ -447,6 +460,8 @@ export class WorkerServer {
       return
     }
     // A load balancer's PROXY header comes first, before TLS or uwsgi: it says who the client is.
+    // Until a server has the connection, an error on it (a reset) must not take the worker down.
+    raw.on('error', destroyOnError)
     this.#pending.add(raw)
     readProxyHeader(raw, { trusted: this.#proxyTrust, timeoutMs: this.#args.headersTimeoutMs }, (answer) => {
       this.#pending.delete(raw)
@@ -488,16 +503,31 @@ export class WorkerServer {
       return
     }
     if (bound?.uwsgi) {
+      // node:http is not there to hear a reset (EPIPE while answering): this must be.
+      raw.on('error', destroyOnError)
       this.#pending.add(raw)
-      readUwsgiRequest(raw, this.#args.uwsgi, this.#args.headersTimeoutMs, (result) => {
-        this.#pending.delete(raw)
-        if (result instanceof Error) return this.#refuse(raw, result)
-        if (result.remoteAddress !== undefined) setPeer(raw, result.remoteAddress, result.remotePort)
-        if (result.https) (raw as { encrypted?: boolean }).encrypted = true
-        this.#track(raw).uwsgi = true
-        this.http.emit('connection', raw)
-        raw.resume()
-      })
+      readUwsgiRequest(
+        raw,
+        this.#args.uwsgi,
+        this.#args.headersTimeoutMs,
+        (result, rest = EMPTY) => {
+          this.#pending.delete(raw)
+          if (result instanceof Error) return this.#refuse(raw, result)
+          if (result.remoteAddress !== undefined) setPeer(raw, result.remoteAddress, result.remotePort)
+          if (result.https) (raw as { encrypted?: boolean }).encrypted = true
+          this.#track(raw).uwsgi = true
+          if (result.upgrade) {
+            // A protocol switch is node:http's to make: it gets the head to parse, as from a client.
+            raw.unshift(rest.length > 0 ? Buffer.concat([result.head, rest]) : result.head)
+            this.http.emit('connection', raw)
+            raw.resume()
+            return
+          }
+          const { req, res } = uwsgiExchange(raw as Socket, result, rest, this.#Response)
+          this.http.emit('request', req, res)
+        },
+        { putBack: false },
+      )
       return
     }
     const tracked = this.#track(raw)

@@ -19,6 +19,7 @@ const refused = (refusal: UwsgiRefusal, cause?: unknown): UwsgiPacketError =>
  * Reads the uwsgi packet at the start of `socket`, then puts back in its place the HTTP/1.1
  * head it stands for, followed by whatever body bytes came with it (`unshift`), and leaves the
  * socket paused: hand it to node:http (`server.emit('connection', socket)`) and resume it.
+ * With `putBack: false` nothing is put back: the body bytes read with the packet come as `rest`.
  *
  * `then` is called exactly once: with the request's facts, or with a `UwsgiPacketError` whose
  * `reason` says why the connection cannot be served (a bad packet, the peer closing before its
@@ -30,14 +31,15 @@ export const readUwsgiRequest = (
   socket: Duplex,
   limits: UwsgiLimits,
   timeoutMs: number,
-  then: (result: UwsgiRequest | UwsgiPacketError) => void,
+  then: (result: UwsgiRequest | UwsgiPacketError, rest?: Buffer) => void,
+  { putBack = true }: { readonly putBack?: boolean } = {},
 ): void => {
   const chunks: Buffer[] = []
   let length = 0
   let needed = 1
   let answered = false
 
-  const answer = (result: UwsgiRequest | UwsgiPacketError): void => {
+  const answer = (result: UwsgiRequest | UwsgiPacketError, rest?: Buffer): void => {
     if (answered) return
     answered = true
     clearTimeout(timer)
@@ -45,7 +47,7 @@ export const readUwsgiRequest = (
     socket.off('end', onEnd)
     socket.off('close', onEnd)
     socket.off('error', onError)
-    then(result)
+    then(result, rest)
   }
 
   const onData = (chunk: Buffer): void => {
@@ -72,13 +74,16 @@ export const readUwsgiRequest = (
       return
     }
     socket.pause()
+    const rest = bytes.subarray(packet.consumed)
+    // `putBack: false`: the caller takes the body bytes that came with the packet (`rest`) and
+    // builds the request itself, with no head for node:http to parse again.
+    if (!putBack) {
+      answer(request, rest)
+      return
+    }
     // One chunk, as a client sending HTTP would have: node:http parses head and body bytes in
     // one go, and after an upgrade hands the bytes past the head to its handler as `head`.
-    socket.unshift(
-      packet.consumed < bytes.length
-        ? Buffer.concat([request.head, bytes.subarray(packet.consumed)])
-        : request.head,
-    )
+    socket.unshift(rest.length > 0 ? Buffer.concat([request.head, rest]) : request.head)
     answer(request)
   }
   const onEnd = (): void =>

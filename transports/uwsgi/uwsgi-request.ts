@@ -10,8 +10,16 @@ import { quoteVar, refusal, type UwsgiRefusal } from './uwsgi-packet.ts'
 /** What a packet's vars said about the request, beside the head that carries the rest. */
 export interface UwsgiRequest {
   readonly kind: 'request'
-  /** The HTTP/1.1 request head (latin1), request line to the empty line. */
+  /** The HTTP/1.1 request head (latin1), request line to the empty line (made when first read). */
   readonly head: Buffer
+  /** The request as node:http would have parsed that head: method, target, version, header list. */
+  readonly method: string
+  readonly url: string
+  readonly httpVersion: '1.0' | '1.1'
+  /** [name, value, name, value…], as `req.rawHeaders`. */
+  readonly rawHeaders: readonly string[]
+  /** The client asked for a protocol switch (WebSocket): HTTP_UPGRADE is present. */
+  readonly upgrade: boolean
   /** REMOTE_ADDR: the client nginx served, not nginx itself. */
   readonly remoteAddress: string | undefined
   /** REMOTE_PORT, when it is a port number. */
@@ -202,13 +210,12 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
     if (query !== '') target += `?${encode(query, queryUnsafe)}`
   }
   const version = single.SERVER_PROTOCOL === 'HTTP/1.0' ? '1.0' : '1.1'
-  let head = `${method} ${target} HTTP/${version}\r\n`
-
+  const rawHeaders: string[] = []
   if (!headers.has('host')) {
     const host = hostOf(single.SERVER_NAME ?? '', single.SERVER_PORT ?? '', https)
     if (host !== '') {
       if (hasControl(host)) return refusal('bad-var', 'SERVER_NAME or SERVER_PORT has a control character')
-      head += `Host: ${host}\r\n`
+      rawHeaders.push('Host', host)
     }
   }
   // nginx sends CONTENT_TYPE empty when the client sent none, and the client's own
@@ -216,21 +223,42 @@ export const uwsgiRequest = (vars: ReadonlyArray<readonly [string, string]>): Uw
   const typed = (headers.get(CONTENT_TYPE_VAR)?.value ?? '') !== ''
   for (const [lower, { name, value }] of headers) {
     if (lower === CONTENT_TYPE_VAR ? !typed : lower === 'content-type' && typed) continue
-    head += `${name}: ${value}\r\n`
+    rawHeaders.push(name, value)
   }
-  if (lengthVar !== '') head += `Content-Length: ${contentLength}\r\n`
-  head += '\r\n'
+  if (lengthVar !== '') rawHeaders.push('Content-Length', String(contentLength))
+  let head: Buffer | undefined
 
   const remotePort = single.REMOTE_PORT
   const port = remotePort !== undefined && /^\d{1,5}$/.test(remotePort) ? Number(remotePort) : undefined
   return {
     kind: 'request',
-    head: Buffer.from(head, 'latin1'),
+    // Only node:http needs the head as bytes (an upgrade); the worker's own path reads the parts.
+    get head() {
+      head ??= headBytes(method, target, version, rawHeaders)
+      return head
+    },
+    method,
+    url: target,
+    httpVersion: version,
+    rawHeaders,
+    upgrade: headers.has('upgrade'),
     remoteAddress: single.REMOTE_ADDR || undefined,
     remotePort: port !== undefined && port <= 65535 ? port : undefined,
     https,
     contentLength,
   }
+}
+
+/** The HTTP/1.x head for a request line and header list. */
+const headBytes = (
+  method: string,
+  target: string,
+  version: string,
+  rawHeaders: readonly string[],
+): Buffer => {
+  let text = `${method} ${target} HTTP/${version}\r\n`
+  for (let i = 0; i < rawHeaders.length; i += 2) text += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`
+  return Buffer.from(`${text}\r\n`, 'latin1')
 }
 
 const isHttps = (scheme: string | undefined): boolean => scheme !== undefined && /^https$/i.test(scheme)
