@@ -114,6 +114,11 @@ export const metricTable = {
     ['listener'],
     'connections the master answered 503 (queue full, or waited past the timeout), by listening address (handoff)',
   ),
+  troupe_worker_connections_refused_total: metric(
+    'counter',
+    [],
+    'connections the workers serving now refused before any request: a bad uwsgi packet or PROXY header, an untrusted PROXY peer',
+  ),
 } as const satisfies Record<string, MetricSpec>
 
 export type MetricName = keyof typeof metricTable

@@ -97,6 +97,7 @@ export const createMetrics = (book: Book): Metrics => {
   const queue = gauge('troupe_acceptor_queue_depth')
   const accepted = counter('troupe_connections_accepted_total')
   const refused = counter('troupe_connections_refused_total')
+  const refusedByWorkers = counter('troupe_worker_connections_refused_total')
 
   /** Counters are set from totals kept elsewhere: start over and add the total. */
   const setCounter = <L extends string>(c: Counter<L>, entries: Iterable<[Record<L, string>, number]>) => {
@@ -118,6 +119,7 @@ export const createMetrics = (book: Book): Metrics => {
     latency.set(stats.totals.latency.counts, stats.totals.latency.sumMs)
     inflight.set(stats.totals.inflight)
     setCounter(shed, [[{}, stats.totals.shed]])
+    setCounter(refusedByWorkers, [[{}, stats.totals.refusedConnections]])
     setCounter(timeouts, [[{}, stats.totals.timeouts]])
     workers.reset()
     for (const state of WORKER_STATES)
