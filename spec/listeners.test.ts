@@ -259,6 +259,25 @@ describe('Unix sockets and thread workers', () => {
     }
   }
 
+  it('a socket path too long for a private name beside it still ends up at its path, served by threads', async () => {
+    const dir = tempDir()
+    // sun_path holds 107 bytes: this path fits, a private name beside it does not.
+    const deep = path.join(dir, 'd'.repeat(Math.max(1, 98 - dir.length)))
+    fs.mkdirSync(deep)
+    const sock = path.join(deep, 's.sock')
+    expect(Buffer.byteLength(sock)).toBeLessThanOrEqual(107)
+    const { server } = await serve('client-node-app.ts', { placement: 'thread', bind: [`unix:${sock}`] })
+    expect(fs.lstatSync(sock).isSocket()).toBe(true)
+    const answer = await exchange(
+      { path: sock },
+      'GET /deep HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+    expect(fs.readdirSync(deep)).toEqual(['s.sock'])
+    await server.stop({ graceful: true })
+    expect(fs.existsSync(sock)).toBe(false)
+  })
+
   it.each(['thread', 'process'] as const)(
     '%s placement: reloads, scaling and a graceful stop under load over a Unix socket drop nothing; threads accept there themselves',
     async (placement) => {

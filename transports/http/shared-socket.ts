@@ -14,7 +14,7 @@
  * the backlog, as they would for gunicorn's workers).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { chmodSync, renameSync } from 'node:fs'
+import { chmodSync, linkSync, renameSync } from 'node:fs'
 import net from 'node:net'
 import { ListenError } from '../../runtime/errors.ts'
 import { type BindAddress, claimSocketFile, formatBind, listen, releaseSocketFile } from './listen.ts'
@@ -158,9 +158,18 @@ export class SharedUnixSocket {
       net.Server.prototype.close.call(binder)
       throw error
     }
-    if (privatePath !== bind.path) renameSync(privatePath, bind.path)
-    // libuv unlinks the name it bound on close: the private one, renamed away just now.
-    net.Server.prototype.close.call(binder)
+    if (privatePath !== bind.path) {
+      renameSync(privatePath, bind.path)
+      // libuv unlinks the name it bound on close: the private one, renamed away just now.
+      net.Server.prototype.close.call(binder)
+    } else {
+      // Bound at the path itself (no private name fits beside it): the file survives libuv's
+      // unlink on close as a second link (link(2) has no 108-byte limit), put back after.
+      const kept = `${bind.path}.${process.pid}.kept`
+      linkSync(bind.path, kept)
+      net.Server.prototype.close.call(binder)
+      renameSync(kept, bind.path)
+    }
     const shared = new SharedUnixSocket(bind, keeper, copier)
     shared.claimFile()
     return shared
