@@ -33,8 +33,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import {
+  benchOptions,
   errorsOf,
   exited,
   fixed,
@@ -66,32 +66,11 @@ import {
   wrk,
 } from './runner.ts'
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    connections: { type: 'string', default: '50' },
-    spawns: { type: 'string', default: '20' },
-    only: { type: 'string', default: 'rps,access-log,rss,startup,spawn,tls,h2' },
-    help: { type: 'boolean', short: 'h' },
-  },
-})
-if (values.help) {
-  console.log(
-    'Usage: node spec/bench/http.ts [--duration S=10] [--rounds N=3] [--warmup S=1] [--connections N=50]\n' +
-      '         [--spawns N=20] [--only rps,access-log,rss,startup,spawn,tls,h2]',
-  )
-  process.exit(0)
-}
-const duration = Number(values.duration)
-const rounds = Math.max(1, Number(values.rounds))
-const warmup = Number(values.warmup)
-const connections = Number(values.connections)
-const spawns = Number(values.spawns)
-const sections = new Set(values.only.split(',').map((s) => s.trim()))
-for (const [name, n] of Object.entries({ duration, rounds, warmup, connections, spawns }))
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0`)
+const { duration, rounds, warmup, connections, spawns, sections } = benchOptions(
+  'http.ts',
+  'rps,access-log,rss,startup,spawn,tls,h2',
+  { spawns: 20 },
+)
 
 const wrkArgv = (
   port: number,

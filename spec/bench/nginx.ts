@@ -23,10 +23,10 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { freePort, nginxPath, writeNginxConfig } from '../support/nginx-config.ts'
 import { markedBlock, readReadme } from '../support/readme.ts'
 import {
+  benchOptions,
   errorsOf,
   fixed,
   flags,
@@ -47,30 +47,7 @@ import {
   wrk,
 } from './runner.ts'
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    connections: { type: 'string', default: '50' },
-    only: { type: 'string', default: 'http,uwsgi' },
-    help: { type: 'boolean', short: 'h' },
-  },
-})
-if (values.help) {
-  console.log(
-    'Usage: node spec/bench/nginx.ts [--duration S=10] [--rounds N=3] [--warmup S=1] [--connections N=50]\n' +
-      '         [--only http,uwsgi]',
-  )
-  process.exit(0)
-}
-const duration = Number(values.duration)
-const rounds = Math.max(1, Number(values.rounds))
-const warmup = Number(values.warmup)
-const connections = Number(values.connections)
-const sections = new Set(values.only.split(',').map((s) => s.trim()))
-for (const [name, n] of Object.entries({ duration, rounds, warmup, connections }))
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0`)
+const { duration, rounds, warmup, connections, sections } = benchOptions('nginx.ts', 'http,uwsgi')
 
 const NGINX = nginxPath()
 

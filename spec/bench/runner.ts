@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { basename, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 
 export const root = fileURLToPath(new URL('../../', import.meta.url))
 // The Node 26 that runs this script (npx node); shown relative to the project when it is inside it.
@@ -343,3 +344,49 @@ export const printCommands = (section: string) => {
   for (const command of commands.get(section) ?? []) console.log(`  ${command}`)
 }
 export const progress = (line: string) => process.stderr.write(`  ${line}\n`)
+
+/**
+ * The options of a wrk scenario script: --duration S, --rounds N, --warmup S, --connections N
+ * and --only SECTIONS (default `sections`), plus whole-number options of its own (`extra`, by
+ * name with their defaults). --help prints them and exits; a value that is not a number >= 0
+ * is refused.
+ */
+export const benchOptions = <K extends string = never>(
+  script: string,
+  sections: string,
+  extra: Readonly<Record<K, number>> = {} as Record<K, number>,
+) => {
+  const numbers = { duration: 10, rounds: 3, warmup: 1, connections: 50, ...extra } as Record<string, number>
+  const { values } = parseArgs({
+    options: {
+      ...Object.fromEntries(
+        Object.entries(numbers).map(([name, n]) => [name, { type: 'string' as const, default: String(n) }]),
+      ),
+      only: { type: 'string', default: sections },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    const shown = Object.entries(numbers).map(
+      ([name, n]) => `[--${name} ${name === 'duration' || name === 'warmup' ? 'S' : 'N'}=${n}]`,
+    )
+    console.log(`Usage: node spec/bench/${script} ${shown.join(' ')}\n         [--only ${sections}]`)
+    process.exit(0)
+  }
+  const read = Object.fromEntries(
+    Object.keys(numbers).map((name) => {
+      const n = Number((values as Record<string, unknown>)[name])
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0`)
+      return [name, n]
+    }),
+  ) as Record<'duration' | 'rounds' | 'warmup' | 'connections' | K, number>
+  return {
+    ...read,
+    rounds: Math.max(1, read.rounds),
+    sections: new Set(
+      String(values.only)
+        .split(',')
+        .map((s) => s.trim()),
+    ),
+  }
+}
