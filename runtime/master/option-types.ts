@@ -89,76 +89,68 @@ export const onOff: OptionType<boolean> = {
   switch: true,
 }
 
+/** Whether `parse` takes `text` (it throws on what it refuses). */
+const parses =
+  (parse: (text: string) => unknown) =>
+  (text: string): boolean => {
+    try {
+      parse(text)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+/**
+ * A list of strings, each one `valid`; text may list several, comma-separated, and repeats of
+ * the flag add to it. `atLeastOne`: an empty list is refused (else empty text is none).
+ */
+const textList = (
+  valid: (entry: string) => boolean,
+  shown: { readonly expected: string; readonly metavar: string; readonly atLeastOne?: boolean },
+): OptionType<readonly string[], string | readonly string[]> => ({
+  parse: (v) => {
+    const list =
+      typeof v === 'string'
+        ? v.trim() === '' && !shown.atLeastOne
+          ? []
+          : v.split(',').map((s) => s.trim())
+        : v
+    if (!Array.isArray(list) || (shown.atLeastOne && list.length === 0)) return undefined
+    return list.every((entry) => typeof entry === 'string' && valid(entry)) ? (list as string[]) : undefined
+  },
+  expected: shown.expected,
+  metavar: shown.metavar,
+  repeatable: true,
+})
+
 /**
  * Bind addresses, checked by the parser the listeners use, so whatever resolves here binds:
- * `check` and `serve` refuse the same things. Text may list several, comma-separated.
+ * `check` and `serve` refuse the same things.
  */
-export const binds: OptionType<readonly string[], string | readonly string[]> = {
-  parse: (v) => {
-    const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v
-    if (!Array.isArray(list) || list.length === 0) return undefined
-    for (const bind of list) {
-      if (typeof bind !== 'string') return undefined
-      try {
-        parseBind(bind)
-      } catch {
-        return undefined
-      }
-    }
-    return list as string[]
-  },
+export const binds = textList(parses(parseBind), {
   expected: 'HOST:PORT (port 0-65535), [V6]:PORT or unix:PATH, one or a list',
   metavar: 'ADDR',
-  repeatable: true,
-}
+  atLeastOne: true,
+})
 
 /** `--uwsgi` addresses: HOST:PORT, [V6]:PORT or unix:PATH, none or several. */
-export const uwsgiAddresses: OptionType<readonly string[], string | readonly string[]> = {
-  parse: (v) => {
-    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
-    if (!Array.isArray(list)) return undefined
-    for (const address of list) {
-      if (typeof address !== 'string') return undefined
-      try {
-        parseUwsgiAddress(address)
-      } catch {
-        return undefined
-      }
-    }
-    return list as string[]
-  },
+export const uwsgiAddresses = textList(parses(parseUwsgiAddress), {
   expected: 'HOST:PORT (port 0-65535), [V6]:PORT or unix:PATH, none, one or a list',
   metavar: 'ADDR',
-  repeatable: true,
-}
+})
 
 /** Addresses and networks to trust: IPv4/IPv6 addresses, CIDRs, `unix`, or `*`. */
-export const trustList: OptionType<readonly string[], string | readonly string[]> = {
-  parse: (v) => {
-    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
-    if (!Array.isArray(list)) return undefined
-    return list.every((entry) => typeof entry === 'string' && trustedEntryProblem(entry) === undefined)
-      ? (list as string[])
-      : undefined
-  },
+export const trustList = textList((entry) => trustedEntryProblem(entry) === undefined, {
   expected: 'IP addresses or CIDR networks (10.0.0.0/8, fd00::/8), unix, or *, comma-separated',
   metavar: 'LIST',
-  repeatable: true,
-}
+})
 
 /** Listener addresses as given to bind or uwsgi (the PROXY protocol is enabled per listener). */
-export const listenerNames: OptionType<readonly string[], string | readonly string[]> = {
-  parse: (v) => {
-    const list = typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v
-    if (!Array.isArray(list)) return undefined
-    return list.every((entry) => typeof entry === 'string' && entry.length > 0)
-      ? (list as string[])
-      : undefined
-  },
+export const listenerNames = textList((entry) => entry.length > 0, {
   expected: 'listener addresses as given to bind or uwsgi, comma-separated',
   metavar: 'ADDR',
-  repeatable: true,
-}
+})
 
 /**
  * The admin listener's address: HOST:PORT, [V6]:PORT or unix:PATH as for `bind`, and a bare
