@@ -10,7 +10,6 @@
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import type { UwsgiRequest } from './uwsgi-request.ts'
-import { uwsgiResponse } from './uwsgi-response.ts'
 
 type Incoming = http.IncomingMessage & {
   _addHeaderLines(headers: readonly string[], n: number): void
@@ -19,8 +18,9 @@ type Incoming = http.IncomingMessage & {
 
 /**
  * The request and response for `request`, whose body is `contentLength` bytes: `rest` (read
- * with the packet), then the socket's. The response is nginx's kind (`uwsgiResponse`); once it
- * is finished the connection closes, and the response says 'close' as node:http's would.
+ * with the packet), then the socket's. The response is never chunked; the worker makes it
+ * nginx's kind (`uwsgiResponse`) as it does every response of a uwsgi connection. Once it is
+ * finished the connection closes, and the response says 'close' as node:http's would.
  */
 export const uwsgiExchange = (
   socket: Socket,
@@ -38,7 +38,6 @@ export const uwsgiExchange = (
   feedBody(socket, req, request.contentLength, rest)
 
   const res = new Response(req)
-  uwsgiResponse(res)
   // Unknown length: delimited by the close, never chunked (nginx's uwsgi module does not decode it).
   res.useChunkedEncodingByDefault = false
   res.assignSocket(socket)
