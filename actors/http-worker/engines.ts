@@ -31,13 +31,19 @@ export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerA
     }
   }
   const fetch = app.fetch!
+  const max = args.maxBodySize
+  const write = (response: Response, res: Parameters<Engine>[1]) => writeResponse(response, res) ?? settled
   return {
-    run: async (req, res, request) => {
-      const response = await fetch(
-        toRequest(req, () => request.signal(), args.maxBodySize),
-        ctx,
-      )
-      await writeResponse(response, res)
+    // A Response given at once and written at once (a kept body) costs no promise.
+    run: (req, res, request) => {
+      try {
+        const answer = fetch(toRequest(req, request, max), ctx)
+        return answer instanceof Promise
+          ? answer.then((response) => write(response, res))
+          : write(answer, res)
+      } catch (error) {
+        return Promise.reject(error)
+      }
     },
     close: async () => {},
   }

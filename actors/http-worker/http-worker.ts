@@ -10,7 +10,7 @@ import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { trustForwardedFrom } from '../../transports/http/client.ts'
-import { installResponseCapture } from '../../transports/http/http-fetch.ts'
+import { installFetchGlobals } from '../../transports/http/http-fetch.ts'
 import { type BindAddress, formatBind, listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
 import { AccessLog } from './access-log.ts'
@@ -52,8 +52,8 @@ export const httpWorker = defineActor({
     // --name reaches it through the environment it inherits.
     if (isMainThread)
       process.title = ['troupe: worker', id, process.env.TROUPE_NAME].filter(Boolean).join(' ')
-    // Before the app is imported, so its Responses are the capturing kind.
-    installResponseCapture()
+    // Before the app is imported, so its Responses are the light kind.
+    installFetchGlobals()
     trustForwardedFrom(args.forwardedAllowIps)
     const app = await loadApp(args.app)
     assertKindFits(app, args.kind)

@@ -8,7 +8,8 @@ import { type AppContext, loadApp, type ResolvedApp } from '../../apps/app.ts'
 import { Caller } from '../../runtime/calls.ts'
 import { makeRef } from '../../runtime/ref.ts'
 import { attachClient } from '../../transports/http/client.ts'
-import { installResponseCapture, rawBody, toHeaders } from '../../transports/http/http-fetch.ts'
+import { installFetchGlobals, toHeaders } from '../../transports/http/http-fetch.ts'
+import { lightParts } from '../../transports/http/light-response.ts'
 import {
   encodeAnswer,
   type RelayCall,
@@ -19,7 +20,7 @@ import {
 
 const data = workerData as ThreadPoolData
 let app: Promise<ResolvedApp> | undefined
-installResponseCapture()
+installFetchGlobals()
 
 // App actors live under the master; a pool thread reaches them through its worker.
 const relay = new BroadcastChannel(data.relay)
@@ -43,15 +44,15 @@ export default async function run(task: ThreadTask): Promise<unknown> {
   const request = new Request(task.url, init)
   attachClient(request, task.client)
   const response = await fetch!(request, ctx)
-  const raw = rawBody(response)
+  const kept = lightParts(response)?.body
   const body =
-    raw === undefined
+    kept === undefined
       ? await response.arrayBuffer()
-      : typeof raw === 'string'
-        ? new TextEncoder().encode(raw).buffer
-        : raw instanceof ArrayBuffer
-          ? raw
-          : (raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer)
+      : kept === null
+        ? new ArrayBuffer(0)
+        : typeof kept === 'string'
+          ? new TextEncoder().encode(kept).buffer
+          : (kept.buffer as ArrayBuffer)
   const head = { status: response.status, statusText: response.statusText, headers: [...response.headers] }
   return move(encodeAnswer(head, body) as never)
 }

@@ -10,8 +10,8 @@ import http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { isBodyTooLarge } from '../../transports/http/body-limit.ts'
 import { setPeer } from '../../transports/http/client.ts'
-import { isBodyTooLarge } from '../../transports/http/http-fetch.ts'
 import {
   completed,
   Http2Response,
@@ -22,6 +22,7 @@ import {
   stopReading,
 } from '../../transports/http/http2.ts'
 import type { BindAddress } from '../../transports/http/listen.ts'
+import { rawHeader } from '../../transports/http/raw-header.ts'
 import { serverTls } from '../../transports/http/tls.ts'
 import { readProxyHeader } from '../../transports/proxy/proxy-protocol.ts'
 import { type TrustedAddresses, trustedAddresses } from '../../transports/proxy/trusted-addresses.ts'
@@ -291,14 +292,6 @@ const sentBytes = (req: http.IncomingMessage, res: http.ServerResponse): number 
     ? 0
     : ((res as Counted)[BODY_BYTES] ?? 0)
 
-/** A request header by name from the raw list: node:http builds `req.headers` only when it is read. */
-const rawHeader = (req: http.IncomingMessage, name: string): string | undefined => {
-  const raw = req.rawHeaders
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]
-  return undefined
-}
-
 /**
  * One finished response as the access log reads it, made on the response path and formatted
  * later, in a batch. Referer and user agent are read only if the format prints them: reading
@@ -324,8 +317,8 @@ const responseEntry = (
     status: res.statusCode,
     bytes: sentBytes(req, res),
     worker: log.worker,
-    referer: log.needsHeaders ? rawHeader(req, 'referer') : undefined,
-    userAgent: log.needsHeaders ? rawHeader(req, 'user-agent') : undefined,
+    referer: log.needsHeaders ? rawHeader(req.rawHeaders, 'referer') : undefined,
+    userAgent: log.needsHeaders ? rawHeader(req.rawHeaders, 'user-agent') : undefined,
   }
 }
 
@@ -774,8 +767,8 @@ export class WorkerServer {
       plain(res, 431, 'Request Header Fields Too Large\n')
       return
     }
-    const length = Number(req.headers['content-length'])
-    if (length > this.#args.maxBodySize) {
+    const declared = h2 ? req.headers['content-length'] : rawHeader(req.rawHeaders, 'content-length')
+    if (declared !== undefined && Number(declared) > this.#args.maxBodySize) {
       refuseTooLarge(req, res)
       return
     }

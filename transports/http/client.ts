@@ -47,12 +47,8 @@ export const setPeer = (
     Object.defineProperty(socket, 'remoteFamily', { value: family, configurable: true })
 }
 
-/** Where a fetch app's Request came from: set by the worker as it makes the Request. */
+/** Where a fetch app's Request came from: the Request troupe makes answers this key (incoming-request.ts). */
 const INCOMING = Symbol.for('troupe.incoming')
-
-export const linkRequest = (request: Request, req: IncomingMessage): void => {
-  Object.defineProperty(request, INCOMING, { value: req })
-}
 
 /** A Request made away from its connection (a thread-pool thread): who its client is, as the worker said. */
 const CLIENT = Symbol.for('troupe.client')

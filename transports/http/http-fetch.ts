@@ -1,129 +1,92 @@
 /**
- * node:http ⇄ web Request/Response, for fetch-style apps. The request body streams in
- * (bounded by the body limit), the response body streams out with back-pressure.
+ * node:http ⇄ web Request/Response, for fetch-style apps. The app gets an IncomingRequest (a
+ * Request that builds what it reads, when it reads it); a light Response's kept body is written
+ * straight to the socket, any other streams out with back-pressure.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
-import { linkRequest } from './client.ts'
-import { requestOrigin, setHead } from './http2.ts'
+import { isHttp2, setHead } from './http2.ts'
+import { IncomingRequest, installRequestUnwrap, type SignalSource } from './incoming-request.ts'
+import { installLightResponse, type LightParts, lightParts } from './light-response.ts'
 
-/** Brand of troupe's own body-limit error: `Symbol.for`, so copies of the package agree on it. */
-const TOO_LARGE = Symbol.for('troupe.bodyTooLarge')
+export { BodyTooLargeError, isBodyTooLarge } from './body-limit.ts'
+export { toHeaders } from './incoming-request.ts'
 
-/** The request body ran past `maxBodySize`; the server answers 413 when a handler lets it through. */
-export class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError'
-  /** For frameworks that map an error's `status` to a response; troupe itself goes by the brand. */
-  readonly status = 413
-  readonly [TOO_LARGE] = true
+/**
+ * In a worker (and a pool thread), before the app loads: `Response` becomes the light one, and
+ * `Request`/`fetch` learn to take the requests troupe makes. See light-response.ts and
+ * incoming-request.ts for why, and why apps cannot tell.
+ */
+export const installFetchGlobals = (): void => {
+  installLightResponse()
+  installRequestUnwrap()
+}
+
+/** The Request a fetch app gets for an incoming message; `source.signal()` aborts on timeout or when the client goes. */
+export const toRequest = (req: IncomingMessage, source: SignalSource, maxBody: number): Request =>
+  new IncomingRequest(req, source, maxBody) as unknown as Request
+
+/** Statuses whose response has no body, and so no Content-Length of 0 either. */
+const noBody = (status: number) => status < 200 || status === 204 || status === 304
+
+/**
+ * The head of a light response as one flat list for `writeHead` (node:http's fastest way in):
+ * the headers as the Headers class gives them (names lower-case, repeats joined, each
+ * Set-Cookie apart), and a Content-Length for a kept body unless the app framed it itself.
+ */
+const flatHead = (parts: LightParts): string[] => {
+  const head: string[] = []
+  let framed = false
+  if (parts.headers) {
+    let cookies = false
+    for (const [name, value] of parts.headers) {
+      if (name === 'set-cookie') {
+        cookies = true
+        continue
+      }
+      if (name === 'content-length' || name === 'transfer-encoding') framed = true
+      head.push(name, value)
+    }
+    if (cookies) for (const cookie of parts.headers.getSetCookie()) head.push('set-cookie', cookie)
+  } else if (parts.contentType) head.push('content-type', parts.contentType)
+  const body = parts.body
+  if (!framed && !noBody(parts.status))
+    head.push(
+      'content-length',
+      body === null ? '0' : String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+    )
+  return head
 }
 
 /**
- * True only for troupe's body-limit error (by its brand): an app error that merely carries
- * `status: 413` is the app's failure, answered 500 like any other.
+ * Writes a web Response to a node:http response, honouring back-pressure. Undefined when it is
+ * written already (a kept body); else a promise of the end of its stream.
  */
-export const isBodyTooLarge = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[TOO_LARGE] === true
-
-const bodiless = new Set(['GET', 'HEAD'])
-
-/** Headers as the client sent them (repeated ones appended), minus HTTP/2 pseudo-headers. */
-export const toHeaders = (raw: readonly string[]): Headers => {
-  const headers = new Headers()
-  for (let i = 0; i < raw.length; i += 2) {
-    // `:method`, `:path`…: the request line of HTTP/2, which the Request has already.
-    if (raw[i]!.charCodeAt(0) === 0x3a) continue
-    try {
-      headers.append(raw[i]!, raw[i + 1]!)
-    } catch {
-      // llhttp admits a few header values that the Headers class refuses (obs-text);
-      // the Node-style view still has them in req.rawHeaders.
-    }
+export const writeResponse = (response: Response, res: ServerResponse): Promise<void> | undefined => {
+  const parts = lightParts(response)
+  if (parts && !isHttp2(res.req)) {
+    if (parts.statusText) res.writeHead(parts.status, parts.statusText, flatHead(parts))
+    else res.writeHead(parts.status, flatHead(parts))
+    if (parts.body === null) res.end()
+    else res.end(parts.body)
+    return
   }
-  return headers
-}
-
-/** A web Request for an incoming message; `signal` aborts when the request times out or the client goes. */
-export const toRequest = (req: IncomingMessage, signal: () => AbortSignal, maxBody: number): Request => {
-  const { scheme, host } = requestOrigin(req)
-  const url = `${scheme}://${host}${req.url ?? '/'}`
-  const method = req.method ?? 'GET'
-  let body: ReadableStream<Uint8Array> | null = null
-  if (!bodiless.has(method)) {
-    let seen = 0
-    const limited = req.map((chunk: Buffer) => {
-      seen += chunk.length
-      if (seen > maxBody) throw new BodyTooLargeError(`request body over ${maxBody} bytes`)
-      return chunk
-    })
-    body = Readable.toWeb(limited as Readable) as ReadableStream<Uint8Array>
-  }
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: toHeaders(req.rawHeaders) }
-  if (body) {
-    init.body = body
-    init.duplex = 'half'
-  }
-  let request: Request
-  try {
-    request = new Request(url, init)
-  } catch {
-    // A target that WHATWG URL refuses (e.g. `//x`) still reaches the app, as a path.
-    request = new Request(`${scheme}://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`, init)
-  }
-  // Passing `signal` to the constructor makes undici build a second, dependent signal per
-  // request (about a quarter of the fetch path's cost, measured with wrk); the app sees ours.
-  Object.defineProperty(request, 'signal', { get: signal, enumerable: true })
-  linkRequest(request, req)
-  return request
-}
-
-const RAW = Symbol('troupe.rawBody')
-type RawBody = string | Uint8Array | ArrayBuffer
-
-const isRaw = (body: unknown): body is RawBody =>
-  typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer
-
-/**
- * In a worker, `Response` becomes a subclass that remembers a string or bytes body as it was
- * given, so the server writes it directly instead of reading it back through a web stream
- * (the stream read costs more than the rest of the fetch adapter; measured with wrk).
- * `instanceof Response` and every Response method behave as before.
- */
-export const installResponseCapture = (): void => {
-  const Original = globalThis.Response
-  if ((Original as unknown as Record<symbol, unknown>)[RAW]) return
-  class Response extends Original {
-    constructor(body?: ConstructorParameters<typeof Original>[0], init?: ResponseInit) {
-      super(body, init)
-      if (isRaw(body)) (this as unknown as Record<symbol, unknown>)[RAW] = body
-    }
-  }
-  Object.defineProperty(Response, RAW, { value: true })
-  globalThis.Response = Response as typeof globalThis.Response
-}
-
-/** The body as given to the constructor, when it is a string or bytes and nobody read it yet. */
-export const rawBody = (response: Response): RawBody | undefined => {
-  const raw = (response as unknown as Record<symbol, RawBody | undefined>)[RAW]
-  return raw !== undefined && !response.bodyUsed ? raw : undefined
-}
-
-/** Writes a web Response to a node:http response, honouring back-pressure. */
-export const writeResponse = async (response: Response, res: ServerResponse): Promise<void> => {
   setHead(res.req, res, response.status, response.statusText, response.headers, () =>
     response.headers.getSetCookie(),
   )
-  const raw = rawBody(response)
-  if (raw !== undefined) {
-    res.end(raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw)
+  if (parts) {
+    res.end(parts.body ?? undefined)
     return
   }
   if (!response.body) {
     res.end()
     return
   }
+  return streamBody(response.body, res)
+}
+
+const streamBody = async (body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> => {
   // A reader loop: about twice as fast as for-await over the stream.
-  const reader = response.body.getReader()
+  const reader = body.getReader()
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break

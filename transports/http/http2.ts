@@ -5,11 +5,13 @@
  * its compatibility API gives Node-style apps `(req, res)`, and fetch apps are served as over
  * HTTP/1.1.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import http2 from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { forwardedOf } from './client.ts'
+import { rawHeader } from './raw-header.ts'
 
 /** What every HTTP/2 client sends first (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
@@ -136,7 +138,9 @@ export class Http2Response extends http2.Http2ServerResponse {
 
 /** The host a request named: Host over HTTP/1.1, `:authority` over HTTP/2 (where Host is optional). */
 const requestHost = (req: IncomingMessage): string | undefined =>
-  req.headers.host ?? (req.headers[':authority'] as string | undefined)
+  isHttp2(req)
+    ? (req.headers.host ?? (req.headers[':authority'] as string | undefined))
+    : rawHeader(req.rawHeaders, 'host')
 
 /**
  * `scheme://host` as the client used them: https on a connection of an https:// bind (a
