@@ -1,0 +1,114 @@
+/**
+ * Start-up: a worker's spawn-to-ready (in-process `troupe:actor:ready` spawnMs of workers added
+ * by scaling, spec/bench/spawn-ready.ts) per placement, and a server's process start to its
+ * serving line with one worker against bare node:http's start to listening. Not pinned.
+ */
+import { fixed, launch, loadOutput, median, NODE, show, spread, stop } from '../runner.ts'
+import { bareNode, troupe } from './contenders.ts'
+import type { Finding, Scenario, Settings } from './scenario.ts'
+
+const spawnsOf = (s: Settings) => (s.quick ? 6 : 20)
+const startsOf = (s: Settings) => (s.quick ? 3 : 7)
+const placements = [
+  { placement: 'thread', boundMs: 50 },
+  { placement: 'process', boundMs: 120 },
+] as const
+const starters = [bareNode, troupe('troupe, 1 worker (thread placement)', { app: 'hello-node.ts' })]
+
+const spawnTimes = async (settings: Settings, progress: (line: string) => void): Promise<Finding> => {
+  const rows: Array<Record<string, string>> = []
+  const targets: Finding['targets'][number][] = []
+  const commands: string[] = []
+  for (const { placement, boundMs } of placements) {
+    const argv = [
+      NODE,
+      'spec/bench/spawn-ready.ts',
+      '--placement',
+      placement,
+      '--spawns',
+      String(spawnsOf(settings)),
+    ]
+    commands.push(show(argv))
+    let spawnMs: number[] = []
+    let problem = ''
+    try {
+      const output = await loadOutput(argv, 120)
+      const line = output.split('\n').find((l) => l.startsWith('{'))
+      if (!line) throw new Error(output.slice(-300))
+      spawnMs = (JSON.parse(line) as { spawnMs: number[] }).spawnMs
+    } catch (error) {
+      problem = (error as Error).message.split('\n')[0]!
+    }
+    const m = median(spawnMs)
+    progress(`spawn-to-ready, ${placement} placement: median ${fixed(m, 1)} ms over ${spawnMs.length}`)
+    rows.push({
+      placement,
+      'spawn-to-ready ms (median)': fixed(m, 1),
+      'min–max': spread(spawnMs, 1),
+      spawns: String(spawnMs.length),
+      note: problem,
+    })
+    targets.push({
+      what: `worker spawn-to-ready, ${placement} placement (median)`,
+      measured: `${fixed(m, 1)} ms`,
+      bound: `≤ ${boundMs} ms`,
+      met: Number.isFinite(m) ? m <= boundMs : undefined,
+      ...(problem ? { note: problem } : {}),
+    })
+  }
+  return {
+    title: 'worker spawn-to-ready (a worker added by scaling: spawned → its app loaded and serving)',
+    method: `spec/bench/spawn-ready.ts: ${spawnsOf(settings)} workers added one at a time by \`scale()\`, each one's \`troupe:actor:ready\` spawnMs.`,
+    rows,
+    targets,
+    commands,
+  }
+}
+
+const startTimes = async (settings: Settings, progress: (line: string) => void): Promise<Finding> => {
+  const times = starters.map(() => [] as number[])
+  const commands = new Set<string>()
+  for (let round = 1; round <= startsOf(settings); round++)
+    for (const [i, contender] of starters.entries()) {
+      commands.add(show(contender.argv))
+      try {
+        const server = await launch(contender.argv, 60_000)
+        times[i]!.push(server.readyMs)
+        await stop(server, contender.name)
+      } catch {}
+    }
+  const ratios = times[1]!.map((t, round) => t / times[0]![round]!).filter(Number.isFinite)
+  const ratio = median(ratios)
+  progress(
+    `start to serving: troupe ${fixed(median(times[1]!), 0)} ms, bare ${fixed(median(times[0]!), 0)} ms`,
+  )
+  return {
+    title: 'process start to serving, one worker, against bare node:http start to listening',
+    method: `spawn() to the server's serving line on stderr, ${startsOf(settings)} alternating starts each; ratio per pair.`,
+    rows: starters.map((c, i) => ({
+      server: c.name,
+      'ms (median)': fixed(median(times[i]!), 0),
+      'min–max': spread(times[i]!, 0),
+      ratio: i === 0 ? '1' : `${fixed(ratio, 2)} (${spread(ratios, 2)})`,
+    })),
+    targets: [
+      {
+        what: 'troupe start to serving ÷ bare node:http start to listening',
+        measured: `${fixed(ratio, 2)}×`,
+        bound: '≤ 1.5×',
+        met: Number.isFinite(ratio) ? ratio <= 1.5 : undefined,
+      },
+    ],
+    commands: [...commands],
+  }
+}
+
+export const spawn: Scenario = {
+  name: 'spawn',
+  title: 'Start-up: worker spawn-to-ready and server start to serving',
+  estimate: (s) => placements.length * (5 + spawnsOf(s) * 0.6) + startsOf(s) * 2 * 1.5,
+  run: async (settings, progress) => [
+    await spawnTimes(settings, progress),
+    await startTimes(settings, progress),
+  ],
+}
