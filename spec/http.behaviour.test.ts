@@ -270,6 +270,23 @@ describe('thread-pool kind', () => {
   })
 })
 
+describe('thread-pool kind: requests waiting for a thread cross to it together', () => {
+  it('each is answered for itself: one that throws gets 500, the others their own answers', async () => {
+    const { base } = await serve('behaviour-app.ts', { kind: 'thread-pool', threads: 1, threadQueue: 8 })
+    const signals = handlerSignals()
+    // The first holds the one thread; those sent meanwhile wait, and cross together.
+    const held = fetch(`${base}/slow?ms=0&${signals.held}`)
+    await signals.waitStarted(1)
+    const waiting = ['/throw', '/hello', '/nope', '/hello'].map((path) => fetch(`${base}${path}`))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    signals.open()
+    expect((await held).status).toBe(200)
+    const answers = await Promise.all(waiting)
+    expect(answers.map((r) => r.status)).toEqual([500, 200, 404, 200])
+    expect(await answers[1]!.text()).toBe('hello\n')
+  })
+})
+
 describe('HEAD and bodiless statuses', () => {
   it.each(['coroutine', 'thread-pool'] as const)(
     '%s kind: HEAD gets the GET headers without a body',

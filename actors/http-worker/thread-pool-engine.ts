@@ -1,4 +1,7 @@
-/** The `threads` engine: each request runs on a piscina pool thread; a full queue answers 503. */
+/**
+ * The `threads` engine: each request runs on a piscina pool thread, the requests of one turn
+ * of the loop crossing together (thread-pool-protocol.ts says why); a full queue answers 503.
+ */
 import type { IncomingMessage } from 'node:http'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../../apps/app.ts'
@@ -10,9 +13,10 @@ import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
 import { requestOrigin, setHead } from '../../transports/http/http2.ts'
 import type { EngineHandle } from './engines.ts'
 import {
-  decodeAnswer,
+  decodeAnswers,
   type RelayCall,
   type RelayReply,
+  type ThreadAnswer,
   type ThreadPoolData,
   type ThreadTask,
 } from './thread-pool-protocol.ts'
@@ -90,6 +94,26 @@ const timedOut = (signal: AbortSignal): AbortSignal => {
 const shed = (res: import('node:http').ServerResponse) =>
   plain(res, 503, 'Service Unavailable: the thread pool queue is full\n', { 'retry-after': '1' })
 
+/** A request that shared a batch with one that timed out: its thread was ended with it. */
+class BatchAbortedError extends Error {
+  override readonly name = 'BatchAbortedError'
+}
+
+interface Waiting {
+  readonly task: ThreadTask
+  readonly signal: AbortSignal
+  resolve(answer: ThreadAnswer): void
+  reject(error: unknown): void
+}
+
+/** Splits requests over the pool's threads: as many batches as threads, or as requests. */
+const split = <T>(items: readonly T[], threads: number): T[][] => {
+  const size = Math.ceil(items.length / Math.max(1, threads))
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
 export const threadPoolEngine = async (
   args: WorkerArgs,
   ctx: AppContext,
@@ -106,18 +130,65 @@ export const threadPoolEngine = async (
     actorsPath: args.actorsPath,
   }
   // Bounded: a request that would wait behind this many others is shed with 503. Counted
-  // here, not left to piscina's queue alone: its balancer may hand a busy thread a second
-  // task before the queue ever fills (seen with requests arriving one tick apart).
+  // here, per request (piscina's queue holds batches).
   const queueLimit = args.threadQueue
   let admitted = 0
   const pool = new Piscina({
     filename: taskFile.href,
     minThreads: args.threads,
     maxThreads: args.threads,
-    maxQueue: queueLimit,
+    maxQueue: queueLimit + args.threads,
     concurrentTasksPerWorker: 1,
     workerData,
   })
+
+  /** A batch to one thread; a timeout of any of its requests ends the thread, and the batch with it. */
+  const dispatch = (batch: readonly Waiting[]) => {
+    const controller = new AbortController()
+    for (const waiting of batch) {
+      const timeout = timedOut(waiting.signal)
+      if (timeout.aborted) controller.abort(timeout.reason)
+      else timeout.addEventListener('abort', () => controller.abort(timeout.reason), { once: true })
+    }
+    running++
+    const tasks = batch.map((w) => w.task)
+    const transferList = tasks.flatMap((t) => (t.body ? [t.body] : []))
+    pool.run(tasks, { signal: controller.signal, transferList: transferList as never }).then(
+      (answer) => {
+        running--
+        const answers = decodeAnswers(answer as ArrayBuffer)
+        for (const [i, waiting] of batch.entries()) waiting.resolve(answers[i]!)
+      },
+      (error: unknown) => {
+        running--
+        for (const waiting of batch)
+          waiting.reject(
+            controller.signal.aborted && !waiting.signal.aborted
+              ? new BatchAbortedError('a request of the same batch ran past its timeout')
+              : error,
+          )
+      },
+    )
+  }
+  let turn: Waiting[] = []
+  let running = 0
+  /**
+   * While threads are idle, a request crosses alone, free to run beside the others; only what
+   * would wait for a thread anyway crosses batched (spread over the threads as they free up).
+   */
+  const flush = () => {
+    const waiting = turn
+    turn = []
+    const idle = Math.max(0, args.threads - running)
+    for (const one of waiting.slice(0, idle)) dispatch([one])
+    for (const batch of split(waiting.slice(idle), args.threads)) dispatch(batch)
+  }
+  /** Queued for the end of this turn of the loop, where the turn's requests leave together. */
+  const cross = (task: ThreadTask, signal: AbortSignal) =>
+    new Promise<ThreadAnswer>((resolve, reject) => {
+      if (turn.length === 0) setImmediate(flush)
+      turn.push({ task, signal, resolve, reject })
+    })
 
   return {
     run: async (req, res, request) => {
@@ -126,23 +197,22 @@ export const threadPoolEngine = async (
         return
       }
       admitted++
-      let answer: ArrayBuffer
+      let answer: ThreadAnswer
       try {
         const body = await readBody(req, args.maxBodySize)
         const { scheme, host } = requestOrigin(req)
-        const task: ThreadTask = {
-          method: req.method ?? 'GET',
-          url: `${scheme}://${host}${req.url ?? '/'}`,
-          rawHeaders: req.rawHeaders,
-          body,
-          client: clientAddress(req)!,
-        }
-        answer = (await pool.run(task, {
-          signal: timedOut(request.signal()),
-          transferList: (body ? [body] : []) as never,
-        })) as ArrayBuffer
+        answer = await cross(
+          {
+            method: req.method ?? 'GET',
+            url: `${scheme}://${host}${req.url ?? '/'}`,
+            rawHeaders: req.rawHeaders,
+            body,
+            client: clientAddress(req)!,
+          },
+          request.signal(),
+        )
       } catch (error) {
-        if (/queue is at limit/i.test((error as Error).message)) {
+        if (/queue is at limit/i.test((error as Error).message) || error instanceof BatchAbortedError) {
           shed(res)
           return
         }
@@ -151,7 +221,8 @@ export const threadPoolEngine = async (
         admitted--
       }
       if (res.writableEnded) return
-      const { head, body: out } = decodeAnswer(answer)
+      const { head, body: out } = answer
+      if (head.error !== undefined) throw new PoolThreadError(head.error)
       setHead(req, res, head.status, head.statusText, head.headers, () =>
         head.headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value),
       )
@@ -165,5 +236,14 @@ export const threadPoolEngine = async (
       await pool.destroy()
       relay.close()
     },
+  }
+}
+
+/** The app failed on a pool thread: what reaches the worker's log is that thread's stack. */
+class PoolThreadError extends Error {
+  override readonly name = 'PoolThreadError'
+  constructor(stack: string) {
+    super(stack.split('\n')[0] ?? 'the app failed on a pool thread')
+    this.stack = stack
   }
 }

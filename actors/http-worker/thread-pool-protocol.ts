@@ -26,28 +26,60 @@ export interface ThreadPoolData {
 }
 
 /**
- * The answer is one buffer, moved back: [u32 head length][head JSON][body]. piscina moves
- * only a top-level transferable, so the head rides inside it rather than beside it.
+ * Requests cross to a pool thread in batches (every request a worker parsed in one turn of its
+ * loop, split over the pool's threads) and their answers come back together: one message each
+ * way per batch instead of per request. Each crossing wakes a sleeping thread, and on a busy
+ * core that wake-up (a context switch each way) cost more than the request itself.
+ *
+ * The answers are one buffer, moved back: [u32 count], then per answer [u32 head length]
+ * [u32 body length][head JSON][body]. piscina moves only a top-level transferable, so the
+ * heads ride inside it rather than beside it.
  */
 export interface ThreadAnswerHead {
   readonly status: number
   readonly statusText: string
   readonly headers: ReadonlyArray<readonly [string, string]>
+  /** The app threw (or rejected) instead: its stack, for the worker's log; answered 500. */
+  readonly error?: string
 }
 
-export const encodeAnswer = (head: ThreadAnswerHead, body: ArrayBuffer): ArrayBuffer => {
-  const headBytes = new TextEncoder().encode(JSON.stringify(head))
-  const out = new Uint8Array(4 + headBytes.length + body.byteLength)
-  new DataView(out.buffer).setUint32(0, headBytes.length)
-  out.set(headBytes, 4)
-  out.set(new Uint8Array(body), 4 + headBytes.length)
+export interface ThreadAnswer {
+  readonly head: ThreadAnswerHead
+  readonly body: Uint8Array
+}
+
+export const encodeAnswers = (answers: readonly ThreadAnswer[]): ArrayBuffer => {
+  const encoder = new TextEncoder()
+  const heads = answers.map((a) => encoder.encode(JSON.stringify(a.head)))
+  let size = 4
+  for (const [i, a] of answers.entries()) size += 8 + heads[i]!.length + a.body.byteLength
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, answers.length)
+  let at = 4
+  for (const [i, a] of answers.entries()) {
+    view.setUint32(at, heads[i]!.length)
+    view.setUint32(at + 4, a.body.byteLength)
+    out.set(heads[i]!, at + 8)
+    out.set(a.body, at + 8 + heads[i]!.length)
+    at += 8 + heads[i]!.length + a.body.byteLength
+  }
   return out.buffer
 }
 
-export const decodeAnswer = (buffer: ArrayBuffer): { head: ThreadAnswerHead; body: Uint8Array } => {
-  const length = new DataView(buffer).getUint32(0)
-  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length))) as ThreadAnswerHead
-  return { head, body: new Uint8Array(buffer, 4 + length) }
+export const decodeAnswers = (buffer: ArrayBuffer): ThreadAnswer[] => {
+  const view = new DataView(buffer)
+  const decoder = new TextDecoder()
+  const answers: ThreadAnswer[] = []
+  let at = 4
+  for (let i = view.getUint32(0); i > 0; i--) {
+    const headLength = view.getUint32(at)
+    const bodyLength = view.getUint32(at + 4)
+    const head = JSON.parse(decoder.decode(new Uint8Array(buffer, at + 8, headLength))) as ThreadAnswerHead
+    answers.push({ head, body: new Uint8Array(buffer, at + 8 + headLength, bodyLength) })
+    at += 8 + headLength + bodyLength
+  }
+  return answers
 }
 
 /** Pool thread → worker: a message for an app actor (the actor core's call shape), from `thread`. */

@@ -1,6 +1,6 @@
 /**
- * A piscina pool thread of a `thread-pool` worker: builds the web Request, runs the app's
- * fetch, moves the answer back. Loads the app once per thread.
+ * A piscina pool thread of a `thread-pool` worker: builds the web Requests of a batch, runs
+ * the app's fetch on each, moves the answers back together. Loads the app once per thread.
  */
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { move } from 'piscina'
@@ -11,9 +11,10 @@ import { attachClient } from '../../transports/http/client.ts'
 import { installFetchGlobals, toHeaders } from '../../transports/http/http-fetch.ts'
 import { lightParts } from '../../transports/http/light-response.ts'
 import {
-  encodeAnswer,
+  encodeAnswers,
   type RelayCall,
   type RelayReply,
+  type ThreadAnswer,
   type ThreadPoolData,
   type ThreadTask,
 } from './thread-pool-protocol.ts'
@@ -36,23 +37,45 @@ const ctx: AppContext = {
   actor: (definition) => makeRef(caller.target(`${data.actorsPath}/${definition.name}`)),
 }
 
-export default async function run(task: ThreadTask): Promise<unknown> {
-  app ??= loadApp(data.app)
-  const { fetch } = await app
-  const init: RequestInit = { method: task.method, headers: toHeaders(task.rawHeaders) }
-  if (task.body) init.body = task.body
-  const request = new Request(task.url, init)
-  attachClient(request, task.client)
-  const response = await fetch!(request, ctx)
-  const kept = lightParts(response)?.body
-  const body =
-    kept === undefined
-      ? await response.arrayBuffer()
-      : kept === null
-        ? new ArrayBuffer(0)
-        : typeof kept === 'string'
-          ? new TextEncoder().encode(kept).buffer
-          : (kept.buffer as ArrayBuffer)
-  const head = { status: response.status, statusText: response.statusText, headers: [...response.headers] }
-  return move(encodeAnswer(head, body) as never)
+/** One request of a batch; an app failure becomes an answer of its own, not the batch's. */
+const answer = async (task: ThreadTask): Promise<ThreadAnswer> => {
+  try {
+    app ??= loadApp(data.app)
+    const { fetch } = await app
+    const init: RequestInit = { method: task.method, headers: toHeaders(task.rawHeaders) }
+    if (task.body) init.body = task.body
+    const request = new Request(task.url, init)
+    attachClient(request, task.client)
+    const response = await fetch!(request, ctx)
+    const parts = lightParts(response)
+    const kept = parts?.body
+    const body =
+      kept === undefined
+        ? new Uint8Array(await response.arrayBuffer())
+        : kept === null
+          ? new Uint8Array(0)
+          : typeof kept === 'string'
+            ? encoder.encode(kept)
+            : kept
+    // A light response that nobody asked headers of has one at most: its content type.
+    const headers =
+      parts && !parts.headers
+        ? parts.contentType
+          ? [['content-type', parts.contentType] as const]
+          : []
+        : [...response.headers]
+    return { head: { status: response.status, statusText: response.statusText, headers }, body }
+  } catch (error) {
+    const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)
+    return { head: { status: 500, statusText: '', headers: [], error: stack }, body: new Uint8Array(0) }
+  }
+}
+
+const encoder = new TextEncoder()
+
+/** A batch of requests, one after the other: a pool thread runs one request at a time. */
+export default async function run(tasks: readonly ThreadTask[]): Promise<unknown> {
+  const answers: ThreadAnswer[] = []
+  for (const task of tasks) answers.push(await answer(task))
+  return move(encodeAnswers(answers) as never)
 }

@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 
 export const bindOf = (): { host: string; port: number } => {
+  // Not strict: a script may take options of its own beside --bind.
   const { values } = parseArgs({
     options: { bind: { type: 'string', default: '127.0.0.1:0' } },
-    allowPositionals: true,
+    strict: false,
   })
-  const at = values.bind.lastIndexOf(':')
-  return { host: values.bind.slice(0, at), port: Number(values.bind.slice(at + 1)) }
+  const bind = String(values.bind)
+  const at = bind.lastIndexOf(':')
+  return { host: bind.slice(0, at), port: Number(bind.slice(at + 1)) }
 }
 
 /** Prints `NAME: serving on HOST:PORT (pid N)` once `server` listens; SIGTERM/SIGINT close it. */

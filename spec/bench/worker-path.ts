@@ -3,25 +3,30 @@
  * connection to a WorkerServer running the app under the coroutine engine, as a worker
  * does. For `--cpu-prof` (a profile of what troupe adds per request) and for comparing with
  * `bare-http.ts` under the same load.
- * Run: `node [--cpu-prof] spec/bench/worker-path.ts APP.ts [--bind HOST:PORT]`. Prints
+ * Run: `node [--cpu-prof] spec/bench/worker-path.ts APP.ts [--kind thread-pool [--threads N]] [--bind HOST:PORT]`. Prints
  * `worker-path: serving on HOST:PORT (pid N)` on stderr; SIGTERM/SIGINT stop it.
  */
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { coroutineEngine } from '../../actors/http-worker/engines.ts'
+import { threadPoolEngine } from '../../actors/http-worker/thread-pool-engine.ts'
 import type { WorkerArgs } from '../../actors/http-worker/worker-protocol.ts'
 import { WorkerServer } from '../../actors/http-worker/worker-server.ts'
 import { loadApp } from '../../apps/app.ts'
 import { installFetchGlobals } from '../../transports/http/http-fetch.ts'
 import { bindOf, serveUntilSignal } from './peer-server.ts'
 
-const { positionals } = parseArgs({ allowPositionals: true, strict: false })
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { kind: { type: 'string' }, threads: { type: 'string' }, bind: { type: 'string' } },
+})
+const kind = values.kind === 'thread-pool' ? 'thread-pool' : 'coroutine'
 const args: WorkerArgs = {
   app: pathToFileURL(positionals[0] ?? 'spec/bench/hello-fetch.ts').href,
-  kind: 'coroutine',
-  threads: 1,
-  threadQueue: 16,
+  kind,
+  threads: Number(values.threads ?? 1),
+  threadQueue: 256,
   connections: 1_000,
   timeoutMs: 30_000,
   keepAliveMs: 5_000,
@@ -47,7 +52,12 @@ const ctx = {
   },
   worker: { id: 'w1', generation: 1, pid: process.pid, threadId: 0 },
 }
-const engine = coroutineEngine(app, ctx as never, args)
+const engine =
+  kind === 'thread-pool'
+    ? await threadPoolEngine(args, ctx as never, () => {
+        throw new Error('no actors here')
+      })
+    : coroutineEngine(app, ctx as never, args)
 const server = new WorkerServer(args, engine.run, { onChange: () => {} })
 const { host, port } = bindOf()
 const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket))
