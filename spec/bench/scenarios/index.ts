@@ -1,6 +1,8 @@
 /** Every scenario of `npm run bench`, in the order it runs them. */
 import { fetchApp } from './fetch-app.ts'
 import { nodeApp } from './node-app.ts'
+import { python } from './python.ts'
 import type { Scenario } from './scenario.ts'
+import { twoWorkers } from './two-workers.ts'
 
-export const scenarios: readonly Scenario[] = [fetchApp, nodeApp]
+export const scenarios: readonly Scenario[] = [fetchApp, nodeApp, twoWorkers, python]
