@@ -7,16 +7,32 @@
  * 127.0.0.1:PORT — N workers (pid N)` on stderr once every instance listens and the port
  * answers; SIGTERM/SIGINT stop PM2 and everything it started (see wrapped-server.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { statOf } from './process-tree.ts'
 import { serveWrapped } from './wrapped-server.ts'
 
 const { values } = parseArgs({ options: { instances: { type: 'string', default: '2' } } })
 const instances = Number(values.instances)
-const home = mkdtempSync(join(tmpdir(), 'troupe-bench-pm2-'))
+const PREFIX = 'troupe-bench-pm2-'
+/** Who owns a PM2_HOME: this process's pid and start time, so a dead owner's is known as such. */
+const OWNER = 'owner'
+const ownerOf = (pid: number) => `${pid} ${statOf(pid)?.start}`
+
+// A launcher killed outright (the bench's Ctrl-C kills every child with SIGKILL) leaves its
+// PM2_HOME behind: the next one removes those whose owner is gone.
+for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+  const dir = join(tmpdir(), name)
+  try {
+    const owner = readFileSync(join(dir, OWNER), 'utf8')
+    if (ownerOf(Number(owner.split(' ')[0])) !== owner) rmSync(dir, { recursive: true, force: true })
+  } catch {}
+}
+const home = mkdtempSync(join(tmpdir(), PREFIX))
+writeFileSync(join(home, OWNER), ownerOf(process.pid))
 const runtime = fileURLToPath(new URL('../../node_modules/pm2/bin/pm2-runtime', import.meta.url))
 const app = fileURLToPath(new URL('./pm2-hello.ts', import.meta.url))
 

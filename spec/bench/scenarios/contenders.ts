@@ -136,10 +136,14 @@ export const gunicorn = (workers: number, threads: number | undefined, missing: 
     missing,
   )
 
-/** uWSGI with `processes` worker processes (and its master), speaking HTTP itself (`--http-socket`). */
-export const uwsgi = (processes: number, missing: string | undefined) =>
+/**
+ * uWSGI with `processes` worker processes (and its master), speaking HTTP itself: with
+ * `--http-socket`, a connection per request; with `keepAlive`, `--http11-socket`, its
+ * keep-alive variant.
+ */
+export const uwsgi = (processes: number, missing: string | undefined, keepAlive = false) =>
   onFreePort(
-    `uWSGI --http-socket ×${processes}`,
+    `uWSGI ${keepAlive ? '--http11-socket' : '--http-socket'} ×${processes}`,
     'uwsgi',
     'spawned uWSGI worker \\d+',
     processes,
@@ -147,8 +151,12 @@ export const uwsgi = (processes: number, missing: string | undefined) =>
       'uwsgi',
       '--plugin',
       'python3',
-      '--http-socket',
+      keepAlive ? '--http11-socket' : '--http-socket',
       '127.0.0.1:{PORT}',
+      // --http-socket closes every connection after its response without saying so, which wrk
+      // counts as a read error per request; saying it makes it a clean close, as gunicorn's sync
+      // workers send.
+      ...(keepAlive ? [] : ['--add-header', 'Connection: close']),
       '--processes',
       String(processes),
       '--wsgi-file',

@@ -2,7 +2,8 @@
  * The Python servers troupe descends from, serving the same hello as a WSGI app
  * (hello_wsgi.py): (a) two workers each, keep-alive, not pinned — troupe against gunicorn's sync
  * workers (which close every connection: that is part of what is measured), its gthread workers
- * and uWSGI; (b) one worker pinned with `Connection: close` — troupe against uWSGI. The ratio is
+ * and uWSGI's `--http-socket` (a connection per request too), with uWSGI's keep-alive
+ * `--http11-socket` for scale (no target); (b) one worker pinned with `Connection: close` — troupe against uWSGI. The ratio is
  * troupe ÷ the Python server in both. gunicorn and uWSGI are Debian packages, installed when
  * missing and this is root, else their rows are skipped with the reason.
  */
@@ -15,7 +16,13 @@ const troupeOne = troupe('troupe ×1, thread placement', { app: 'hello-node.ts' 
 
 /** The tables, for what this machine has (the peers' `missing` is only known at run time). */
 const comparisons = (noGunicorn?: string, noUwsgi?: string): Comparison[] => {
-  const peers = [gunicorn(2, undefined, noGunicorn), gunicorn(2, 4, noGunicorn), uwsgi(2, noUwsgi)]
+  const peers = [
+    gunicorn(2, undefined, noGunicorn),
+    gunicorn(2, 4, noGunicorn),
+    uwsgi(2, noUwsgi),
+    // No target: uWSGI at its best under this load, for scale.
+    uwsgi(2, noUwsgi, true),
+  ]
   const uwsgiOne = uwsgi(1, noUwsgi)
   return [
     {
