@@ -7,8 +7,8 @@
  *    written — to node:cluster with 2 workers (`cluster-hello.ts`, the baseline), troupe
  *    `--placement thread` and troupe `--placement process` (`hello-node.ts`, the cluster's very
  *    handler).
- * 2. (uwsgi) `uwsgi_pass` to uWSGI (`--plugin python3 --processes 2`, a hello WSGI app written
- *    to a temp dir; the baseline), to troupe `--uwsgi unix:…` (where this troupe has the flag),
+ * 2. (uwsgi) `uwsgi_pass` to uWSGI (`--plugin python3 --processes 2`, the hello WSGI app
+ *    `hello_wsgi.py`; the baseline), to troupe `--uwsgi unix:…` (where this troupe has the flag),
  *    and troupe over HTTP on the same socket shape (`proxy_pass` as in 1).
  *
  * Every run starts a fresh backend and a fresh nginx, warms up, measures, and stops both;
@@ -20,7 +20,7 @@
  *   python3 plugin (Debian `uwsgi`, `uwsgi-plugin-python3`).
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, nginxPath, writeNginxConfig } from '../support/nginx-config.ts'
@@ -145,40 +145,25 @@ const troupeProcess: Backend = {
   argv: troupe('process', 'bind'),
 }
 
-/** The hello WSGI app: the same body and headers as hello-node.ts. */
-const helloWsgi = [
-  'BODY = b"hello world\\n"',
-  'HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(BODY)))]',
-  '',
-  'def application(environ, start_response):',
-  '    start_response("200 OK", HEADERS)',
-  '    return [BODY]',
-  '',
-].join('\n')
-
 const uwsgiServer: Backend = {
   name: 'uWSGI --processes 2 (python3)',
   site: uwsgiSite,
   ready: /spawned uWSGI worker 2 /,
-  argv: (socket, dir) => {
-    const app = join(dir, 'hello.py')
-    writeFileSync(app, helloWsgi)
-    return [
-      'uwsgi',
-      '--plugin',
-      'python3',
-      '--uwsgi-socket',
-      socket,
-      '--processes',
-      '2',
-      '--wsgi-file',
-      app,
-      '--master',
-      '--need-app',
-      '--die-on-term',
-      '--disable-logging',
-    ]
-  },
+  argv: (socket) => [
+    'uwsgi',
+    '--plugin',
+    'python3',
+    '--uwsgi-socket',
+    socket,
+    '--processes',
+    '2',
+    '--wsgi-file',
+    'spec/bench/hello_wsgi.py',
+    '--master',
+    '--need-app',
+    '--die-on-term',
+    '--disable-logging',
+  ],
 }
 const troupeUwsgi: Backend = {
   name: 'troupe --uwsgi (thread)',

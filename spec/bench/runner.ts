@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { basename, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { processTree, statOf } from './process-tree.ts'
 
 export const root = fileURLToPath(new URL('../../', import.meta.url))
 // The Node 26 that runs this script (npx node); shown relative to the project when it is inside it.
@@ -19,41 +20,7 @@ export const NODE = rel.startsWith('..') ? process.execPath : rel
 // ---------------------------------------------------------------------------------------
 // Processes: start, track, and kill on exit (with every descendant).
 
-interface Stat {
-  readonly ppid: number
-  readonly start: string
-}
-const statOf = (pid: number): Stat | undefined => {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return { ppid: Number(rest[1]), start: rest[19]! }
-  } catch {
-    return undefined
-  }
-}
-
-/** `pid` and all its descendants (ppid links read from /proc/*\/stat). */
-export const processTree = (pid: number): number[] => {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const stat = statOf(Number(entry))
-    if (!stat) continue
-    const list = children.get(stat.ppid) ?? []
-    list.push(Number(entry))
-    children.set(stat.ppid, list)
-  }
-  const out: number[] = []
-  const queue = [pid]
-  while (queue.length > 0) {
-    const next = queue.shift()!
-    if (!statOf(next)) continue
-    out.push(next)
-    queue.push(...(children.get(next) ?? []))
-  }
-  return out
-}
+export { processTree }
 
 const live = new Set<ChildProcess>()
 /** Every process seen in a tree we started, with its start time (so a reused pid is left alone). */

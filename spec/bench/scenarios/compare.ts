@@ -18,7 +18,7 @@ import {
   whole,
   wrk,
 } from '../runner.ts'
-import type { Settings } from './scenario.ts'
+import type { Finding, Settings, Target } from './scenario.ts'
 
 export interface Contender {
   readonly name: string
@@ -124,13 +124,16 @@ export const alternate = async (
   return { baseline: base, candidates: cands, commands: [...commands] }
 }
 
-/** A table row per contender: req/s, ratio (median, min–max), latency, errors. */
-export const rateRow = (m: Measured, isBaseline: boolean): Record<string, string> => {
+/**
+ * A table row per contender: req/s, ratio (median, min–max), latency, errors. `ratioColumn`
+ * names the ratio when it is not candidate ÷ baseline (see `inverted`).
+ */
+export const rateRow = (m: Measured, isBaseline: boolean, ratioColumn = 'ratio'): Record<string, string> => {
   const rps = m.runs.map((r) => r.rps)
   return {
     server: m.contender.name,
     'req/s (median)': m.contender.missing ? '—' : whole(median(rps)),
-    ratio: isBaseline ? '1' : fixed(median(m.ratios), 2),
+    [ratioColumn]: isBaseline ? '1' : fixed(median(m.ratios), 2),
     'min–max': isBaseline ? '' : spread(m.ratios, 2),
     'p50 ms': fixed(median(m.runs.map((r) => r.p50)), 2),
     'p99 ms': fixed(median(m.runs.map((r) => r.p99)), 2),
@@ -152,5 +155,70 @@ export const ratioTarget = (what: string, m: Measured, atLeast: number, baseline
     bound: `≥ ${atLeast}×`,
     met: why || !Number.isFinite(ratio) ? undefined : ratio >= atLeast,
     ...(why ? { note: why } : {}),
+  }
+}
+
+/**
+ * A candidate's runs with each round's ratio turned over: baseline ÷ candidate. One troupe
+ * baseline measured against several peers gives "troupe ÷ each peer" this way, paired round by
+ * round, in one series of rounds instead of one per peer.
+ */
+export const inverted = (m: Measured): Measured => ({ ...m, ratios: m.ratios.map((r) => 1 / r) })
+
+/** How a table's figures were taken, for its `method` line. */
+export const methodOf = (settings: Settings, load: Load, ratio: string): string =>
+  `${
+    load.pin
+      ? 'Server pinned to CPU 1 (all its threads and processes), `wrk` on CPU 0'
+      : 'Not pinned: the server and `wrk` share the cores'
+  }, \`wrk -t1 -c${load.connections ?? settings.connections}\`${load.close ? ' with `Connection: close`' : ', keep-alive'}, ` +
+  `${settings.duration} s runs after ${settings.warmup} s warm-up on a fresh server, ${settings.rounds} rounds ` +
+  `(baseline then each candidate); ratio = ${ratio} of the same round, median (min–max).`
+
+/** One table: a baseline and its candidates under one load, and the targets it decides. */
+export interface Comparison {
+  readonly title: string
+  readonly baseline: Contender
+  readonly candidates: readonly Contender[]
+  readonly load: Load
+  /**
+   * The ratio shown and targeted is baseline ÷ candidate (troupe as the baseline, peers as the
+   * candidates) instead of candidate ÷ baseline.
+   */
+  readonly inverse?: boolean
+  /** Its targets, from the candidates measured (in the order given; ratios as shown) and the baseline. */
+  readonly targets: (candidates: readonly Measured[], baseline: Measured) => Target[]
+}
+
+/** Seconds a comparison takes, roughly. */
+export const comparisonSeconds = (settings: Settings, comparison: Pick<Comparison, 'candidates'>) =>
+  settings.rounds * (1 + comparison.candidates.length) * runSeconds(settings)
+
+/** Measures a comparison in alternating rounds and makes its table. */
+export const compareTable = async (
+  settings: Settings,
+  comparison: Comparison,
+  progress: (line: string) => void,
+): Promise<Finding> => {
+  const { baseline, candidates, commands } = await alternate(
+    settings,
+    comparison.baseline,
+    comparison.candidates,
+    comparison.load,
+    progress,
+  )
+  const name = comparison.baseline.name
+  const shown = comparison.inverse ? candidates.map(inverted) : candidates
+  const column = comparison.inverse ? `${name} ÷ it` : `÷ ${name}`
+  return {
+    title: comparison.title,
+    method: methodOf(
+      settings,
+      comparison.load,
+      comparison.inverse ? `${name} req/s ÷ the row's req/s` : `the row's req/s ÷ ${name}'s`,
+    ),
+    rows: [rateRow(baseline, true, column), ...shown.map((m) => rateRow(m, false, column))],
+    targets: comparison.targets(shown, baseline),
+    commands,
   }
 }
