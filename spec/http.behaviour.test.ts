@@ -285,6 +285,26 @@ describe('thread-pool kind: requests waiting for a thread cross to it together',
     expect(answers.map((r) => r.status)).toEqual([500, 200, 404, 200])
     expect(await answers[1]!.text()).toBe('hello\n')
   })
+
+  it('a request past its timeout gets 504; one that waited beside it is answered (200, 503 or its own 504), never 500', async () => {
+    // Three seconds: see the coroutine timeout test on why not one.
+    const { base } = await serve('behaviour-app.ts', { kind: 'thread-pool', threads: 1, timeout: 3 })
+    const signals = handlerSignals()
+    const held = fetch(`${base}/slow?ms=0&${signals.held}`)
+    await signals.waitStarted(1)
+    // Both wait for the one thread; the first then blocks it past the timeout.
+    const stuck = fetch(`${base}/spin?ms=8000`)
+    const beside = fetch(`${base}/hello`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    signals.open()
+    expect((await held).status).toBe(200)
+    expect((await stuck).status).toBe(504)
+    // It waited behind the stuck one: past its own timeout by the time that was cut, or not.
+    const other = await beside
+    expect([200, 503, 504]).toContain(other.status)
+    if (other.status === 503) expect(other.headers.get('retry-after')).toBe('1')
+    expect((await fetch(`${base}/hello`)).status).toBe(200)
+  }, 30_000)
 })
 
 describe('HEAD and bodiless statuses', () => {
