@@ -235,7 +235,8 @@ export class Acceptor {
   async #open(bind: BindAddress): Promise<Listener> {
     const { backlog } = this.#options
     if (bind.kind === 'unix') return this.#openUnix(bind)
-    const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+    // noDelay as node:http's own servers have it: a response is not held back by Nagle's algorithm.
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
       this.#onConnection(socket, listener),
     )
     const limits = {
@@ -361,7 +362,7 @@ export class Acceptor {
 
   /** A net.Server whose connections go to the workers; accept errors are counted, never fatal. */
   #acceptingServer(listener: Listener): net.Server {
-    const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
       this.#onConnection(socket, listener),
     )
     server.on('error', (error) => {

@@ -130,7 +130,9 @@ export const httpWorker = defineActor({
         : coroutineEngine(app, appContext, args)
     const listeners: net.Server[] = []
     for (const bind of args.reuseport?.binds ?? []) {
-      const listener = net.createServer({ pauseOnConnect: true }, (socket) => server.accept(socket, bind))
+      const listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+        server.accept(socket, bind),
+      )
       await listen(listener, bind, { backlog: args.reuseport!.backlog, reusePort: true })
       listener.on('error', (error) =>
         say(
@@ -168,7 +170,7 @@ export const httpWorker = defineActor({
      */
     'listen-shared': async (state, payload: { bound: BindAddress; fd: number; backlog: number }) => {
       const { bound, fd, backlog } = payload
-      const listener = net.createServer({ pauseOnConnect: true }, (socket) =>
+      const listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
         state.server.accept(socket, bound),
       )
       listener.on('error', (error) =>

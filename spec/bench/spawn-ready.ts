@@ -5,13 +5,13 @@
  * batches. Prints one JSON line on stdout:
  * `{ placement, kind, first, spawnMs: number[], scaleMs: number[] }` (first: the worker
  * started with the server; scaleMs: wall time of each one-worker step of scale()).
- * Run: `node spec/bench/spawn-ready.ts [--placement thread|process] [--kind coroutine|threads] [--spawns 20]`.
+ * Run: `node spec/bench/spawn-ready.ts [--placement thread|process] [--kind coroutine|threads] [--spawns 20] [--built]`
+ * (--built: the server from dist/, as the package ships; run `npx tsup` first).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { resolveConfig } from '../../runtime/master/config.ts'
-import { startServer } from '../../runtime/master/master.ts'
 
 const { values } = parseArgs({
   options: {
@@ -21,8 +21,13 @@ const { values } = parseArgs({
     spawns: { type: 'string', default: '20' },
     batch: { type: 'string', default: '4' },
     app: { type: 'string', default: fileURLToPath(new URL('./hello-fetch.ts', import.meta.url)) },
+    built: { type: 'boolean', default: false },
   },
 })
+// --built: the server (and so every worker it spawns) from dist/, as the package ships, not from
+// the TypeScript sources (whose type stripping each new thread or process pays again).
+const master = values.built ? '../../dist/index.js' : '../../runtime/master/master.ts'
+const { startServer } = (await import(master)) as typeof import('../../runtime/master/master.ts')
 const spawns = Number(values.spawns)
 const batch = Math.max(1, Number(values.batch))
 

@@ -1,9 +1,12 @@
 /**
- * Start-up: a worker's spawn-to-ready (in-process `troupe:actor:ready` spawnMs of workers added
- * by scaling, spec/bench/spawn-ready.ts) per placement, and a server's process start to its
- * serving line with one worker against bare node:http's start to listening. Not pinned.
+ * Start-up, of troupe as the package ships it (dist/, built first): a worker's spawn-to-ready
+ * (in-process `troupe:actor:ready` spawnMs of workers added by scaling, spec/bench/spawn-ready.ts)
+ * per placement, and a server's process start to its serving line with one worker against bare
+ * node:http's start to listening. Not pinned.
  */
-import { fixed, launch, loadOutput, median, NODE, show, spread, stop } from '../runner.ts'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { fixed, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
 import { bareNode, troupe } from './contenders.ts'
 import type { Finding, Scenario, Settings } from './scenario.ts'
 
@@ -13,7 +16,21 @@ const placements = [
   { placement: 'thread', boundMs: 50 },
   { placement: 'process', boundMs: 120 },
 ] as const
-const starters = [bareNode, troupe('troupe, 1 worker (thread placement)', { app: 'hello-node.ts' })]
+/** troupe as the package ships it (dist/cli.js, what `npx troupe` runs), not from its sources. */
+const builtTroupe = (() => {
+  const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', { app: 'hello-node.ts' })
+  return { name, argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? 'dist/cli.js' : a)) }
+})()
+const starters = [bareNode, builtTroupe]
+
+/** Builds dist/ (tsup, JS only) so that both measures run what the package ships. */
+const build = (): string | undefined => {
+  const result = spawnSync(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js')], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+  return result.status === 0 ? undefined : `tsup failed: ${(result.stderr || result.stdout).slice(-300)}`
+}
 
 const spawnTimes = async (settings: Settings, progress: (line: string) => void): Promise<Finding> => {
   const rows: Array<Record<string, string>> = []
