@@ -45,6 +45,7 @@ export default async function run(task: ThreadTask): Promise<unknown> {
   attachClient(request, task.client)
   const response = await fetch!(request, ctx)
   const kept = lightParts(response)?.body
+  const hasBody = kept === undefined ? response.body !== null : kept !== null
   const body =
     kept === undefined
       ? await response.arrayBuffer()
@@ -53,6 +54,19 @@ export default async function run(task: ThreadTask): Promise<unknown> {
         : typeof kept === 'string'
           ? new TextEncoder().encode(kept).buffer
           : (kept.buffer as ArrayBuffer)
-  const head = { status: response.status, statusText: response.statusText, headers: [...response.headers] }
+  const headers = [...response.headers]
+  // HEAD: the worker writes no body and so frames none; the length is the one a GET would get
+  // (none when the app answered without a body, as Hono's HEAD does).
+  const status = response.status
+  if (
+    task.method === 'HEAD' &&
+    hasBody &&
+    status >= 200 &&
+    status !== 204 &&
+    status !== 304 &&
+    !headers.some(([name]) => name === 'content-length')
+  )
+    headers.push(['content-length', String(body.byteLength)])
+  const head = { status, statusText: response.statusText, headers }
   return move(encodeAnswer(head, body) as never)
 }

@@ -95,8 +95,10 @@ export class Response {
   }
 
   static {
+    // A brand check, not `instanceof`: that holds for real Responses too (fetch's, redirect's),
+    // which have no private fields to read.
     partsOf = (response) =>
-      response instanceof Response && response.#real === undefined
+      typeof response === 'object' && response !== null && #real in response && response.#real === undefined
         ? {
             status: response.#status,
             statusText: response.#statusText,
