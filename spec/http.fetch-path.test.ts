@@ -437,11 +437,24 @@ describe.each(['thread', 'process'] as const)('request.signal, %s placement', (p
   })
 })
 
-describe.each(['thread', 'process'] as const)('a client that leaves, %s placement', (placement) => {
+// The coroutine kind: a thread-pool worker reads the body before its app runs at all.
+describe.each([
+  ['thread', 'coroutine'],
+  ['process', 'coroutine'],
+] as const)('a client that leaves, %s placement, %s kind', (placement, kind) => {
   it('while its body is read: no app error logged, and the worker serves on', async () => {
     // The worker's log lines go to stderr: the command line's, where a user reads them.
     const troupe = startCli(
-      ['serve', fixturePath('fetch-path-app.ts'), '--bind', '127.0.0.1:0', '--placement', placement],
+      [
+        'serve',
+        fixturePath('fetch-path-app.ts'),
+        '--bind',
+        '127.0.0.1:0',
+        '--placement',
+        placement,
+        '--kind',
+        kind,
+      ],
       { cwd: tempDir() },
     )
     const { port } = await troupe.serving()
