@@ -253,6 +253,11 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
     })
     const echoed = await ask(s.port, '/echo', { method: 'POST', body: BINARY })
     expect(echoed.body.equals(BINARY)).toBe(true)
+    // Read a while after the whole body came in.
+    expect(json(await ask(s.port, '/sleep-text', { method: 'POST', body: 'waited' }))).toEqual({
+      text: 'waited',
+    })
+    expect(json(await ask(s.port, '/sleep-text', { method: 'POST', body: '' }))).toEqual({ text: '' })
     expect(json(await ask(s.port, '/get-body'))).toEqual({ text: '', bodyIsNull: true, bodyUsed: false })
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('with a BOM')])
     expect(json(await ask(s.port, '/text', { method: 'POST', body: bom }))).toEqual({ text: 'with a BOM' })
@@ -377,6 +382,21 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
       header: 'passed',
       body: 'forwarded body',
     })
+    // Headers the app changed after something made the real Request (clone()) go with it.
+    const mutated = await ask(s.port, '/mutate-forward', {
+      method: 'POST',
+      headers: { host: `127.0.0.1:${up}`, 'x-forwarded-test': 'original' },
+      body: 'mutated body',
+    })
+    expect(json(mutated)).toEqual({
+      method: 'POST',
+      url: '/mutate-forward',
+      header: 'mutated',
+      body: 'mutated body',
+    })
+    expect(
+      json(await ask(s.port, '/mutate-copy', { method: 'POST', headers: { 'x-gone': 'here' }, body: 'b' })),
+    ).toEqual({ copied: 'mutated', gone: null })
     const init = await ask(s.port, `/forward-to?upstream=${up}`, {
       method: 'PATCH',
       headers: { 'x-forwarded-test': 'as init' },
@@ -424,6 +444,12 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
       chunked: Array.from({ length: 11 }, () => Buffer.alloc(1_000, 'y')),
     })
     expect(chunked.status).toBe(413)
+    // Read through the real Request (made for clone()): bounded the same way.
+    const cloned = await ask(s.port, '/clone-text', {
+      method: 'POST',
+      chunked: Array.from({ length: 11 }, () => Buffer.alloc(1_000, 'y')),
+    })
+    expect(cloned.status).toBe(413)
     expect(json(await ask(s.port, '/text', { method: 'POST', body: 'z'.repeat(10_000) }))).toEqual({
       text: 'z'.repeat(10_000),
     })
@@ -481,6 +507,24 @@ describe.each([
     expect((await ask(port, '/hello')).text).toBe('hello, world\n')
     expect(troupe.stderr).not.toMatch(/exited/)
     expect((await troupe.stop()).code).toBe(0)
+  })
+
+  it('before its body is read: the read rejects with TypeError (it does not wait for ever)', async () => {
+    const { port } = await serve('fetch-path-app.ts', { placement, kind })
+    const signals = handlerSignals()
+    const connection = rawConnection(port)
+    connection.socket.write(
+      `POST /late-text?${signals.held} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b`,
+    )
+    await signals.waitStarted()
+    connection.socket.destroy()
+    await connection.closed
+    // The app's signal aborts when the client goes: it stops waiting at the gate, then reads.
+    await eventually(
+      async () => (await ask(port, '/last-late')).text === 'TypeError',
+      10_000,
+      'the late read to reject',
+    )
   })
 })
 

@@ -81,6 +81,11 @@ export const requestUrl = (req: IncomingMessage): string => {
 /** Reads the whole message into one buffer; rejects past `max` bytes or when the client leaves. */
 const readAll = (req: IncomingMessage, max: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
+    // Gone already (the app awaited something else first): no event is coming any more.
+    if (req.destroyed) {
+      reject(new TypeError('terminated: the client went away before its body was read'))
+      return
+    }
     const chunks: Buffer[] = []
     let size = 0
     const done = () => {
@@ -139,7 +144,21 @@ export class IncomingRequest {
   }
 
   static {
-    realOf = (request) => (request instanceof IncomingRequest ? request.#materialize() : undefined)
+    realOf = (request) => (request instanceof IncomingRequest ? request.#current() : undefined)
+  }
+
+  /**
+   * The real Request, with the headers as the app has them now: the real one copied them when
+   * it was made, and the app may have changed them since (`request.headers.set(…)`, then
+   * `fetch(request)`). Only the slow paths come here.
+   */
+  #current(): globalThis.Request {
+    const real = this.#materialize()
+    const mine = this.#headers!
+    const theirs = real.headers
+    for (const name of [...theirs.keys()]) theirs.delete(name)
+    for (const [name, value] of mine) theirs.append(name, value)
+    return real
   }
 
   /** The real Request for this message, made once; it streams the body if nobody read it here. */
@@ -229,7 +248,7 @@ export class IncomingRequest {
   }
   clone(): globalThis.Request {
     if (this.bodyUsed) throw new TypeError('Request.clone: Body has already been consumed.')
-    return this.#materialize().clone()
+    return this.#current().clone()
   }
 }
 
