@@ -102,9 +102,10 @@ const shared = (flags: Partial<Record<ConfigKey, unknown>>) => {
   return state
 }
 
-/** A tiny upstream for forwarding: answers with what it received. */
-const upstream = async () => {
+/** A tiny upstream for forwarding: answers with what it received, but never answers /forward-hang. */
+const upstream = async (onHang: (req: http.IncomingMessage) => void = () => {}) => {
   const server = http.createServer((req, res) => {
+    if (req.url === '/forward-hang') return onHang(req)
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
@@ -394,6 +395,11 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
       header: 'mutated',
       body: 'mutated body',
     })
+    expect(json(await ask(s.port, '/copy-after-read', { method: 'POST', body: 'read' }))).toEqual({
+      copy: 'TypeError',
+      fetch: 'TypeError',
+      bodyUsed: true,
+    })
     expect(
       json(await ask(s.port, '/mutate-copy', { method: 'POST', headers: { 'x-gone': 'here' }, body: 'b' })),
     ).toEqual({ copied: 'mutated', gone: null })
@@ -507,6 +513,19 @@ describe.each([
     expect((await ask(port, '/hello')).text).toBe('hello, world\n')
     expect(troupe.stderr).not.toMatch(/exited/)
     expect((await troupe.stop()).code).toBe(0)
+  })
+
+  it('while fetch(request) forwards it: the forwarded request is cut too', async () => {
+    const { port } = await serve('fetch-path-app.ts', { placement, kind })
+    let forwarded: http.IncomingMessage | undefined
+    const up = await upstream((req) => {
+      forwarded = req
+    })
+    const connection = rawConnection(port)
+    connection.socket.write(`GET /forward-hang HTTP/1.1\r\nHost: 127.0.0.1:${up}\r\n\r\n`)
+    const arrived = await eventually(() => forwarded, 10_000, 'the forwarded request')
+    connection.socket.destroy()
+    await eventually(() => arrived.socket.destroyed, 10_000, 'the forwarded request to be cut')
   })
 
   it('before its body is read: the read rejects with TypeError (it does not wait for ever)', async () => {

@@ -165,8 +165,16 @@ export class IncomingRequest {
   #materialize(): globalThis.Request {
     if (this.#real) return this.#real
     const method = this.method
-    const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers }
-    if (!bodiless(method) && !this.#read) {
+    // The worker's signal, followed: `fetch(request)` and `clone()` abort with it (on the timeout,
+    // or when the client goes). A dependent signal costs, but only on this slow path.
+    const source = this.#source
+    const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers, signal: source.signal() }
+    if (!bodiless(method) && this.#read) {
+      // Read here already: a body that is used, so that `new Request(request)` and
+      // `fetch(request)` refuse it as the standard's would, rather than send it empty.
+      init.body = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+      init.duplex = 'half'
+    } else if (!bodiless(method)) {
       let seen = 0
       const max = this.#maxBody
       const limited = this.#req.map((chunk: Buffer) => {
@@ -178,9 +186,8 @@ export class IncomingRequest {
       init.duplex = 'half'
     }
     const real = new Original(this.url, init)
-    // Passing `signal` to the constructor makes undici build a second, dependent signal; the
-    // app sees the worker's.
-    const source = this.#source
+    if (this.#read && real.body) void real.body.getReader().read()
+    // The app sees the worker's signal itself, not undici's dependent one.
     Object.defineProperty(real, 'signal', { get: () => source.signal(), enumerable: true })
     this.#real = real
     return real

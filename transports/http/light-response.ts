@@ -41,7 +41,7 @@ const unsignedShort = (value: unknown): number => {
 }
 
 /** A code unit past U+00FF: not a ByteString, refused by WebIDL's conversion (before any range check). */
-const NOT_BYTES = /[^\x00-\xff]/
+const NOT_BYTES = /[\u0100-\uffff]/
 
 const keep = (body: unknown): KeptBody | undefined => {
   if (body === undefined || body === null) return null
