@@ -351,6 +351,7 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
     expect(json(await ask(s.port, `/identity?upstream=${up}`))).toEqual({
       requestIsRequest: true,
       tag: '[object Request]',
+      constructors: [true, 'Request', true, true, true],
       lightIsResponse: true,
       fetchedIsResponse: true,
       redirectIsResponse: true,

@@ -21,6 +21,12 @@ afterAll(() => {
   globalThis.Response = saved.Response
   globalThis.Request = saved.Request
   globalThis.fetch = saved.fetch
+  for (const Class of [saved.Response, saved.Request])
+    Object.defineProperty(Class.prototype, 'constructor', {
+      value: Class,
+      writable: true,
+      configurable: true,
+    })
 })
 
 /** What a Response made by `make` looks like to an app, or the class of the error it threw. */
@@ -173,6 +179,9 @@ describe('the light Response, beside undici’s', () => {
     expect(new Light('x')).not.toBeInstanceOf(Mine)
     expect([mine.mine, mine.status, await mine.text()]).toEqual([true, 202, 'm'])
     expect(Object.prototype.toString.call(new Light('x'))).toBe('[object Response]')
+    expect(new Light('x').constructor).toBe(Light)
+    expect(new Original('x').constructor).toBe(Light)
+    expect(mine.constructor).toBe(Mine)
     expect(Light.name).toBe('Response')
     expect(Light.length).toBe(Original.length)
     const redirect = Light.redirect('http://example.com/a', 302)

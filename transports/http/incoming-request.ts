@@ -283,6 +283,13 @@ for (const key of Object.getOwnPropertyNames(Original.prototype)) {
 }
 Object.setPrototypeOf(IncomingRequest.prototype, Original.prototype)
 
+/** `request.constructor` is the `Request` apps see (and `.name` says Request, not IncomingRequest). */
+const constructedBy = (Request: unknown) => {
+  for (const prototype of [IncomingRequest.prototype, Original.prototype])
+    Object.defineProperty(prototype, 'constructor', { value: Request, writable: true, configurable: true })
+}
+constructedBy(Original)
+
 /** The real Request behind a request troupe made (made now if need be); undefined for any other value. */
 export const realRequest = (request: unknown): globalThis.Request | undefined => realOf(request)
 
@@ -304,6 +311,8 @@ export const installRequestUnwrap = (): void => {
     construct: (target, args, newTarget) => Reflect.construct(target, unwrap(args), newTarget),
     get: (target, key, receiver) => (key === UNWRAPS ? true : Reflect.get(target, key, receiver)),
   })
+  // `new Request(…).constructor === Request`, as before the proxy.
+  constructedBy(g.Request)
   const fetch = globalThis.fetch
   g.fetch = new Proxy(fetch, {
     apply: (target, self, args) => Reflect.apply(target, self, unwrap(args)),

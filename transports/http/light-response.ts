@@ -239,6 +239,12 @@ export const lightParts = (response: unknown): LightParts | undefined => partsOf
 
 /** Puts the light Response in place of the global one (in a worker, before the app loads). Idempotent. */
 export const installLightResponse = (): void => {
-  if (globalThis.Response !== (Response as unknown))
-    globalThis.Response = Response as unknown as typeof Original
+  if (globalThis.Response === (Response as unknown)) return
+  globalThis.Response = Response as unknown as typeof Original
+  // A real Response (fetch's) answers `.constructor === Response` too, as before.
+  Object.defineProperty(Original.prototype, 'constructor', {
+    value: Response,
+    writable: true,
+    configurable: true,
+  })
 }
