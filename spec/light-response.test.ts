@@ -51,6 +51,12 @@ const observe = async (make: () => Response): Promise<unknown> => {
   }
 }
 
+const detached = () => {
+  const buffer = new ArrayBuffer(4)
+  structuredClone(buffer, { transfer: [buffer] })
+  return buffer
+}
+
 type Init = ConstructorParameters<typeof Response>[1]
 type Body = ConstructorParameters<typeof Response>[0]
 
@@ -106,6 +112,13 @@ const constructed: Array<[what: string, body: () => Body, init: Init | unknown]>
   ['a DataView', () => new DataView(new Uint8Array([7, 8]).buffer), undefined],
   ['an ArrayBuffer', () => new Uint8Array([3, 4]).buffer, {}],
   ['a lone surrogate', () => 'a\ud800b', undefined],
+  ['a view into shared memory', () => new Uint8Array(new SharedArrayBuffer(2)), undefined],
+  ['a resizable ArrayBuffer', () => new ArrayBuffer(2, { maxByteLength: 4 }), undefined],
+  ['a Float32Array', () => new Float32Array([1]), undefined],
+  ['a Buffer', () => Buffer.from('buffer'), undefined],
+  ['a detached ArrayBuffer', () => detached(), undefined],
+  ['a view into a detached ArrayBuffer', () => new Uint8Array(detached()), undefined],
+  ['a String object', () => new String('boxed') as unknown as string, undefined],
   ['a number', () => 42 as unknown as string, undefined],
   ['a Blob', () => new Blob(['b'], { type: 'text/x-b' }), undefined],
   ['URLSearchParams', () => new URLSearchParams('a=1&b=2'), undefined],

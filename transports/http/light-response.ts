@@ -46,8 +46,10 @@ const NOT_BYTES = /[\u0100-\uffff]/
 const keep = (body: unknown): KeptBody | undefined => {
   if (body === undefined || body === null) return null
   if (typeof body === 'string') return body
-  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
-  if (ArrayBuffer.isView(body))
+  // A detached buffer, or a view into shared memory, is undici's to read its own way (an empty
+  // body; the view's text): both go to a real Response.
+  if (body instanceof ArrayBuffer) return body.detached ? undefined : new Uint8Array(body.slice(0))
+  if (ArrayBuffer.isView(body) && body.buffer instanceof ArrayBuffer && !body.buffer.detached)
     return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength))
   return undefined
 }
