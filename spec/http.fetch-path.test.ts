@@ -396,6 +396,19 @@ describe.each(['thread', 'process'] as const)('fetch path, %s placement', (place
       header: 'mutated',
       body: 'mutated body',
     })
+    // Every other member of Request.prototype answers as a Request's.
+    expect(json(await ask(s.port, '/members'))).toEqual({
+      differ: [],
+      sameBody: true,
+      sameHeaders: true,
+      sameSignal: true,
+      bodyLocked: null,
+    })
+    expect(json(await ask(s.port, '/members?read', { method: 'POST', body: 'm' }))).toMatchObject({
+      differ: [],
+      sameBody: true,
+      bodyLocked: true,
+    })
     expect(json(await ask(s.port, '/copy-after-read', { method: 'POST', body: 'read' }))).toEqual({
       copy: 'TypeError',
       fetch: 'TypeError',

@@ -213,14 +213,8 @@ export class IncomingRequest {
     return this.#source.signal()
   }
   get body(): ReadableStream<Uint8Array> | null {
-    if (bodiless(this.method)) return null
-    if (this.#read) {
-      // Read already: a stream that is disturbed, as the standard's would be.
-      const stream = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-      void stream.getReader().read()
-      return stream
-    }
-    return this.#materialize().body
+    // Read already, the real one's body is a used stream, as the standard's would be; and the same one each time.
+    return bodiless(this.method) ? null : this.#materialize().body
   }
   get bodyUsed(): boolean {
     return this.#read || (this.#real?.bodyUsed ?? false)
