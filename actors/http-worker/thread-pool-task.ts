@@ -49,6 +49,7 @@ const answer = async (task: ThreadTask): Promise<ThreadAnswer> => {
     const response = await fetch!(request, ctx)
     const parts = lightParts(response)
     const kept = parts?.body
+    const hasBody = kept === undefined ? response.body !== null : kept !== null
     const body =
       kept === undefined
         ? new Uint8Array(await response.arrayBuffer())
@@ -58,13 +59,25 @@ const answer = async (task: ThreadTask): Promise<ThreadAnswer> => {
             ? encoder.encode(kept)
             : kept
     // A light response that nobody asked headers of has one at most: its content type.
-    const headers =
+    const headers: Array<readonly [string, string]> =
       parts && !parts.headers
         ? parts.contentType
           ? [['content-type', parts.contentType] as const]
           : []
         : [...response.headers]
-    return { head: { status: response.status, statusText: response.statusText, headers }, body }
+    // HEAD: the worker writes no body and so frames none; the length is the one a GET would get
+    // (none when the app answered without a body, as Hono's HEAD does).
+    const status = response.status
+    if (
+      task.method === 'HEAD' &&
+      hasBody &&
+      status >= 200 &&
+      status !== 204 &&
+      status !== 304 &&
+      !headers.some(([name]) => name === 'content-length')
+    )
+      headers.push(['content-length', String(body.byteLength)])
+    return { head: { status, statusText: response.statusText, headers }, body }
   } catch (error) {
     const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)
     return { head: { status: 500, statusText: '', headers: [], error: stack }, body: new Uint8Array(0) }

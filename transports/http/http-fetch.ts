@@ -33,7 +33,7 @@ const noBody = (status: number) => status < 200 || status === 204 || status === 
  * the headers as the Headers class gives them (names lower-case, repeats joined, each
  * Set-Cookie apart), and a Content-Length for a kept body unless the app framed it itself.
  */
-const flatHead = (parts: LightParts): string[] => {
+const flatHead = (parts: LightParts, isHead: boolean): string[] => {
   const head: string[] = []
   let framed = false
   if (parts.headers) {
@@ -49,7 +49,9 @@ const flatHead = (parts: LightParts): string[] => {
     if (cookies) for (const cookie of parts.headers.getSetCookie()) head.push('set-cookie', cookie)
   } else if (parts.contentType) head.push('content-type', parts.contentType)
   const body = parts.body
-  if (!framed && !noBody(parts.status))
+  // A HEAD answered without a body (Hono's `new Response(null, get)`) does not say how long
+  // the GET's would be: a Content-Length of 0 would be a lie.
+  if (!framed && !noBody(parts.status) && !(isHead && body === null))
     head.push(
       'content-length',
       body === null ? '0' : String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
@@ -64,8 +66,9 @@ const flatHead = (parts: LightParts): string[] => {
 export const writeResponse = (response: Response, res: ServerResponse): Promise<void> | undefined => {
   const parts = lightParts(response)
   if (parts && !isHttp2(res.req)) {
-    if (parts.statusText) res.writeHead(parts.status, parts.statusText, flatHead(parts))
-    else res.writeHead(parts.status, flatHead(parts))
+    const head = flatHead(parts, res.req.method === 'HEAD')
+    if (parts.statusText) res.writeHead(parts.status, parts.statusText, head)
+    else res.writeHead(parts.status, head)
     if (parts.body === null) res.end()
     else res.end(parts.body)
     return

@@ -81,6 +81,11 @@ export const requestUrl = (req: IncomingMessage): string => {
 /** Reads the whole message into one buffer; rejects past `max` bytes or when the client leaves. */
 const readAll = (req: IncomingMessage, max: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
+    // Gone already (the app awaited something else first): no event is coming any more.
+    if (req.destroyed) {
+      reject(new TypeError('terminated: the client went away before its body was read'))
+      return
+    }
     const chunks: Buffer[] = []
     let size = 0
     const done = () => {
@@ -139,15 +144,37 @@ export class IncomingRequest {
   }
 
   static {
-    realOf = (request) => (request instanceof IncomingRequest ? request.#materialize() : undefined)
+    realOf = (request) => (request instanceof IncomingRequest ? request.#current() : undefined)
+  }
+
+  /**
+   * The real Request, with the headers as the app has them now: the real one copied them when
+   * it was made, and the app may have changed them since (`request.headers.set(…)`, then
+   * `fetch(request)`). Only the slow paths come here.
+   */
+  #current(): globalThis.Request {
+    const real = this.#materialize()
+    const mine = this.#headers!
+    const theirs = real.headers
+    for (const name of [...theirs.keys()]) theirs.delete(name)
+    for (const [name, value] of mine) theirs.append(name, value)
+    return real
   }
 
   /** The real Request for this message, made once; it streams the body if nobody read it here. */
   #materialize(): globalThis.Request {
     if (this.#real) return this.#real
     const method = this.method
-    const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers }
-    if (!bodiless(method) && !this.#read) {
+    // The worker's signal, followed: `fetch(request)` and `clone()` abort with it (on the timeout,
+    // or when the client goes). A dependent signal costs, but only on this slow path.
+    const source = this.#source
+    const init: RequestInit & { duplex?: 'half' } = { method, headers: this.headers, signal: source.signal() }
+    if (!bodiless(method) && this.#read) {
+      // Read here already: a body that is used, so that `new Request(request)` and
+      // `fetch(request)` refuse it as the standard's would, rather than send it empty.
+      init.body = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+      init.duplex = 'half'
+    } else if (!bodiless(method)) {
       let seen = 0
       const max = this.#maxBody
       const limited = this.#req.map((chunk: Buffer) => {
@@ -159,9 +186,8 @@ export class IncomingRequest {
       init.duplex = 'half'
     }
     const real = new Original(this.url, init)
-    // Passing `signal` to the constructor makes undici build a second, dependent signal; the
-    // app sees the worker's.
-    const source = this.#source
+    if (this.#read && real.body) void real.body.getReader().read()
+    // The app sees the worker's signal itself, not undici's dependent one.
     Object.defineProperty(real, 'signal', { get: () => source.signal(), enumerable: true })
     this.#real = real
     return real
@@ -187,14 +213,8 @@ export class IncomingRequest {
     return this.#source.signal()
   }
   get body(): ReadableStream<Uint8Array> | null {
-    if (bodiless(this.method)) return null
-    if (this.#read) {
-      // Read already: a stream that is disturbed, as the standard's would be.
-      const stream = new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-      void stream.getReader().read()
-      return stream
-    }
-    return this.#materialize().body
+    // Read already, the real one's body is a used stream, as the standard's would be; and the same one each time.
+    return bodiless(this.method) ? null : this.#materialize().body
   }
   get bodyUsed(): boolean {
     return this.#read || (this.#real?.bodyUsed ?? false)
@@ -229,7 +249,7 @@ export class IncomingRequest {
   }
   clone(): globalThis.Request {
     if (this.bodyUsed) throw new TypeError('Request.clone: Body has already been consumed.')
-    return this.#materialize().clone()
+    return this.#current().clone()
   }
 }
 
@@ -257,6 +277,13 @@ for (const key of Object.getOwnPropertyNames(Original.prototype)) {
 }
 Object.setPrototypeOf(IncomingRequest.prototype, Original.prototype)
 
+/** `request.constructor` is the `Request` apps see (and `.name` says Request, not IncomingRequest). */
+const constructedBy = (Request: unknown) => {
+  for (const prototype of [IncomingRequest.prototype, Original.prototype])
+    Object.defineProperty(prototype, 'constructor', { value: Request, writable: true, configurable: true })
+}
+constructedBy(Original)
+
 /** The real Request behind a request troupe made (made now if need be); undefined for any other value. */
 export const realRequest = (request: unknown): globalThis.Request | undefined => realOf(request)
 
@@ -278,6 +305,8 @@ export const installRequestUnwrap = (): void => {
     construct: (target, args, newTarget) => Reflect.construct(target, unwrap(args), newTarget),
     get: (target, key, receiver) => (key === UNWRAPS ? true : Reflect.get(target, key, receiver)),
   })
+  // `new Request(…).constructor === Request`, as before the proxy.
+  constructedBy(g.Request)
   const fetch = globalThis.fetch
   g.fetch = new Proxy(fetch, {
     apply: (target, self, args) => Reflect.apply(target, self, unwrap(args)),

@@ -31,11 +31,25 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/
 const nullBodyStatus = (status: number) =>
   status === 101 || status === 103 || status === 204 || status === 205 || status === 304
 
+/**
+ * `init.status` as undici's WebIDL layer converts it to an `unsigned short` (its ConvertToInt):
+ * 200.5 is 200, 65736 is 200, NaN is 0, a BigInt is its number, a negative stays negative.
+ */
+const unsignedShort = (value: unknown): number => {
+  const n = Math.trunc(Number(value))
+  return Number.isFinite(n) ? n % 65_536 : 0
+}
+
+/** A code unit past U+00FF: not a ByteString, refused by WebIDL's conversion (before any range check). */
+const NOT_BYTES = /[\u0100-\uffff]/
+
 const keep = (body: unknown): KeptBody | undefined => {
   if (body === undefined || body === null) return null
   if (typeof body === 'string') return body
-  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
-  if (ArrayBuffer.isView(body))
+  // A detached buffer, or a view into shared memory, is undici's to read its own way (an empty
+  // body; the view's text): both go to a real Response.
+  if (body instanceof ArrayBuffer) return body.detached ? undefined : new Uint8Array(body.slice(0))
+  if (ArrayBuffer.isView(body) && body.buffer instanceof ArrayBuffer && !body.buffer.detached)
     return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength))
   return undefined
 }
@@ -70,17 +84,17 @@ export class Response {
   /** The standard's "initialize a response", for a kept body: validates as it does, in its order. */
   #setUp(kept: KeptBody, init: ResponseInit | undefined, contentType: string | undefined): void {
     if (init !== undefined && init !== null) {
-      if (init.status !== undefined) {
-        const status = Number(init.status)
-        if (!Number.isInteger(status) || status < 200 || status > 599)
-          throw new RangeError('init["status"] must be in the range of 200 to 599, inclusive.')
-        this.#status = status
-      }
-      if (init.statusText !== undefined) {
-        const text = String(init.statusText)
-        if (!REASON_PHRASE.test(text)) throw new TypeError('Invalid statusText')
-        this.#statusText = text
-      }
+      if (typeof init !== 'object' && typeof init !== 'function')
+        throw new TypeError('Response constructor: Expected init to be a dictionary.')
+      // Converted first, checked after, in the standard's order (its WebIDL layer, then "initialize a response").
+      const status = init.status === undefined ? 200 : unsignedShort(init.status)
+      const text = init.statusText === undefined ? '' : String(init.statusText)
+      if (NOT_BYTES.test(text)) throw new TypeError('Response constructor: statusText is not a ByteString.')
+      if (status < 200 || status > 599)
+        throw new RangeError('init["status"] must be in the range of 200 to 599, inclusive.')
+      if (!REASON_PHRASE.test(text)) throw new TypeError('Invalid statusText')
+      this.#status = status
+      this.#statusText = text
       if (init.headers !== undefined) {
         this.#headers = new Headers(init.headers)
         if (contentType && kept !== null && !this.#headers.has('content-type'))
@@ -95,8 +109,10 @@ export class Response {
   }
 
   static {
+    // A brand check, not `instanceof`: that holds for real Responses too (fetch's, redirect's),
+    // which have no private fields to read.
     partsOf = (response) =>
-      response instanceof Response && response.#real === undefined
+      typeof response === 'object' && response !== null && #real in response && response.#real === undefined
         ? {
             status: response.#status,
             statusText: response.#statusText,
@@ -216,6 +232,8 @@ export class Response {
 
 Object.setPrototypeOf(Response.prototype, Original.prototype)
 Object.setPrototypeOf(Response, Original)
+// As undici's (its constructor's parameters are optional, and WebIDL counts only required ones).
+Object.defineProperty(Response, 'length', { value: 0, configurable: true })
 Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true })
 
 /** Status, headers and kept body of a light response nobody turned into a real one; else undefined. */
@@ -223,6 +241,12 @@ export const lightParts = (response: unknown): LightParts | undefined => partsOf
 
 /** Puts the light Response in place of the global one (in a worker, before the app loads). Idempotent. */
 export const installLightResponse = (): void => {
-  if (globalThis.Response !== (Response as unknown))
-    globalThis.Response = Response as unknown as typeof Original
+  if (globalThis.Response === (Response as unknown)) return
+  globalThis.Response = Response as unknown as typeof Original
+  // A real Response (fetch's) answers `.constructor === Response` too, as before.
+  Object.defineProperty(Original.prototype, 'constructor', {
+    value: Response,
+    writable: true,
+    configurable: true,
+  })
 }
