@@ -124,8 +124,9 @@ export const spawn: Scenario = {
   name: 'spawn',
   title: 'Start-up: worker spawn-to-ready and server start to serving',
   estimate: (s) => placements.length * (5 + spawnsOf(s) * 0.6) + startsOf(s) * 2 * 1.5,
-  run: async (settings, progress) => [
-    await spawnTimes(settings, progress),
-    await startTimes(settings, progress),
-  ],
+  run: async (settings, progress) => {
+    const failed = build()
+    if (failed) throw new Error(failed)
+    return [await spawnTimes(settings, progress), await startTimes(settings, progress)]
+  },
 }
