@@ -10,6 +10,7 @@ import { type ActorContext, defineActor } from '../../runtime/actor.ts'
 import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { trustForwardedFrom } from '../../transports/http/client.ts'
+import { freshSocket } from '../../transports/http/fresh-socket.ts'
 import { installFetchGlobals } from '../../transports/http/http-fetch.ts'
 import { type BindAddress, formatBind, listen } from '../../transports/http/listen.ts'
 import { BridgedSocket } from '../../transports/http/socket-bridge.ts'
@@ -160,7 +161,9 @@ export const httpWorker = defineActor({
   handle: {
     /** A connection the acceptor accepted; the socket moves here. */
     connection: (state, payload: { socket: net.Socket; bound: BindAddress }) =>
-      state.server.accept(payload.socket, payload.bound),
+      // Transferred to a thread, the socket object is a slow one (fresh-socket.ts); a process
+      // gets its handle from child_process, already in a socket of the usual kind.
+      state.server.accept(isMainThread ? payload.socket : freshSocket(payload.socket), payload.bound),
     /** A Unix-domain connection the master relays (threads cannot take such sockets). */
     bridged: (state, payload: { port: MessagePort; bound: BindAddress }) =>
       state.server.accept(new BridgedSocket(payload.port), payload.bound),

@@ -7,10 +7,11 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fixed, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
-import { bareNode, troupe } from './contenders.ts'
+import { troupe } from './contenders.ts'
 import type { Finding, Scenario, Settings } from './scenario.ts'
 
-const spawnsOf = (s: Settings) => (s.quick ? 6 : 20)
+// Whole batches of spawn-ready's 4: its first batch of a run is the slowest.
+const spawnsOf = (s: Settings) => (s.quick ? 8 : 20)
 const startsOf = (s: Settings) => (s.quick ? 3 : 7)
 const placements = [
   { placement: 'thread', boundMs: 50 },
@@ -18,10 +19,13 @@ const placements = [
 ] as const
 /** troupe as the package ships it (dist/cli.js, what `npx troupe` runs), not from its sources. */
 const builtTroupe = (() => {
-  const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', { app: 'hello-node.ts' })
+  const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', {
+    app: 'hello-built.mjs',
+  })
   return { name, argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? 'dist/cli.js' : a)) }
 })()
-const starters = [bareNode, builtTroupe]
+/** Both serve the hello app as plain JavaScript, as a production app is (hello-built.mjs). */
+const starters = [{ name: 'bare node:http', argv: [NODE, 'spec/bench/bare-built.mjs'] }, builtTroupe]
 
 /** Builds dist/ (tsup, JS only) so that both measures run what the package ships. */
 const build = (): string | undefined => {
