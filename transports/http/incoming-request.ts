@@ -17,7 +17,7 @@ import { Readable } from 'node:stream'
 import { BodyTooLargeError } from './body-limit.ts'
 import { requestOrigin } from './http2.ts'
 
-const Original = globalThis.Request
+const Original: typeof globalThis.Request = globalThis.Request
 const INCOMING = Symbol.for('troupe.incoming')
 
 /** What the request needs of the worker's record of it. */

@@ -11,7 +11,7 @@
  * and `Response.json`/`error`/`redirect` are there. Any other body (a stream, a Blob,
  * FormData, URLSearchParams) goes to a real Response at once.
  */
-const Original = globalThis.Response
+const Original: typeof globalThis.Response = globalThis.Response
 
 /** A body kept as given: text, or bytes copied at construction (as the standard extracts them). */
 export type KeptBody = string | Uint8Array | null
