@@ -5,7 +5,7 @@
  * (pid N)` on stderr when listening; SIGTERM/SIGINT stop it.
  */
 import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
+import { serve } from 'hono-node-server'
 import app from './hello-fetch.ts'
 import { bindOf, serveUntilSignal } from './peer-server.ts'
 
