@@ -270,6 +270,18 @@ describe('thread-pool kind', () => {
   })
 })
 
+describe('a Host that is no URL host', () => {
+  it.each(['coroutine', 'thread-pool'] as const)(
+    '%s kind: the request is served, not failed',
+    async (kind) => {
+      const { port } = await serve('behaviour-app.ts', { kind })
+      const answer = await rawExchange(port, 'GET /hello HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n')
+      expect(statuses(answer)).toEqual([200])
+      expect(answer).toContain('hello\n')
+    },
+  )
+})
+
 describe('thread-pool kind: requests waiting for a thread cross to it together', () => {
   it('each is answered for itself: one that throws gets 500, the others their own answers', async () => {
     const { base } = await serve('behaviour-app.ts', { kind: 'thread-pool', threads: 1, threadQueue: 8 })

@@ -14,16 +14,6 @@ export interface EngineHandle {
 
 const done = () => {}
 
-/**
- * What the app throws once its client has gone (a body read cut short rejects) is no failure
- * of the app's: nobody is there to answer, and the worker logs nothing. The server's own check
- * (an aborted signal) sees it only when the app had asked for its signal.
- */
-const unlessGone = (res: Parameters<Engine>[1]) => (error: unknown) => {
-  if (res.destroyed && !res.writableFinished) return
-  throw error
-}
-
 export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerArgs): EngineHandle => {
   if (app.style === 'node') {
     const handler = app.handler!
@@ -49,7 +39,7 @@ export const coroutineEngine = (app: ResolvedApp, ctx: AppContext, args: WorkerA
       try {
         const answer = fetch(toRequest(req, request, max), ctx)
         return answer instanceof Promise
-          ? answer.then((response) => write(response, res), unlessGone(res))
+          ? answer.then((response) => write(response, res))
           : write(answer, res)
       } catch (error) {
         return Promise.reject(error)

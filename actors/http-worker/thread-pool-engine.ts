@@ -10,7 +10,8 @@ import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { clientAddress } from '../../transports/http/client.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
-import { requestOrigin, setHead } from '../../transports/http/http2.ts'
+import { setHead } from '../../transports/http/http2.ts'
+import { requestUrl } from '../../transports/http/incoming-request.ts'
 import type { EngineHandle } from './engines.ts'
 import {
   decodeAnswers,
@@ -77,18 +78,14 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
  * piscina ends a running task by terminating its thread (and the next request pays for a
  * new one that re-imports the app). Worth it for a request past its timeout — the handler may
  * be stuck — but not for a client that went away: that task finishes and its answer is dropped.
+ * `batch` is aborted when `signal` is, by a timeout.
  */
-const timedOut = (signal: AbortSignal): AbortSignal => {
-  const controller = new AbortController()
-  if (signal.aborted && signal.reason instanceof RequestTimeoutError) controller.abort(signal.reason)
-  signal.addEventListener(
-    'abort',
-    () => {
-      if (signal.reason instanceof RequestTimeoutError) controller.abort(signal.reason)
-    },
-    { once: true },
-  )
-  return controller.signal
+const endOnTimeout = (signal: AbortSignal, batch: AbortController): void => {
+  const check = () => {
+    if (signal.reason instanceof RequestTimeoutError) batch.abort(signal.reason)
+  }
+  if (signal.aborted) check()
+  else signal.addEventListener('abort', check, { once: true })
 }
 
 const shed = (res: import('node:http').ServerResponse) =>
@@ -145,11 +142,7 @@ export const threadPoolEngine = async (
   /** A batch to one thread; a timeout of any of its requests ends the thread, and the batch with it. */
   const dispatch = (batch: readonly Waiting[]) => {
     const controller = new AbortController()
-    for (const waiting of batch) {
-      const timeout = timedOut(waiting.signal)
-      if (timeout.aborted) controller.abort(timeout.reason)
-      else timeout.addEventListener('abort', () => controller.abort(timeout.reason), { once: true })
-    }
+    for (const waiting of batch) endOnTimeout(waiting.signal, controller)
     running++
     const tasks = batch.map((w) => w.task)
     const transferList = tasks.flatMap((t) => (t.body ? [t.body] : []))
@@ -200,11 +193,10 @@ export const threadPoolEngine = async (
       let answer: ThreadAnswer
       try {
         const body = await readBody(req, args.maxBodySize)
-        const { scheme, host } = requestOrigin(req)
         answer = await cross(
           {
             method: req.method ?? 'GET',
-            url: `${scheme}://${host}${req.url ?? '/'}`,
+            url: requestUrl(req),
             rawHeaders: req.rawHeaders,
             body,
             client: clientAddress(req)!,

@@ -777,7 +777,10 @@ export class WorkerServer {
     // A handler that finished synchronously hands back the one settled promise: nothing to wait for.
     if (running === settled) return
     running.catch((error: unknown) => {
-      if (res.writableEnded) return
+      // Answered already, or its client gone (a body read cut short rejects): nobody is there to
+      // answer, and what the app throws then is no failure of the app's, whether or not it had
+      // asked for the request's signal.
+      if (res.writableEnded || res.destroyed) return
       if (isBodyTooLarge(error)) {
         refuseTooLarge(req, res)
         return

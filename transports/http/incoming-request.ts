@@ -73,8 +73,14 @@ export const requestUrl = (req: IncomingMessage): string => {
   try {
     return new URL(`${scheme}://${host}${target}`).href
   } catch {
-    // A target that WHATWG URL refuses (`*`, an absolute-form target) still reaches the app, as a path.
-    return new URL(`${scheme}://${host.replace(/[^\w.:-]/g, '') || 'localhost'}/`).href
+    // What WHATWG URL refuses still reaches the app: a Host that is no URL host with its
+    // characters dropped (or as localhost), the path kept; a target that is no path (`*`) as `/`.
+    const path = target.startsWith('/') ? target : '/'
+    try {
+      return new URL(`${scheme}://${host.replace(/[^\w.:-]/g, '') || 'localhost'}${path}`).href
+    } catch {
+      return new URL(`${scheme}://localhost${path}`).href
+    }
   }
 }
 
@@ -125,7 +131,12 @@ const utf8 = (bytes: Buffer): string =>
 
 const used = () => Promise.reject(new TypeError('Body is unusable: Body has already been read'))
 
+/** The real Request with the app's current headers (for `new Request(request)`, `fetch(request)`). */
 let realOf: (request: unknown) => globalThis.Request | undefined = () => undefined
+/** The real Request as made, for the rarely read fields, which no header change touches. */
+let madeOf: (request: IncomingRequest) => globalThis.Request = () => {
+  throw new Error('unreachable')
+}
 
 export class IncomingRequest {
   readonly #req: IncomingMessage
@@ -145,6 +156,7 @@ export class IncomingRequest {
 
   static {
     realOf = (request) => (request instanceof IncomingRequest ? request.#current() : undefined)
+    madeOf = (request) => request.#materialize()
   }
 
   /**
@@ -261,14 +273,14 @@ for (const key of Object.getOwnPropertyNames(Original.prototype)) {
   if (descriptor.get)
     Object.defineProperty(IncomingRequest.prototype, key, {
       get(this: IncomingRequest) {
-        return Reflect.get(realOf(this)!, key)
+        return Reflect.get(madeOf(this), key)
       },
       configurable: true,
     })
   else if (typeof descriptor.value === 'function')
     Object.defineProperty(IncomingRequest.prototype, key, {
       value(this: IncomingRequest, ...args: unknown[]) {
-        const real = realOf(this)!
+        const real = madeOf(this)
         return (Reflect.get(real, key) as (...a: unknown[]) => unknown).apply(real, args)
       },
       writable: true,
@@ -283,9 +295,6 @@ const constructedBy = (Request: unknown) => {
     Object.defineProperty(prototype, 'constructor', { value: Request, writable: true, configurable: true })
 }
 constructedBy(Original)
-
-/** The real Request behind a request troupe made (made now if need be); undefined for any other value. */
-export const realRequest = (request: unknown): globalThis.Request | undefined => realOf(request)
 
 const UNWRAPS = Symbol.for('troupe.unwrapsIncomingRequest')
 
