@@ -12,6 +12,10 @@ export default defineConfig({
     'thread-pool-task': 'actors/http-worker/thread-pool-task.ts',
     // preflight.ts checks a reload's app in a thread running ./app-check.js.
     'app-check': 'runtime/master/app-check.ts',
+    // Its own entry, so that its code lands in chunks reachable from it alone: a worker thread or
+    // process imports the module named by httpWorker's import.meta.url, and without this entry
+    // that was the master's chunk, supervisor and control plane included.
+    'http-worker': 'actors/http-worker/http-worker.ts',
   },
   format: ['esm'],
   target: 'node22',

@@ -4,17 +4,13 @@
  * - a function `(req, res)` (Node style; an Express app is one),
  * - `defineApp({...})`, which adds a name, per-worker `setup`/`teardown` and app actors.
  */
-import {
-  type IncomingMessage,
-  IncomingMessage as IncomingMessageClass,
-  type Server,
-  type ServerResponse,
-} from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ActorDefinition, ProtocolOfDefinition } from '../runtime/actor.ts'
 import { AppLoadError, AppStyleError } from '../runtime/errors.ts'
 import type { ActorRef } from '../runtime/ref.ts'
 import type { ActorOptions } from '../runtime/system.ts'
+import { nodeHttp } from '../transports/http/node-http.ts'
 import { parseAppRef } from './app-ref.ts'
 import type { WebSocketHooks } from './websocket-hooks.ts'
 
@@ -187,7 +183,7 @@ export const resolveApp = (exported: unknown, url: string, exportName = 'default
  */
 export const needsHttp1 = (app: ResolvedApp): boolean => {
   const proto = (app.handler as { request?: unknown } | undefined)?.request
-  return typeof proto === 'object' && proto !== null && proto instanceof IncomingMessageClass
+  return typeof proto === 'object' && proto !== null && proto instanceof nodeHttp.IncomingMessage
 }
 
 /** A (req, res) handler needs the live socket, so it cannot run on a pool thread (kind thread-pool). */

@@ -53,10 +53,13 @@ export const httpWorker = defineActor({
     // --name reaches it through the environment it inherits.
     if (isMainThread)
       process.title = ['troupe: worker', id, process.env.TROUPE_NAME].filter(Boolean).join(' ')
-    // Before the app is imported, so its Responses are the light kind.
-    installFetchGlobals()
+    // Before the app is imported, so that a Response it keeps from its import is the light
+    // kind; skipped for an app the master found Node-style, which never needs them (nor the
+    // undici that reading the globals loads), and made good after loading if that was stale.
+    if (args.appStyle !== 'node') installFetchGlobals()
     trustForwardedFrom(args.forwardedAllowIps)
     const app = await loadApp(args.app)
+    if (app.style === 'fetch') installFetchGlobals()
     assertKindFits(app, args.kind)
     const http2Off =
       (args.http2.tls && args.tls !== undefined) || args.http2.cleartext ? needsHttp1(app) : false

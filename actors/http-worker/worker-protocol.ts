@@ -26,6 +26,12 @@ export interface WorkerLogSettings {
 export interface WorkerArgs {
   /** file: URL of the app module. */
   readonly app: string
+  /**
+   * The app's style as the master last found it: 'node' lets the worker leave the fetch
+   * globals (and undici, ~20 ms of a spawn) alone while the app loads. Only a hint: an app that
+   * turns out to be a fetch app gets them after loading.
+   */
+  readonly appStyle?: 'fetch' | 'node'
   readonly kind: WorkerKind
   /** Threads in the pool of a `thread-pool` worker. */
   readonly threads: number

@@ -5,8 +5,8 @@
  * header-count limits (413/431), a per-request timeout (504 and an aborted signal),
  * `Connection: close` (HTTP/2: GOAWAY) while draining — and counts everything.
  */
-import http from 'node:http'
-import http2 from 'node:http2'
+import type * as http from 'node:http'
+import type * as http2 from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
@@ -14,14 +14,15 @@ import { isBodyTooLarge } from '../../transports/http/body-limit.ts'
 import { setPeer } from '../../transports/http/client.ts'
 import {
   completed,
-  Http2Response,
   handshakeDone,
+  http2Response,
   isHttp2,
   sessionOf,
   sniffPreface,
   stopReading,
 } from '../../transports/http/http2.ts'
 import type { BindAddress } from '../../transports/http/listen.ts'
+import { nodeHttp } from '../../transports/http/node-http.ts'
 import { rawHeader } from '../../transports/http/raw-header.ts'
 import { serverTls } from '../../transports/http/tls.ts'
 import { readProxyHeader } from '../../transports/proxy/proxy-protocol.ts'
@@ -249,12 +250,16 @@ const byteCount = (chunk: unknown, encoding: unknown): number => {
  * in construction alone.
  */
 function CountingResponse(this: Counted, req: http.IncomingMessage, options?: http.ServerOptions) {
-  ;(http.ServerResponse as unknown as (this: Counted, ...args: unknown[]) => void).call(this, req, options)
+  ;(nodeHttp.ServerResponse as unknown as (this: Counted, ...args: unknown[]) => void).call(
+    this,
+    req,
+    options,
+  )
   this[BODY_BYTES] = 0
 }
-Object.setPrototypeOf(CountingResponse.prototype, http.ServerResponse.prototype)
-Object.setPrototypeOf(CountingResponse, http.ServerResponse)
-const { write, end } = http.ServerResponse.prototype
+Object.setPrototypeOf(CountingResponse.prototype, nodeHttp.ServerResponse.prototype)
+Object.setPrototypeOf(CountingResponse, nodeHttp.ServerResponse)
+const { write, end } = nodeHttp.ServerResponse.prototype
 CountingResponse.prototype.write = function (
   this: Counted,
   chunk: unknown,
@@ -276,15 +281,18 @@ CountingResponse.prototype.end = function (
 
 /**
  * The same count for HTTP/2 responses (node:http2's compatibility response, subclassed: only
- * while an access log is on). Its `end(chunk)` writes the chunk through `write`.
+ * while an access log is on). Its `end(chunk)` writes the chunk through `write`. Made on first
+ * use, as node:http2 is loaded only by a worker that serves HTTP/2.
  */
-class CountingHttp2Response extends Http2Response {
-  [BODY_BYTES] = 0
-  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    this[BODY_BYTES] += byteCount(chunk, encoding)
-    return (super.write as (...args: unknown[]) => boolean)(chunk, encoding, callback)
-  }
-}
+let countingHttp2: typeof http2.Http2ServerResponse | undefined
+const countingHttp2Response = (): typeof http2.Http2ServerResponse =>
+  (countingHttp2 ??= class CountingHttp2Response extends http2Response() {
+    [BODY_BYTES] = 0
+    override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+      this[BODY_BYTES] += byteCount(chunk, encoding)
+      return (super.write as (...args: unknown[]) => boolean)(chunk, encoding, callback)
+    }
+  } as unknown as typeof http2.Http2ServerResponse)
 
 /** Bodies the client never receives: HEAD, 1xx, 204 and 304 (node:http drops what is written). */
 const sentBytes = (req: http.IncomingMessage, res: http.ServerResponse): number =>
@@ -391,10 +399,10 @@ export class WorkerServer {
     this.#proxyTrust = trustedAddresses(args.proxyAllowFrom)
     this.#Response = hooks.accessLog
       ? (CountingResponse as unknown as typeof http.ServerResponse)
-      : http.ServerResponse
+      : nodeHttp.ServerResponse
     this.#engine = engine
     this.#hooks = hooks
-    this.http = http.createServer(
+    this.http = nodeHttp.createServer(
       {
         keepAliveTimeout: args.keepAliveMs,
         headersTimeout: args.headersTimeoutMs,
@@ -421,7 +429,7 @@ export class WorkerServer {
 
   /** The HTTP/2 side: the same request path, per stream; limits from the HTTP/1.1 ones where they mean the same. */
   #http2Server(args: WorkerArgs, hooks: WorkerServerHooks): http2.Http2Server {
-    const server = http2.createServer(
+    const server = process.getBuiltinModule('node:http2').createServer(
       {
         settings: {
           maxConcurrentStreams: args.http2.maxConcurrentStreams,
@@ -429,9 +437,7 @@ export class WorkerServer {
         },
         // node:http2 counts the four request pseudo-headers (:method, :path…) among the pairs.
         maxHeaderListPairs: args.maxHeaders + 4,
-        Http2ServerResponse: (hooks.accessLog
-          ? CountingHttp2Response
-          : Http2Response) as unknown as typeof http2.Http2ServerResponse,
+        Http2ServerResponse: hooks.accessLog ? countingHttp2Response() : http2Response(),
       },
       (req, res) =>
         this.#onRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),

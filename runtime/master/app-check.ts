@@ -16,8 +16,9 @@ export interface AppCheckData {
 
 const { url, kind } = workerData as AppCheckData
 try {
-  assertKindFits(await loadApp(url), kind)
-  parentPort!.postMessage({ ok: true })
+  const app = await loadApp(url)
+  assertKindFits(app, kind)
+  parentPort!.postMessage({ ok: true, style: app.style })
 } catch (error) {
   parentPort!.postMessage({ ok: false, error: serializeError(error) })
 }

@@ -4,6 +4,7 @@
  * config. A mistake is one line on stderr naming the problem (and its code), no stack
  * trace unless --debug.
  */
+import { enableCompileCache } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
 import { ConfigError } from '../errors.ts'
@@ -28,6 +29,11 @@ import {
 import { logFormats, logLevels } from './options.ts'
 import { suggest } from './suggest.ts'
 import { troupeVersion } from './version.ts'
+
+// V8's compiled code for troupe's modules (and the app's), kept on disk between starts: a
+// second start and every worker spawned after it skip compiling them (~55 ms of a ~410 ms
+// start measured here). Node's own switch: NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+enableCompileCache()
 
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
 // read as the user's on a reload.

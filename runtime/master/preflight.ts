@@ -150,7 +150,7 @@ const appCheckEntry = import.meta.url.endsWith('.ts')
  * the app at `url` loads and fits `config.kind`, or the coded error says why. Bounded by
  * `config.timeout`, as a worker's start is by its heartbeat.
  */
-export const preflightApp = (url: string, config: ResolvedConfig): Promise<void> =>
+export const preflightApp = (url: string, config: ResolvedConfig): Promise<ResolvedApp['style']> =>
   new Promise((resolve, reject) => {
     const data: AppCheckData = { url, kind: config.kind }
     const thread = new Worker(appCheckEntry, { workerData: data })
@@ -159,14 +159,14 @@ export const preflightApp = (url: string, config: ResolvedConfig): Promise<void>
       void thread.terminate()
       reject(new AppLoadError(`app module ${appFile(url)} did not finish loading within ${limitMs} ms`))
     }, limitMs)
-    const settle = (error?: Error) => {
+    const settle = (error?: Error, style: ResolvedApp['style'] = 'fetch') => {
       clearTimeout(timer)
       void thread.terminate()
       if (error) reject(error)
-      else resolve()
+      else resolve(style)
     }
-    thread.once('message', (answer: { ok: boolean; error?: SerializedError }) =>
-      settle(answer.ok ? undefined : deserializeError(answer.error!)),
+    thread.once('message', (answer: { ok: boolean; style?: ResolvedApp['style']; error?: SerializedError }) =>
+      settle(answer.ok ? undefined : deserializeError(answer.error!), answer.style),
     )
     thread.once('error', (error: Error) =>
       settle(new AppLoadError(`checking the app failed: ${error.message}`, { cause: error })),

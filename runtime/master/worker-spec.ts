@@ -13,6 +13,8 @@ import type { ResolvedConfig } from './config.ts'
 export interface WorkerSetting {
   /** file: URL of the app module. */
   readonly app: string
+  /** The app's style as the master found it on loading or checking the app (see WorkerArgs.appStyle). */
+  readonly appStyle?: 'fetch' | 'node'
   /** Where the app's actors live in the tree. */
   readonly actorsPath: string
   /** Reuseport: the concrete addresses every worker of the generation binds (port 0 already chosen). */
@@ -52,6 +54,7 @@ export const workerSpec = (
   const random = setting.random ?? Math.random
   const args: HttpWorkerArgs = {
     app: setting.app,
+    ...(setting.appStyle ? { appStyle: setting.appStyle } : {}),
     kind: config.kind,
     threads: config.threads,
     threadQueue: config.threadQueue > 0 ? config.threadQueue : config.threads * 16,

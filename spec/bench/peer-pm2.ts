@@ -5,8 +5,10 @@
  * (removed when it stops) so nothing reaches or leaks into the user's ~/.pm2.
  * Run: `node spec/bench/peer-pm2.ts [--instances N]` (default 2). Prints `pm2: serving on
  * 127.0.0.1:PORT — N workers (pid N)` on stderr once every instance listens and the port
- * answers; SIGTERM/SIGINT stop PM2 and everything it started (see wrapped-server.ts).
+ * answers; SIGTERM/SIGINT stop PM2 and everything it started (see wrapped-server.ts); SIGHUP
+ * runs `pm2 reload hello` against it.
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -34,7 +36,15 @@ for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
 const home = mkdtempSync(join(tmpdir(), PREFIX))
 writeFileSync(join(home, OWNER), ownerOf(process.pid))
 const runtime = fileURLToPath(new URL('../../node_modules/pm2/bin/pm2-runtime', import.meta.url))
+const cli = fileURLToPath(new URL('../../node_modules/pm2/bin/pm2', import.meta.url))
 const app = fileURLToPath(new URL('./pm2-hello.ts', import.meta.url))
+
+const env = {
+  ...process.env,
+  PM2_HOME: home,
+  // PM2 runs a .ts app with the `node` on the PATH when that one strips types: this one does.
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+}
 
 serveWrapped({
   name: 'pm2',
@@ -48,11 +58,10 @@ serveWrapped({
     )
     return [process.execPath, runtime, ecosystem]
   },
-  env: {
-    ...process.env,
-    PM2_HOME: home,
-    // PM2 runs a .ts app with the `node` on the PATH when that one strips types: this one does.
-    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+  env,
+  // SIGHUP: PM2's zero-downtime reload of cluster mode, as its users run it (`pm2 reload`).
+  reload: () => {
+    spawn(process.execPath, [cli, 'reload', 'hello'], { env, stdio: 'ignore' })
   },
   booted: /pm2 app: serving on/,
   workers: instances,

@@ -56,8 +56,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.exit(130)
   })
 
-export const start = (argv: readonly string[]): ChildProcess => {
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+export const start = (argv: readonly string[], cwd = root): ChildProcess => {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   if (child.pid !== undefined) remember([child.pid])
   child.on('exit', () => live.delete(child))
@@ -112,9 +112,10 @@ export const launch = (
   argv: readonly string[],
   timeoutMs = 30_000,
   ready: RegExp = servingOnLoopback,
+  cwd = root,
 ): Promise<Launched> => {
   const began = performance.now()
-  const child = start(argv)
+  const child = start(argv, cwd)
   let log = ''
   let partial = ''
   let done = false

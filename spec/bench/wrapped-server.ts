@@ -23,6 +23,12 @@ export interface Wrapped {
   readonly workers?: number
   /** Runs once the server and its tree are gone (a temp directory removed). */
   readonly cleanup?: () => void
+  /**
+   * How this server reloads its workers, asked by a SIGHUP to the launcher (spec/chaos/ sends
+   * the same signal to every server it compares); by default the server gets the SIGHUP itself,
+   * which is gunicorn's and uWSGI's reload.
+   */
+  readonly reload?: (server: ChildProcess) => void
 }
 
 /** Past this after the stop signal, whatever is left of the tree is killed. */
@@ -84,6 +90,11 @@ export const serveWrapped = (server: Wrapped): void => {
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.on('SIGHUP', () => {
+    if (!current || stopping) return
+    if (server.reload) server.reload(current)
+    else current.kill('SIGHUP')
+  })
 
   const attempt = async (n: number) => {
     const port = await freePort()

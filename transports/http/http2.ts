@@ -7,7 +7,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import http2 from 'node:http2'
+import type * as http2 from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { forwardedOf } from './client.ts'
@@ -78,7 +78,7 @@ export const completed = (req: IncomingMessage, res: ServerResponse): boolean =>
  */
 export const stopReading = (req: IncomingMessage): void => {
   const stream = (req as unknown as http2.Http2ServerRequest).stream
-  if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
+  if (!stream.closed) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_NO_ERROR)
 }
 
 /**
@@ -123,18 +123,21 @@ const withoutConnectionHeaders = (headers: HeaderInput): HeaderInput => {
  * handler's `Connection: keep-alive`) are dropped instead of thrown on, as nginx drops them
  * when it answers over HTTP/2.
  */
-export class Http2Response extends http2.Http2ServerResponse {
-  override setHeader(name: string, value: number | string | readonly string[]): this {
-    if (!connectionSpecific(name.toLowerCase())) super.setHeader(name, value)
-    return this
-  }
-  override writeHead(statusCode: number, ...rest: unknown[]): this {
-    const last = rest[rest.length - 1]
-    if (last !== undefined && typeof last === 'object' && last !== null)
-      rest[rest.length - 1] = withoutConnectionHeaders(last as HeaderInput)
-    return (super.writeHead as (status: number, ...args: unknown[]) => this)(statusCode, ...rest)
-  }
-}
+export const http2Response = (): typeof http2.Http2ServerResponse =>
+  (made ??= class Http2Response extends process.getBuiltinModule('node:http2').Http2ServerResponse {
+    override setHeader(name: string, value: number | string | readonly string[]): this {
+      if (!connectionSpecific(name.toLowerCase())) super.setHeader(name, value)
+      return this
+    }
+    override writeHead(statusCode: number, ...rest: unknown[]): this {
+      const last = rest[rest.length - 1]
+      if (last !== undefined && typeof last === 'object' && last !== null)
+        rest[rest.length - 1] = withoutConnectionHeaders(last as HeaderInput)
+      return (super.writeHead as (status: number, ...args: unknown[]) => this)(statusCode, ...rest)
+    }
+  } as unknown as typeof http2.Http2ServerResponse)
+// Made on first use: node:http2 (35 ms to load here) is loaded only by a worker that serves HTTP/2.
+let made: typeof http2.Http2ServerResponse | undefined
 
 /** The host a request named: Host over HTTP/1.1, `:authority` over HTTP/2 (where Host is optional). */
 const requestHost = (req: IncomingMessage): string | undefined =>

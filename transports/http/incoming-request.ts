@@ -17,7 +17,9 @@ import { Readable } from 'node:stream'
 import { BodyTooLargeError } from './body-limit.ts'
 import { requestOrigin } from './http2.ts'
 
-const Original: typeof globalThis.Request = globalThis.Request
+// undici's Request, read when the unwrap is installed: reading the global loads undici (~20 ms),
+// which the master and the workers of (req, res) apps never need.
+let Original: typeof globalThis.Request
 const INCOMING = Symbol.for('troupe.incoming')
 
 /** What the request needs of the worker's record of it. */
@@ -265,36 +267,39 @@ export class IncomingRequest {
   }
 }
 
-// Every other property of Request.prototype (cache, mode, referrer, duplex…) from the real one.
-const own = new Set(Object.getOwnPropertyNames(IncomingRequest.prototype))
-for (const key of Object.getOwnPropertyNames(Original.prototype)) {
-  if (own.has(key)) continue
-  const descriptor = Object.getOwnPropertyDescriptor(Original.prototype, key)!
-  if (descriptor.get)
-    Object.defineProperty(IncomingRequest.prototype, key, {
-      get(this: IncomingRequest) {
-        return Reflect.get(madeOf(this), key)
-      },
-      configurable: true,
-    })
-  else if (typeof descriptor.value === 'function')
-    Object.defineProperty(IncomingRequest.prototype, key, {
-      value(this: IncomingRequest, ...args: unknown[]) {
-        const real = madeOf(this)
-        return (Reflect.get(real, key) as (...a: unknown[]) => unknown).apply(real, args)
-      },
-      writable: true,
-      configurable: true,
-    })
-}
-Object.setPrototypeOf(IncomingRequest.prototype, Original.prototype)
-
 /** `request.constructor` is the `Request` apps see (and `.name` says Request, not IncomingRequest). */
 const constructedBy = (Request: unknown) => {
   for (const prototype of [IncomingRequest.prototype, Original.prototype])
     Object.defineProperty(prototype, 'constructor', { value: Request, writable: true, configurable: true })
 }
-constructedBy(Original)
+
+/** Makes IncomingRequest a Request: its prototype chained to undici's, every other member of it answered by the real one. */
+const chainToRequest = (): void => {
+  Original = globalThis.Request
+  // Every other property of Request.prototype (cache, mode, referrer, duplex…) from the real one.
+  const own = new Set(Object.getOwnPropertyNames(IncomingRequest.prototype))
+  for (const key of Object.getOwnPropertyNames(Original.prototype)) {
+    if (own.has(key)) continue
+    const descriptor = Object.getOwnPropertyDescriptor(Original.prototype, key)!
+    if (descriptor.get)
+      Object.defineProperty(IncomingRequest.prototype, key, {
+        get(this: IncomingRequest) {
+          return Reflect.get(madeOf(this), key)
+        },
+        configurable: true,
+      })
+    else if (typeof descriptor.value === 'function')
+      Object.defineProperty(IncomingRequest.prototype, key, {
+        value(this: IncomingRequest, ...args: unknown[]) {
+          const real = madeOf(this)
+          return (Reflect.get(real, key) as (...a: unknown[]) => unknown).apply(real, args)
+        },
+        writable: true,
+        configurable: true,
+      })
+  }
+  Object.setPrototypeOf(IncomingRequest.prototype, Original.prototype)
+}
 
 const UNWRAPS = Symbol.for('troupe.unwrapsIncomingRequest')
 
@@ -306,6 +311,7 @@ const UNWRAPS = Symbol.for('troupe.unwrapsIncomingRequest')
 export const installRequestUnwrap = (): void => {
   const g = globalThis as unknown as Record<string | symbol, unknown>
   if ((g.Request as Record<symbol, unknown>)[UNWRAPS]) return
+  chainToRequest()
   const unwrap = (args: unknown[]) => {
     if (args[0] instanceof IncomingRequest) args[0] = realOf(args[0])
     return args

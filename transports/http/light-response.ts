@@ -11,7 +11,9 @@
  * and `Response.json`/`error`/`redirect` are there. Any other body (a stream, a Blob,
  * FormData, URLSearchParams) goes to a real Response at once.
  */
-const Original: typeof globalThis.Response = globalThis.Response
+// undici's Response, read when the light one is installed: reading the global loads undici
+// (~20 ms), which the master and the workers of (req, res) apps never need.
+let Original: typeof globalThis.Response
 
 /** A body kept as given: text, or bytes copied at construction (as the standard extracts them). */
 export type KeptBody = string | Uint8Array | null
@@ -69,7 +71,7 @@ export class Response {
   /** The real Response, once something needed it (or from the start, for a body kept as a stream). */
   #real: globalThis.Response | undefined
 
-  constructor(body?: ConstructorParameters<typeof Original>[0], init?: ResponseInit) {
+  constructor(body?: ConstructorParameters<typeof globalThis.Response>[0], init?: ResponseInit) {
     const kept = keep(body)
     if (kept === undefined) {
       this.#real = new Original(body, init)
@@ -230,8 +232,6 @@ export class Response {
   }
 }
 
-Object.setPrototypeOf(Response.prototype, Original.prototype)
-Object.setPrototypeOf(Response, Original)
 // As undici's (its constructor's parameters are optional, and WebIDL counts only required ones).
 Object.defineProperty(Response, 'length', { value: 0, configurable: true })
 Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true })
@@ -242,6 +242,9 @@ export const lightParts = (response: unknown): LightParts | undefined => partsOf
 /** Puts the light Response in place of the global one (in a worker, before the app loads). Idempotent. */
 export const installLightResponse = (): void => {
   if (globalThis.Response === (Response as unknown)) return
+  Original = globalThis.Response
+  Object.setPrototypeOf(Response.prototype, Original.prototype)
+  Object.setPrototypeOf(Response, Original)
   globalThis.Response = Response as unknown as typeof Original
   // A real Response (fetch's) answers `.constructor === Response` too, as before.
   Object.defineProperty(Original.prototype, 'constructor', {

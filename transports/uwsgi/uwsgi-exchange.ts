@@ -7,8 +7,9 @@
  * per request). An upgrade (WebSocket) still goes through node:http (`readUwsgiRequest`'s
  * put-back head), which owns that protocol switch.
  */
-import http from 'node:http'
+import type * as http from 'node:http'
 import type { Socket } from 'node:net'
+import { nodeHttp } from '../http/node-http.ts'
 import type { UwsgiRequest } from './uwsgi-request.ts'
 
 type Incoming = http.IncomingMessage & {
@@ -28,7 +29,7 @@ export const uwsgiExchange = (
   rest: Buffer,
   Response: typeof http.ServerResponse,
 ): { req: http.IncomingMessage; res: http.ServerResponse } => {
-  const req = new http.IncomingMessage(socket) as Incoming
+  const req = new nodeHttp.IncomingMessage(socket) as Incoming
   req.method = request.method
   req.url = request.url
   req.httpVersion = request.httpVersion

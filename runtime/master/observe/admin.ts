@@ -6,7 +6,6 @@
  * manifest would otherwise carry the token in plain sight, and a probe tells nothing an open
  * port does not.
  */
-import http from 'node:http'
 import {
   adopt,
   type BindAddress,
@@ -17,6 +16,7 @@ import {
   listenerFd,
   parseBind,
 } from '../../../transports/http/listen.ts'
+import { nodeHttp } from '../../../transports/http/node-http.ts'
 import { ListenError } from '../../errors.ts'
 import { warningLine } from '../../warnings.ts'
 import type { ControlApi, Stats } from '../control/api.ts'
@@ -67,7 +67,7 @@ export const startAdmin = async (options: AdminOptions): Promise<AdminListener> 
     control: options.control,
     guarded: options.token !== null,
   })
-  const server = http.createServer(async (req, res) => {
+  const server = nodeHttp.createServer(async (req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://admin')
     if (
       !PROBES.has(pathname) &&

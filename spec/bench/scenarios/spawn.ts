@@ -1,10 +1,14 @@
 /**
- * Start-up, of troupe as the package ships it (dist/, built first): a worker's spawn-to-ready
- * (in-process `troupe:actor:ready` spawnMs of workers added by scaling, spec/bench/spawn-ready.ts)
- * per placement, and a server's process start to its serving line with one worker against bare
- * node:http's start to listening. Not pinned.
+ * Start-up, of troupe as the package ships it (dist/, built first) serving a plain-JS app: a
+ * worker's spawn-to-ready (in-process `troupe:actor:ready` spawnMs of workers added by scaling,
+ * spec/bench/spawn-ready.ts) per placement, beside the floor under it measured the same way (a
+ * bare thread or fork serving node:http, spec/bench/spawn-floor.ts); and a server's process
+ * start to its serving line with one worker against bare node:http's start to listening, both
+ * from an empty directory (no troupe.config.ts to load). Not pinned.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fixed, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
 import { troupe } from './contenders.ts'
@@ -17,15 +21,25 @@ const placements = [
   { placement: 'thread', boundMs: 50 },
   { placement: 'process', boundMs: 120 },
 ] as const
-/** troupe as the package ships it (dist/cli.js, what `npx troupe` runs), not from its sources. */
+/**
+ * troupe as the package ships it (dist/cli.js, what `npx troupe` runs), not from its sources;
+ * paths absolute, as both start from an empty directory.
+ */
 const builtTroupe = (() => {
   const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', {
     app: 'hello-built.mjs',
   })
-  return { name, argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? 'dist/cli.js' : a)) }
+  const absolute = (a: string) => (a.startsWith('spec/') ? join(root, a) : a)
+  return {
+    name,
+    argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? join(root, 'dist/cli.js') : absolute(a))),
+  }
 })()
 /** Both serve the hello app as plain JavaScript, as a production app is (hello-built.mjs). */
-const starters = [{ name: 'bare node:http', argv: [NODE, 'spec/bench/bare-built.mjs'] }, builtTroupe]
+const starters = [
+  { name: 'bare node:http', argv: [NODE, join(root, 'spec/bench/bare-built.mjs')] },
+  builtTroupe,
+]
 
 /** Builds dist/ (tsup, JS only) so that both measures run what the package ships. */
 const build = (): string | undefined => {
@@ -36,42 +50,60 @@ const build = (): string | undefined => {
   return result.status === 0 ? undefined : `tsup failed: ${(result.stderr || result.stdout).slice(-300)}`
 }
 
+/** One script's `spawnMs` (its JSON line), or why there is none. */
+const spawnRun = async (argv: readonly string[]): Promise<{ spawnMs: number[]; problem: string }> => {
+  try {
+    const output = await loadOutput(argv, 120)
+    const line = output.split('\n').find((l) => l.startsWith('{'))
+    if (!line) throw new Error(output.slice(-300))
+    return { spawnMs: (JSON.parse(line) as { spawnMs: number[] }).spawnMs, problem: '' }
+  } catch (error) {
+    return { spawnMs: [], problem: (error as Error).message.split('\n')[0]! }
+  }
+}
+
 const spawnTimes = async (settings: Settings, progress: (line: string) => void): Promise<Finding> => {
   const rows: Array<Record<string, string>> = []
   const targets: Finding['targets'][number][] = []
   const commands: string[] = []
   for (const { placement, boundMs } of placements) {
+    const spawns = ['--placement', placement, '--spawns', String(spawnsOf(settings))]
     const argv = [
       NODE,
       'spec/bench/spawn-ready.ts',
-      '--placement',
-      placement,
-      '--spawns',
-      String(spawnsOf(settings)),
+      ...spawns,
+      '--built',
+      '--app',
+      'spec/bench/hello-built.mjs',
     ]
-    commands.push(show(argv))
-    let spawnMs: number[] = []
-    let problem = ''
-    try {
-      const output = await loadOutput(argv, 120)
-      const line = output.split('\n').find((l) => l.startsWith('{'))
-      if (!line) throw new Error(output.slice(-300))
-      spawnMs = (JSON.parse(line) as { spawnMs: number[] }).spawnMs
-    } catch (error) {
-      problem = (error as Error).message.split('\n')[0]!
-    }
+    const floorArgv = [NODE, 'spec/bench/spawn-floor.ts', ...spawns]
+    commands.push(show(argv), show(floorArgv))
+    const floor = await spawnRun(floorArgv)
+    const { spawnMs, problem } = await spawnRun(argv)
     const m = median(spawnMs)
-    progress(`spawn-to-ready, ${placement} placement: median ${fixed(m, 1)} ms over ${spawnMs.length}`)
-    rows.push({
-      placement,
-      'spawn-to-ready ms (median)': fixed(m, 1),
-      'min–max': spread(spawnMs, 1),
-      spawns: String(spawnMs.length),
-      note: problem,
-    })
+    const f = median(floor.spawnMs)
+    progress(
+      `spawn-to-ready, ${placement} placement: median ${fixed(m, 1)} ms over ${spawnMs.length} (floor ${fixed(f, 1)} ms)`,
+    )
+    for (const [who, times, note] of [
+      [
+        `bare ${placement === 'thread' ? 'worker thread' : 'fork'} serving node:http (the floor)`,
+        floor.spawnMs,
+        floor.problem,
+      ],
+      ['troupe worker, hello-built.mjs', spawnMs, problem],
+    ] as const)
+      rows.push({
+        placement,
+        spawned: who,
+        'spawn-to-ready ms (median)': fixed(median(times), 1),
+        'min–max': spread(times, 1),
+        spawns: String(times.length),
+        note,
+      })
     targets.push({
       what: `worker spawn-to-ready, ${placement} placement (median)`,
-      measured: `${fixed(m, 1)} ms`,
+      measured: `${fixed(m, 1)} ms (floor ${fixed(f, 1)} ms, ${fixed(m / f, 2)}×)`,
       bound: `≤ ${boundMs} ms`,
       met: Number.isFinite(m) ? m <= boundMs : undefined,
       ...(problem ? { note: problem } : {}),
@@ -89,15 +121,18 @@ const spawnTimes = async (settings: Settings, progress: (line: string) => void):
 const startTimes = async (settings: Settings, progress: (line: string) => void): Promise<Finding> => {
   const times = starters.map(() => [] as number[])
   const commands = new Set<string>()
+  // Where a user's project would have its troupe.config.ts, this repository has one (npm start's).
+  const emptyDir = mkdtempSync(join(tmpdir(), 'troupe-start-'))
   for (let round = 1; round <= startsOf(settings); round++)
     for (const [i, contender] of starters.entries()) {
       commands.add(show(contender.argv))
       try {
-        const server = await launch(contender.argv, 60_000)
+        const server = await launch(contender.argv, 60_000, undefined, emptyDir)
         times[i]!.push(server.readyMs)
         await stop(server, contender.name)
       } catch {}
     }
+  rmSync(emptyDir, { recursive: true, force: true })
   const ratios = times[1]!.map((t, round) => t / times[0]![round]!).filter(Number.isFinite)
   const ratio = median(ratios)
   progress(
@@ -105,7 +140,7 @@ const startTimes = async (settings: Settings, progress: (line: string) => void):
   )
   return {
     title: 'process start to serving, one worker, against bare node:http start to listening',
-    method: `spawn() to the server's serving line on stderr, ${startsOf(settings)} alternating starts each; ratio per pair.`,
+    method: `spawn() to the server's serving line on stderr, from an empty directory, ${startsOf(settings)} alternating starts each; ratio per pair.`,
     rows: starters.map((c, i) => ({
       server: c.name,
       'ms (median)': fixed(median(times[i]!), 0),
@@ -127,7 +162,7 @@ const startTimes = async (settings: Settings, progress: (line: string) => void):
 export const spawn: Scenario = {
   name: 'spawn',
   title: 'Start-up: worker spawn-to-ready and server start to serving',
-  estimate: (s) => placements.length * (5 + spawnsOf(s) * 0.6) + startsOf(s) * 2 * 1.5,
+  estimate: (s) => placements.length * (8 + spawnsOf(s) * 0.8) + startsOf(s) * 2 * 1.5,
   run: async (settings, progress) => {
     const failed = build()
     if (failed) throw new Error(failed)
