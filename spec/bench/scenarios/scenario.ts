@@ -39,10 +39,11 @@ export interface Finding {
   readonly commands: readonly string[]
 }
 
-export interface Scenario {
+/** A scenario of `npm run bench` (S: its Settings) or of `npm run chaos` (spec/chaos/). */
+export interface Scenario<S = Settings> {
   readonly name: string
   readonly title: string
   /** Seconds it will take with these settings (for the estimate printed before the run). */
-  estimate(settings: Settings): number
-  run(settings: Settings, progress: (line: string) => void): Promise<Finding[]>
+  estimate(settings: S): number
+  run(settings: S, progress: (line: string) => void): Promise<Finding[]>
 }

@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fixed, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
+import { join, resolve } from 'node:path'
+import { fixed, flags, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
 import { troupe } from './contenders.ts'
 import type { Finding, Scenario, Settings } from './scenario.ts'
 
@@ -29,7 +29,7 @@ const builtTroupe = (() => {
   const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', {
     app: 'hello-built.mjs',
   })
-  const absolute = (a: string) => (a.startsWith('spec/') ? join(root, a) : a)
+  const absolute = (a: string) => (a === NODE || a.startsWith('spec/') ? resolve(root, a) : a)
   return {
     name,
     argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? join(root, 'dist/cli.js') : absolute(a))),
@@ -37,7 +37,7 @@ const builtTroupe = (() => {
 })()
 /** Both serve the hello app as plain JavaScript, as a production app is (hello-built.mjs). */
 const starters = [
-  { name: 'bare node:http', argv: [NODE, join(root, 'spec/bench/bare-built.mjs')] },
+  { name: 'bare node:http', argv: [resolve(root, NODE), join(root, 'spec/bench/bare-built.mjs')] },
   builtTroupe,
 ]
 
@@ -130,7 +130,9 @@ const startTimes = async (settings: Settings, progress: (line: string) => void):
         const server = await launch(contender.argv, 60_000, undefined, emptyDir)
         times[i]!.push(server.readyMs)
         await stop(server, contender.name)
-      } catch {}
+      } catch (error) {
+        flags.push(`start to serving, ${contender.name}: ${(error as Error).message.split('\n')[0]}`)
+      }
     }
   rmSync(emptyDir, { recursive: true, force: true })
   const ratios = times[1]!.map((t, round) => t / times[0]![round]!).filter(Number.isFinite)
