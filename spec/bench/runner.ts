@@ -5,9 +5,9 @@
  * read back, and the figures (medians, spreads, tables, the commands each section ran).
  * See spec/bench/README.md for how figures are taken.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { basename, relative } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { processTree, statOf } from './process-tree.ts'
@@ -74,6 +74,15 @@ export const exited = (child: ChildProcess, ms: number): Promise<boolean> =>
           resolve(true)
         })
       })
+/** Builds dist/ (tsup, JS only), what the package ships; the reason when it fails, else undefined. */
+export const buildDist = (): string | undefined => {
+  const result = spawnSync(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js')], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+  return result.status === 0 ? undefined : `tsup failed: ${(result.stderr || result.stdout).slice(-300)}`
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export const show = (argv: readonly string[]) =>

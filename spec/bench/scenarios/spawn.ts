@@ -6,11 +6,22 @@
  * start to its serving line with one worker against bare node:http's start to listening, both
  * from an empty directory (no troupe.config.ts to load). Not pinned.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fixed, flags, launch, loadOutput, median, NODE, root, show, spread, stop } from '../runner.ts'
+import {
+  buildDist,
+  fixed,
+  flags,
+  launch,
+  loadOutput,
+  median,
+  NODE,
+  root,
+  show,
+  spread,
+  stop,
+} from '../runner.ts'
 import { troupe } from './contenders.ts'
 import type { Finding, Scenario, Settings } from './scenario.ts'
 
@@ -40,15 +51,6 @@ const starters = [
   { name: 'bare node:http', argv: [resolve(root, NODE), join(root, 'spec/bench/bare-built.mjs')] },
   builtTroupe,
 ]
-
-/** Builds dist/ (tsup, JS only) so that both measures run what the package ships. */
-const build = (): string | undefined => {
-  const result = spawnSync(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js')], {
-    cwd: root,
-    encoding: 'utf8',
-  })
-  return result.status === 0 ? undefined : `tsup failed: ${(result.stderr || result.stdout).slice(-300)}`
-}
 
 /** One script's `spawnMs` (its JSON line), or why there is none. */
 const spawnRun = async (argv: readonly string[]): Promise<{ spawnMs: number[]; problem: string }> => {
@@ -166,7 +168,7 @@ export const spawn: Scenario = {
   title: 'Start-up: worker spawn-to-ready and server start to serving',
   estimate: (s) => placements.length * (8 + spawnsOf(s) * 0.8) + startsOf(s) * 2 * 1.5,
   run: async (settings, progress) => {
-    const failed = build()
+    const failed = buildDist()
     if (failed) throw new Error(failed)
     return [await spawnTimes(settings, progress), await startTimes(settings, progress)]
   },
