@@ -119,6 +119,27 @@ describe('a failed reload does not poison the next one', () => {
   })
 })
 
+describe('a reload asked while one runs', () => {
+  it('runs after it, so an edit made in between is served; asks made meanwhile share that one', async () => {
+    const dir = tempDir()
+    const app = path.join(dir, 'app.mjs')
+    writeApp(app, appSource('one'))
+    const { server } = await start({ app })
+    const port = portOf(server)
+
+    writeApp(app, appSource('two'))
+    const first = server.reload()
+    // The first reload has begun (it checks the app, then starts workers) when the file changes again.
+    writeApp(app, appSource('three'))
+    const second = server.reload()
+    const third = server.reload()
+    await first
+    await Promise.all([second, third])
+    expect(server.generation, 'two reloads ran: the first, and one for both later asks').toBe(3)
+    expect(await answer(port)).toMatchObject({ version: 'three', generation: 3 })
+  })
+})
+
 describe('reload applies a changed bind', () => {
   it('opens the new address before the old one closes, then serves only the new one', async () => {
     const dir = tempDir()

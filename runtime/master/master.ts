@@ -453,6 +453,9 @@ class TroupeServer implements Server {
   /** The `workers` the last config asked for: a reload keeps a scaled count unless this changes. */
   #configuredWorkers: number
   #reloading: Promise<void> | undefined
+  /** The reload asked for while #reloading ran; it starts when that one ends. */
+  #queuedReload: Promise<void> | undefined
+  #nextConfig: ResolvedConfig | undefined
   #stopped: Promise<void> | undefined
   /** Set first thing when a stop begins: /readyz says 503 before anything drains. */
   #draining = false
@@ -488,9 +491,26 @@ class TroupeServer implements Server {
   }
 
   reload(next?: ResolvedConfig): Promise<void> {
+    // Asked during a reload: that one may have loaded the app and config before what this ask
+    // is for (an edit, then HUP), so one more runs after it; asks made meanwhile share it, the
+    // last config given winning. Joining the running reload instead lost such an edit.
+    if (this.#reloading) {
+      this.#nextConfig = next ?? this.#nextConfig
+      this.#queuedReload ??= this.#reloading
+        .catch(() => {})
+        .then(() => {
+          const config = this.#nextConfig
+          this.#nextConfig = undefined
+          this.#queuedReload = undefined
+          if (this.#draining)
+            throw new Error('the server is stopping: the reload asked during the last one was not run')
+          return this.reload(config)
+        })
+      return this.#queuedReload
+    }
     // With no new config, the loaded one again: its `workers` is the configured count, not the
     // scaled one the pool runs, so a scaled count stays as it is.
-    this.#reloading ??= this.#reload(
+    this.#reloading = this.#reload(
       next ?? { ...this.#pool.config, workers: this.#configuredWorkers },
     ).finally(() => {
       this.#reloading = undefined

@@ -3,6 +3,7 @@
  * background so that the fault can be done to the server meanwhile. Failed requests are what
  * wrk saw fail: socket errors (connect, read, write, timeout) and unexpected statuses.
  */
+import http from 'node:http'
 import { errorsOf, type WrkRun, wrk } from '../bench/runner.ts'
 
 export interface LoadShape {
@@ -37,3 +38,51 @@ export const startLoad = (shape: LoadShape): Promise<LoadResult> =>
 
 export const describeLoad = (shape: Omit<LoadShape, 'port' | 'seconds'>) =>
   `${shape.close ? '`Connection: close`' : 'keep-alive'}, ${shape.connections} connections`
+
+export interface Probed {
+  readonly status: number
+  readonly body: string
+  /** From sending to the whole answer, ms. */
+  readonly ms: number
+  /** When it was sent (performance.now()). */
+  readonly at: number
+}
+
+/** One GET on a connection of its own: its status (0: no answer) and body, within `timeoutMs`. */
+export const probeOnce = (port: number, path = '/', timeoutMs = 5_000): Promise<Probed> => {
+  const at = performance.now()
+  return new Promise((resolve) => {
+    const done = (status: number, body: string) => resolve({ status, body, ms: performance.now() - at, at })
+    const request = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        body += c
+      })
+      res.on('end', () => done(res.statusCode ?? 0, body))
+      res.on('error', (error) => done(0, error.message))
+    })
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer in ${timeoutMs} ms`)))
+    request.on('error', (error) => done(0, error.message))
+  })
+}
+
+/** Probes one after another, `gapMs` apart, until `stop()`; resolves to every answer. */
+export const probeLoop = (port: number, path = '/', gapMs = 20) => {
+  let running = true
+  const answers: Probed[] = []
+  const done = (async () => {
+    while (running) {
+      answers.push(await probeOnce(port, path))
+      await new Promise((resolve) => setTimeout(resolve, gapMs))
+    }
+    return answers
+  })()
+  return {
+    answers,
+    stop: () => {
+      running = false
+      return done
+    },
+  }
+}

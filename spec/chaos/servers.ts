@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import type { RemoteMaster } from '../../runtime/master/control/connect.ts'
 import { type Launched, launch, NODE, stop } from '../bench/runner.ts'
 import type { Contender } from '../bench/scenarios/compare.ts'
@@ -15,7 +15,7 @@ export interface TroupeChaos {
   readonly name: string
   /** `serve` flags after the app (`--workers 2 --placement process`…). */
   readonly flags: readonly string[]
-  /** The app, relative to spec/chaos/ (default: the bench's plain-JS hello). */
+  /** The app: absolute, or relative to spec/chaos/ (default: the bench's plain-JS hello). */
   readonly app?: string
 }
 
@@ -57,7 +57,11 @@ export const troupeArgv = (server: TroupeChaos, control: string): string[] => [
   NODE,
   'dist/cli.js',
   'serve',
-  server.app ? `spec/chaos/${server.app}` : 'spec/bench/hello-built.mjs',
+  server.app === undefined
+    ? 'spec/bench/hello-built.mjs'
+    : isAbsolute(server.app)
+      ? server.app
+      : `spec/chaos/${server.app}`,
   '--bind',
   '127.0.0.1:0',
   '--log-format',

@@ -1,5 +1,21 @@
 /** The faults of `npm run chaos`, in the order they run. */
 import type { Fault } from '../fault.ts'
+import { appActors } from './app-actors.ts'
+import { badTraffic } from './bad-traffic.ts'
+import { crashAtBoot } from './crash-at-boot.ts'
+import { kills } from './kills.ts'
+import { masterDeath } from './master-death.ts'
+import { memory } from './memory.ts'
+import { recycling } from './recycling.ts'
 import { reloads } from './reloads.ts'
 
-export const faults: readonly Fault[] = [reloads]
+export const faults: readonly Fault[] = [
+  reloads,
+  kills,
+  recycling,
+  crashAtBoot,
+  memory,
+  masterDeath,
+  badTraffic,
+  appActors,
+]

@@ -1,0 +1,91 @@
+/**
+ * A handler that allocates without bound, under `--memory 160` (thread: the V8 heap limit;
+ * process: an RSS limit the master enforces): a request to /leak every 100 ms while wrk keeps 16
+ * keep-alive connections on hello. Bounds: the workers that pass the limit end with exit reason
+ * `memory` and are replaced, the master keeps serving, and the failed requests are at most
+ * what the dying workers held (16 ÷ 2 connections each time); every death counted in the tree.
+ */
+import { sleep, whole } from '../../bench/runner.ts'
+import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
+import type { ChaosSettings, Fault } from '../fault.ts'
+import { probeLoop, probeOnce, startLoad, wrkArgv } from '../load.ts'
+import { controlOf, startTroupe, troupeArgv } from '../servers.ts'
+
+const secondsOf = (s: ChaosSettings) => (s.short ? 8 : 20)
+const placements = ['thread', 'process'] as const
+const CONNECTIONS = 16
+const WORKERS = 2
+
+export const memory: Fault = {
+  name: 'memory',
+  title: 'A handler that allocates without bound, under a memory limit',
+  estimate: (s) => placements.length * (secondsOf(s) + 6),
+  run: async (settings, progress) => {
+    const rows: Record<string, string>[] = []
+    const targets: Target[] = []
+    const seconds = secondsOf(settings)
+    const commands = [wrkArgv({ port: 0, seconds, connections: CONNECTIONS }).join(' ')]
+    for (const placement of placements) {
+      const shape = {
+        name: `troupe ×${WORKERS}, ${placement}, --memory 160`,
+        app: 'apps/leaky.mjs',
+        flags: ['--workers', String(WORKERS), '--placement', placement, '--memory', '160'],
+      }
+      commands.push(troupeArgv(shape, 'SOCKET').join(' '))
+      const server = await startTroupe(shape)
+      try {
+        const master = await controlOf(server)
+        const load = startLoad({ port: server.port, seconds, connections: CONNECTIONS })
+        const leak = probeLoop(server.port, '/leak', 100)
+        await sleep(seconds * 1_000)
+        await leak.stop()
+        const result = await load
+        await sleep(500)
+        const stats = await master.stats()
+        const after = await probeOnce(server.port)
+        master.close()
+        const exits = server.events().filter((e) => e.event === 'worker.restart' || e.event === 'worker.exit')
+        const reasons = exits.map((e) => String(e.msg).replace(/^worker w\d+ /, ''))
+        const byMemory = reasons.filter((r) => /memory/.test(r)).length
+        const deaths = stats.totals.restarts
+        const allowed = deaths * Math.ceil(CONNECTIONS / WORKERS)
+        progress(
+          `${placement}: ${deaths} worker deaths (${byMemory} by memory), ${whole(result.sent)} sent, ${result.failed} failed`,
+        )
+        rows.push({
+          server: shape.name,
+          'worker deaths (stats)': String(deaths),
+          'logged with reason memory': String(byMemory),
+          'exit lines': [...new Set(reasons)].slice(0, 3).join('; '),
+          sent: whole(result.sent),
+          failed: String(result.failed),
+          'answer after': `${after.status}`,
+        })
+        targets.push(
+          {
+            what: `${placement}: workers past --memory die with reason memory and are replaced`,
+            measured: `${deaths} deaths, ${byMemory} logged as memory; after: ${after.status}`,
+            bound: '≥ 1, all memory, then 200',
+            met: deaths >= 1 && byMemory === deaths && after.status === 200,
+          },
+          {
+            what: `${placement}: requests failed while workers died of memory`,
+            measured: `${result.failed} of ${whole(result.sent)}`,
+            bound: `≤ ${allowed} (${Math.ceil(CONNECTIONS / WORKERS)} connections per death)`,
+            met: result.failed <= allowed,
+          },
+        )
+      } finally {
+        await server.stop()
+      }
+    }
+    const finding: Finding = {
+      title: `GET /leak every 100 ms for ${seconds} s (8 MiB of buffers + ~6 MB of heap kept each), under wrk on hello`,
+      method: `troupe --memory 160 (thread: resourceLimits' heap limit; process: RSS limit). wrk -t1 -c${CONNECTIONS} keep-alive on /. Deaths from the control API's restart count, reasons from the master's log; a GET / after the run.`,
+      rows,
+      targets,
+      commands,
+    }
+    return [finding]
+  },
+}
