@@ -14,7 +14,7 @@ import {
   SupervisorEscalatedError,
   serializeError,
 } from './errors.ts'
-import { type ExitReason, isNormalExit } from './exit.ts'
+import { describeExit, type ExitReason, isNormalExit } from './exit.ts'
 import type { RefTarget } from './ref.ts'
 import type { Child, ExitListener, NodeState, RestartType, TreeNode } from './tree.ts'
 
@@ -30,6 +30,12 @@ export interface SupervisorOptions {
   readonly restart?: RestartType
   /** How long the whole subtree may take to stop before what is still running in it is forced, ms. */
   readonly shutdownTimeout?: number
+  /**
+   * A child that ran this long (ms) before it exited was stable: it is restarted at once and its
+   * exit does not count toward `intensity` — a worker the OOM killer or an operator killed after
+   * it served is no crash loop. Unset: every exit counts and backs off, as in OTP.
+   */
+  readonly stableAfter?: number
 }
 
 export const supervisorDefaults = {
@@ -75,6 +81,7 @@ export class Supervisor implements Child {
   readonly #clock: Clock
   readonly #onExit: ExitListener
   readonly #shutdownTimeout: number
+  readonly #stableAfter: number | undefined
   /** Tells lost by children this supervisor no longer has (their tree nodes are gone). */
   #goneLost = 0
   #stopping: Promise<void> | undefined
@@ -114,6 +121,7 @@ export class Supervisor implements Child {
     this.#clock = clock
     this.#onExit = onExit
     this.#shutdownTimeout = options.shutdownTimeout ?? supervisorDefaults.shutdownTimeout
+    this.#stableAfter = options.stableAfter
   }
 
   get state(): NodeState {
@@ -380,14 +388,15 @@ export class Supervisor implements Child {
       this.#deferred.push([child, reason])
       return
     }
-    if (this.#exceedsIntensity()) {
-      void this.#escalate()
+    const uptime = this.#clock.now() - child.startedAtMono
+    const stable = this.#stableAfter !== undefined && uptime >= this.#stableAfter
+    if (!stable && this.#exceedsIntensity()) {
+      void this.#escalate(child.path, reason)
       return
     }
     // A child that stayed up long enough is stable again: its backoff starts over.
-    const uptime = this.#clock.now() - child.startedAtMono
-    if (uptime >= this.#backoff.resetAfter) entry.attempt = 0
-    const delay = backoffDelay(this.#backoff, entry.attempt, this.#clock.random())
+    if (stable || uptime >= this.#backoff.resetAfter) entry.attempt = 0
+    const delay = stable ? 0 : backoffDelay(this.#backoff, entry.attempt, this.#clock.random())
     entry.attempt++
     channels.restart.publish({
       path: child.path,
@@ -483,7 +492,7 @@ export class Supervisor implements Child {
    * Whether it starts again is its parent's call, so its children keep what waits for them
    * until then: a restart delivers it, a parent that lets it go refuses it (markStopped).
    */
-  async #escalate(): Promise<void> {
+  async #escalate(lastPath: string, last: ExitReason): Promise<void> {
     this.#state = 'failed'
     const restarts = this.#restarts.length - 1
     channels.escalate.publish({ path: this.path, restarts, periodMs: this.period })
@@ -492,8 +501,10 @@ export class Supervisor implements Child {
       this.#entries.map((e) => e.child),
       'restart',
     )
+    // The exit that tipped it, so that the one line an operator reads says why (an app whose
+    // setup fails, not only how many restarts).
     const error = new SupervisorEscalatedError(
-      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms`,
+      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms; the last, ${lastPath}: ${describeExit(last)}`,
     )
     const reason: ExitReason = { kind: 'shutdown', forced: false, escalated: serializeError(error) }
     this.#exited(reason)

@@ -249,6 +249,46 @@ describe('intensity and escalation', () => {
     expect(system.failures).toEqual([])
   })
 
+  it('with stableAfter, a child that ran that long is restarted at once and does not count toward intensity', async () => {
+    const clock = new ManualClock()
+    const escalations = record('troupe:supervisor:escalate')
+    const restarts = record('troupe:actor:restart') as Array<{ delayMs: number }>
+    const system = await testSystem({ clock, backoff: noJitter })
+    await system.start(
+      supervisor({
+        id: 'pool',
+        intensity: 2,
+        period: 10_000,
+        backoff: noJitter,
+        stableAfter: 1_000,
+        children: [actor(counter, { id: 'served' })],
+      }),
+    )
+    const served = system.ref(counter, '/troupe/pool/served')
+    // Five deaths within the period, each after a second of service: no crash loop.
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000)
+      await crash(clock, served)
+    }
+    expect(restarts.map((r) => r.delayMs)).toEqual([0, 0, 0, 0, 0])
+    expect(escalations).toHaveLength(0)
+    // Dying young still backs off, and counts: the third within the period escalates.
+    const crashYoung = async (delayMs: number) => {
+      await served.ask('boom', 'crash').catch(() => {})
+      await settle()
+      clock.advance(delayMs) // just the backoff: the next incarnation is young when it dies
+      await settle()
+    }
+    await crashYoung(0) // the sixth death, still after a second of service: at once
+    await crashYoung(200)
+    await crashYoung(400)
+    expect(restarts.slice(5).map((r) => r.delayMs)).toEqual([0, 200, 400])
+    expect(escalations).toHaveLength(0)
+    await crashYoung(800)
+    await settle(20)
+    expect(escalations).toHaveLength(1)
+  })
+
   it('at the root, escalation stops the system and reports the failure', async () => {
     const clock = new ManualClock()
     const system = await testSystem({ clock, intensity: 1, period: 10_000, backoff: noJitter })

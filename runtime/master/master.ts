@@ -229,6 +229,9 @@ const noteTo =
     if (options.logger) send(options.logger, said)
   }
 
+/** How long a worker runs before its death is no longer taken for a crash loop (see SupervisorOptions.stableAfter). */
+const WORKER_STABLE_AFTER_MS = 1_000
+
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
 export const startServer = async (config: ResolvedConfig, options: ServeOptions = {}): Promise<Server> => {
   const id = ++servers
@@ -308,7 +311,15 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
       build: (context) => {
         workers = new Supervisor(
           'workers',
-          { strategy: 'one_for_one', intensity: Math.max(5, config.workers * 2), period: 30_000 },
+          {
+            strategy: 'one_for_one',
+            intensity: Math.max(5, config.workers * 2),
+            period: 30_000,
+            // A worker that served a second and was then killed (OOM killer, operator, a kill
+            // every 2 s in the chaos suite) is replaced at once and is no sign of a crash loop;
+            // one that dies while it boots backs off and counts toward giving up.
+            stableAfter: WORKER_STABLE_AFTER_MS,
+          },
           context,
           'pool',
         )

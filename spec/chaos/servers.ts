@@ -106,8 +106,11 @@ export const startPeer = async (peer: Contender): Promise<Running> => {
   }
 }
 
-/** The running troupe's control API, as a script reaches it. */
-export const controlOf = async (running: Running): Promise<RemoteMaster> => {
+/** A master's control API by its socket, as a script reaches it. */
+export const controlOfSocket = async (control: string): Promise<RemoteMaster> => {
   const { connect } = await import('../../runtime/master/control/connect.ts')
-  return connect({ control: running.control! })
+  return connect({ control })
 }
+
+/** The running troupe's control API. */
+export const controlOf = (running: Running): Promise<RemoteMaster> => controlOfSocket(running.control!)

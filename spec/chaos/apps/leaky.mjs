@@ -1,6 +1,6 @@
 /**
  * An app with a handler that allocates without bound: `GET /leak` keeps 8 MiB of buffers (RSS)
- * and ~6 MB of JS objects (heap) for good, so a worker passes any memory limit in a few
+ * and ~12 MB of JS objects (heap) for good, so a worker passes any memory limit in a few
  * requests; every other path answers hello.
  */
 const hoard = []
@@ -9,7 +9,7 @@ export default function leaky(req, res) {
   if (req.url === '/leak') {
     hoard.push(
       Buffer.alloc(8 * 1024 * 1024, 1),
-      Array.from({ length: 200_000 }, (_, i) => ({ i })),
+      Array.from({ length: 400_000 }, (_, i) => ({ i })),
     )
   }
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '12' })

@@ -6,15 +6,15 @@
  * app keeps the old generation serving: 0 failed requests under load, the reload reported
  * failed. Both placements.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fixed, NODE, root, sleep, start, whole } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { cpuMs } from '../cpu.ts'
-import type { Fault } from '../fault.ts'
+import { type Fault, timing } from '../fault.ts'
 import { describeLoad, startLoad } from '../load.ts'
-import { parseEvents, startTroupe } from '../servers.ts'
+import { controlOfSocket, parseEvents, startTroupe } from '../servers.ts'
 
 const placements = ['thread', 'process'] as const
 const app = (name: string) => join(root, 'spec/chaos/apps', name)
@@ -70,6 +70,16 @@ const level = (line: string) => {
   }
 }
 
+/** The last error line's message (else the last line), short. */
+const lastLine = (exit: Exit, errors: readonly string[]): string => {
+  const last = errors.at(-1) ?? exit.lines.at(-1) ?? ''
+  try {
+    return String((JSON.parse(last) as { msg?: string }).msg).slice(0, 160)
+  } catch {
+    return last.slice(0, 160)
+  }
+}
+
 export const crashAtBoot: Fault = {
   name: 'crash-at-boot',
   title: 'An app that cannot start: at start-up, and on reload',
@@ -118,14 +128,7 @@ export const crashAtBoot: Fault = {
           'worker restarts logged': String(restarts),
           'CPU (share of a core)': `${fixed(cpuShare * 100, 1)}%`,
           'error lines': String(errors.length),
-          'last line': (() => {
-            const last = errors.at(-1) ?? exit.lines.at(-1) ?? ''
-            try {
-              return String((JSON.parse(last) as { msg?: string }).msg).slice(0, 160)
-            } catch {
-              return last.slice(0, 160)
-            }
-          })(),
+          'last line': lastLine(exit, errors),
         })
         targets.push({
           what: `${placement}, app ${what}: the master exits non-zero with one error line`,
@@ -133,13 +136,76 @@ export const crashAtBoot: Fault = {
           bound: 'exit ≠ 0, 1 line',
           met: exit.code !== null && exit.code !== 0 && errors.length === 1,
         })
-        if (file === 'setup-throws.mjs')
-          targets.push({
-            what: `${placement}, setup throws: retried with backoff, CPU low meanwhile`,
-            measured: `${restarts} restarts logged, CPU ${fixed(cpuShare * 100, 1)}% of a core`,
-            bound: `> 1 restart, ≤ ${CPU_BOUND * 100}%`,
-            met: restarts > 1 && cpuShare <= CPU_BOUND,
-          })
+      }
+
+      // (b') setup starts failing while the server runs: a worker that dies is replaced by ones
+      // that cannot start, which back off until the supervisor gives up and the master exits.
+      {
+        const dir = mkdtempSync(join(tmpdir(), 'troupe-chaos-marker-'))
+        const marker = join(dir, 'broken')
+        process.env.TROUPE_CHAOS_BROKEN = marker
+        const argv = [
+          NODE,
+          'dist/cli.js',
+          'serve',
+          app('setup-fails-later.mjs'),
+          '--bind',
+          '127.0.0.1:0',
+          '--workers',
+          '2',
+          '--placement',
+          placement,
+          '--log-format',
+          'json',
+          '--control',
+          join(dir, 'control.sock'),
+        ]
+        commands.push(`TROUPE_CHAOS_BROKEN=FILE ${argv.join(' ')}`)
+        const running = serveUntilExit(argv, 180_000)
+        delete process.env.TROUPE_CHAOS_BROKEN
+        // Serving first: then the dependency goes, and one worker dies.
+        await sleep(1_500)
+        writeFileSync(marker, '')
+        const master = await controlOfSocket(join(dir, 'control.sock'))
+        await master.kill('w1').catch(() => {})
+        master.close()
+        const exit = await running
+        rmSync(dir, { recursive: true, force: true })
+        const events = parseEvents(exit.lines.join('\n'))
+        // Each failed start is a crash exit its supervisor restarts (worker.exit, reason crash).
+        const restarts = events.filter((e) => e.event === 'worker.exit' && e.reason === 'crash').length
+        const errors = exit.lines.filter(
+          (l) => level(l) === 'error' || level(l) === 'fatal' || level(l) === 'text',
+        )
+        const cpuShare = exit.cpu / exit.ms
+        const last = lastLine(exit, errors)
+        progress(
+          `${placement}, setup fails after start: exit ${exit.code}, ${restarts} restarts, cpu ${fixed(cpuShare * 100, 1)}%`,
+        )
+        rows.push({
+          placement,
+          app: 'setup fails once serving (a worker killed)',
+          'exit code': String(exit.code),
+          'exited after': `${fixed(exit.ms / 1_000, 1)} s`,
+          'worker restarts logged': String(restarts),
+          'CPU (share of a core)': `${fixed(cpuShare * 100, 1)}%`,
+          'error lines': String(errors.length),
+          'last line': last,
+        })
+        targets.push(
+          {
+            what: `${placement}, setup fails once serving: retried with backoff, then the master exits non-zero, its last line naming the cause`,
+            measured: `exit ${exit.code} after ${fixed(exit.ms / 1_000, 1)} s, ${restarts} failed starts`,
+            bound: 'exit ≠ 0, > 1 retry, the app’s error in the last line',
+            met: exit.code !== null && exit.code !== 0 && restarts > 1 && last.includes('ECONNREFUSED'),
+          },
+          timing({
+            what: `${placement}, setup fails once serving: CPU while retrying`,
+            measured: `${fixed(cpuShare * 100, 1)}% of a core`,
+            bound: `≤ ${CPU_BOUND * 100}%`,
+            met: cpuShare <= CPU_BOUND,
+          }),
+        )
       }
 
       // (c) a reload to each broken app, under load: the old generation keeps serving.
