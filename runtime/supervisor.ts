@@ -38,6 +38,9 @@ export interface SupervisorOptions {
   readonly stableAfter?: number
 }
 
+/** Where an escalation's message names the exit that tipped it (`…; the last: /troupe/workers/w1 crash: …`). */
+const LAST_EXIT = '; the last: '
+
 export const supervisorDefaults = {
   strategy: 'one_for_one',
   intensity: 5,
@@ -503,8 +506,10 @@ export class Supervisor implements Child {
     )
     // The exit that tipped it, so that the one line an operator reads says why (an app whose
     // setup fails, not only how many restarts).
+    // Escalated from below: the exit at the bottom of it is the one worth reading.
+    const below = last.kind === 'shutdown' ? last.escalated?.message.split(LAST_EXIT)[1] : undefined
     const error = new SupervisorEscalatedError(
-      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms; the last, ${lastPath}: ${describeExit(last)}`,
+      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms${LAST_EXIT}${below ?? `${lastPath} ${describeExit(last)}`}`,
     )
     const reason: ExitReason = { kind: 'shutdown', forced: false, escalated: serializeError(error) }
     this.#exited(reason)

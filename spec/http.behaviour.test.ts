@@ -178,6 +178,23 @@ describe.each(combos)('%s placement, %s kind', (placement, kind) => {
     expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
   })
 
+  it('answered while its body still trickles in: the rest gets a second, then the connection closes', async () => {
+    // The thread-pool kind reads a body whole before its handler runs: it answers at the timeout (504).
+    const { port } = await start({ timeout: 2 })
+    const status = kind === 'thread-pool' ? 504 : 200
+    const connection = rawConnection(port)
+    // A 1 MB upload announced, then a byte at a time: the app answers without reading it.
+    connection.socket.write('POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nx')
+    const trickle = setInterval(() => connection.socket.writable && connection.socket.write('x'), 100)
+    onTestFinished(() => clearInterval(trickle))
+    await eventually(() => statuses(connection.received).length === 1)
+    const answered = Date.now()
+    await connection.closed
+    expect(statuses(connection.received)).toEqual([status])
+    // Without the limit node:http would read the body for as long as the client keeps sending.
+    expect(Date.now() - answered).toBeLessThan(5_000)
+  })
+
   it('answers 408 and closes a connection whose client is too slow to send its headers', async () => {
     const { port } = await start({ headersTimeout: 1 })
     const connection = rawConnection(port)

@@ -182,7 +182,10 @@ const bucketOf = (ms: number): number => {
 /** How often a serving worker reports its counters, ms (only when something changed). */
 const REPORT_EVERY_MS = 1_000
 
-/** How long a refused body is still read (and discarded) so the client hears the 413, ms. */
+/**
+ * How long a body is still read (and discarded) once its response is out — a refused one so the
+ * client hears the 413, any other so a slow upload cannot hold the connection — ms.
+ */
 const LINGER_MS = 1_000
 
 /**
@@ -229,6 +232,16 @@ const refuseTooLarge = (req: http.IncomingMessage, res: http.ServerResponse): vo
     req.once('error', answer)
     req.resume()
   }
+}
+
+const lingerThenClose = (req: http.IncomingMessage): void => {
+  const socket = req.socket
+  if (socket.destroyed) return
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  const done = () => clearTimeout(timer)
+  req.once('end', done)
+  socket.once('close', done)
 }
 
 /** Body bytes written through a response, while an access log is on. */
@@ -730,6 +743,10 @@ export class WorkerServer {
     if (whole) this.#count(res, live.start)
     this.#live.remove(live)
     if (!whole) live.controller?.abort(new Error('the client went away'))
+    // Answered while its body is still coming: node:http reads the rest to reuse the connection,
+    // for as long as the client takes — a byte a second keeps it for ever (slow-upload attack).
+    // Like nginx's lingering close: LINGER_MS for the rest, then the connection goes.
+    else if (!req.complete && !isHttp2(req)) lingerThenClose(req)
     this.#hooks.accessLog?.write(responseEntry(req, res, live.start, this.#hooks.accessLog, tracked))
     if (tracked) {
       tracked.active--

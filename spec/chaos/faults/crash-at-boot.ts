@@ -70,13 +70,13 @@ const level = (line: string) => {
   }
 }
 
-/** The last error line's message (else the last line), short. */
+/** The last error line's message (else the last line). */
 const lastLine = (exit: Exit, errors: readonly string[]): string => {
   const last = errors.at(-1) ?? exit.lines.at(-1) ?? ''
   try {
-    return String((JSON.parse(last) as { msg?: string }).msg).slice(0, 160)
+    return String((JSON.parse(last) as { msg?: string }).msg)
   } catch {
-    return last.slice(0, 160)
+    return last
   }
 }
 

@@ -8,6 +8,7 @@ import { masterDeath } from './master-death.ts'
 import { memory } from './memory.ts'
 import { recycling } from './recycling.ts'
 import { reloads } from './reloads.ts'
+import { slowClients } from './slow-clients.ts'
 
 export const faults: readonly Fault[] = [
   reloads,
@@ -18,4 +19,5 @@ export const faults: readonly Fault[] = [
   masterDeath,
   badTraffic,
   appActors,
+  slowClients,
 ]
