@@ -229,7 +229,7 @@ const noteTo =
     if (options.logger) send(options.logger, said)
   }
 
-/** How long a worker runs before its death is no longer taken for a crash loop (see SupervisorOptions.stableAfter). */
+/** How long a worker or app actor runs before its death is no longer taken for a crash loop (see SupervisorOptions.stableAfter). */
 const WORKER_STABLE_AFTER_MS = 1_000
 
 /** Starts serving `config`: checks it, then composes the actor system, the acceptor and the worker pool. */
@@ -282,6 +282,9 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     await system.start(
       supervisor({
         id: 'actors',
+        // As for workers: an app actor that ran a second and was then killed is restarted at
+        // once, and only deaths while starting count toward giving up.
+        stableAfter: WORKER_STABLE_AFTER_MS,
         children: appActors(app, config).map(({ definition, options: actorOptions }) =>
           actor(definition, { placement: 'thread', ...actorOptions, id: definition.name }),
         ),
