@@ -25,7 +25,7 @@ describe('workerSpec', () => {
         connections: 1_000,
         timeoutMs: 10_000,
         keepAliveMs: 3_000,
-        headersTimeoutMs: 60_000,
+        headersTimeoutMs: 20_000,
         maxHeaderSize: 16_384,
         maxHeaders: 100,
         maxBodySize: 10 * 1024 * 1024,

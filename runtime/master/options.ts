@@ -391,7 +391,9 @@ export const optionTable = {
   headersTimeout: option({
     group: 'http',
     type: seconds,
-    default: 60,
+    // 20 s, not node's 60: a slowloris client is cut off before gunicorn (30 s) or nginx (60 s)
+    // would, while a phone on a poor link still sends its request head within a few round trips.
+    default: 20,
     unit: 's',
     description: 'time a client has to send the request head; past it, 408',
   }),
