@@ -17,7 +17,7 @@ import {
   parseListenAddress,
   parseUwsgiAddress,
 } from '../../transports/http/listen.ts'
-import { ConfigError, InvalidOptionError } from '../errors.ts'
+import { ConfigError, InvalidOptionError, SystemStoppedError } from '../errors.ts'
 import type { ExitReason } from '../exit.ts'
 import { Supervisor } from '../supervisor.ts'
 import { type ActorSystem, actor, createSystem, supervisor } from '../system.ts'
@@ -517,7 +517,9 @@ class TroupeServer implements Server {
           this.#nextConfig = undefined
           this.#queuedReload = undefined
           if (this.#draining)
-            throw new Error('the server is stopping: the reload asked during the last one was not run')
+            throw new SystemStoppedError(
+              'the server is stopping: the reload asked during the last one was not run',
+            )
           return this.reload(config)
         })
       return this.#queuedReload
