@@ -12,9 +12,9 @@ export default defineConfig({
     'thread-pool-task': 'actors/http-worker/thread-pool-task.ts',
     // preflight.ts checks a reload's app in a thread running ./app-check.js.
     'app-check': 'runtime/master/app-check.ts',
-    // Its own entry, so that its code lands in chunks reachable from it alone: a worker thread or
-    // process imports the module named by httpWorker's import.meta.url, and without this entry
-    // that was the master's chunk, supervisor and control plane included.
+    // Its own entry: a worker imports the chunk named by httpWorker's import.meta.url, and with
+    // this entry that chunk (and what it imports) holds only what this entry reaches; without
+    // it, that was the master's chunk, supervisor and control plane included.
     'http-worker': 'actors/http-worker/http-worker.ts',
   },
   format: ['esm'],

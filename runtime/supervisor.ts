@@ -38,9 +38,6 @@ export interface SupervisorOptions {
   readonly stableAfter?: number
 }
 
-/** Where an escalation's message names the exit that tipped it (`…; the last: /troupe/workers/w1 crash: …`). */
-const LAST_EXIT = '; the last: '
-
 export const supervisorDefaults = {
   strategy: 'one_for_one',
   intensity: 5,
@@ -504,12 +501,14 @@ export class Supervisor implements Child {
       this.#entries.map((e) => e.child),
       'restart',
     )
-    // The exit that tipped it, so that the one line an operator reads says why (an app whose
-    // setup fails, not only how many restarts).
-    // Escalated from below: the exit at the bottom of it is the one worth reading.
-    const below = last.kind === 'shutdown' ? last.escalated?.message.split(LAST_EXIT)[1] : undefined
+    // The exit that tipped it, as the cause and in the message, so that the one line an operator
+    // reads says why (an app whose setup fails, not only how many restarts). Escalated from
+    // below, the cause is that escalation's: the exit at the bottom is the one worth reading.
+    const bottom =
+      (last.kind === 'shutdown' && last.escalated?.cause?.message) || `${lastPath} ${describeExit(last)}`
     const error = new SupervisorEscalatedError(
-      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms${LAST_EXIT}${below ?? `${lastPath} ${describeExit(last)}`}`,
+      `${this.path} gave up: more than ${this.intensity} restarts within ${this.period} ms; the last: ${bottom}`,
+      { cause: new Error(bottom) },
     )
     const reason: ExitReason = { kind: 'shutdown', forced: false, escalated: serializeError(error) }
     this.#exited(reason)

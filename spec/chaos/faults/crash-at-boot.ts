@@ -9,12 +9,12 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fixed, NODE, root, sleep, start, whole } from '../../bench/runner.ts'
+import { fixed, root, sleep, start, whole } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { cpuMs } from '../cpu.ts'
 import { type Fault, timing } from '../fault.ts'
 import { describeLoad, startLoad } from '../load.ts'
-import { controlOfSocket, parseEvents, startTroupe } from '../servers.ts'
+import { controlOfSocket, parseEvents, startTroupe, troupeArgv } from '../servers.ts'
 
 const placements = ['thread', 'process'] as const
 const app = (name: string) => join(root, 'spec/chaos/apps', name)
@@ -93,20 +93,11 @@ export const crashAtBoot: Fault = {
         ['throws on import', 'import-throws.mjs'],
         ['setup throws in every worker', 'setup-throws.mjs'],
       ] as const) {
-        const argv = [
-          NODE,
-          'dist/cli.js',
-          'serve',
-          app(file),
-          '--bind',
-          '127.0.0.1:0',
-          '--workers',
-          '2',
-          '--placement',
-          placement,
-          '--log-format',
-          'json',
-        ]
+        // No control socket: the master only has to start, fail and say why.
+        const argv = troupeArgv(
+          { name: what, app: app(file), flags: ['--workers', '2', '--placement', placement] },
+          'none',
+        )
         commands.push(argv.join(' '))
         const exit = await serveUntilExit(argv, 120_000)
         const events = parseEvents(exit.lines.join('\n'))
@@ -144,22 +135,14 @@ export const crashAtBoot: Fault = {
         const dir = mkdtempSync(join(tmpdir(), 'troupe-chaos-marker-'))
         const marker = join(dir, 'broken')
         process.env.TROUPE_CHAOS_BROKEN = marker
-        const argv = [
-          NODE,
-          'dist/cli.js',
-          'serve',
-          app('setup-fails-later.mjs'),
-          '--bind',
-          '127.0.0.1:0',
-          '--workers',
-          '2',
-          '--placement',
-          placement,
-          '--log-format',
-          'json',
-          '--control',
+        const argv = troupeArgv(
+          {
+            name: 'setup fails later',
+            app: app('setup-fails-later.mjs'),
+            flags: ['--workers', '2', '--placement', placement],
+          },
           join(dir, 'control.sock'),
-        ]
+        )
         commands.push(`TROUPE_CHAOS_BROKEN=FILE ${argv.join(' ')}`)
         const running = serveUntilExit(argv, 180_000)
         delete process.env.TROUPE_CHAOS_BROKEN
