@@ -20,6 +20,7 @@ const args: WorkerArgs = {
   threads: 1,
   threadQueue: 16,
   connections: 10,
+  maxQueueDelayMs: 0,
   timeoutMs: 5_000,
   keepAliveMs: 5_000,
   headersTimeoutMs: 5_000,
@@ -87,6 +88,13 @@ const hello: Engine = async (req, res) => {
   res.end(`hello ${req.method} ${req.url}\n`)
 }
 
+/** 2 ms of CPU per request: ten at once queue up to 18 ms in one turn of the loop. */
+const busy: Engine = async (req, res, request) => {
+  const until = performance.now() + 2
+  while (performance.now() < until) {}
+  await hello(req, res, request)
+}
+
 describe('WorkerServer, fed an in-process socket', () => {
   it('answers over the handed connection and keeps it alive; the counters follow', async () => {
     const { server, socketPath } = await feed(hello)
@@ -152,6 +160,36 @@ describe('WorkerServer, fed an in-process socket', () => {
     expect(shed.headers['retry-after']).toBe('1')
     release()
     expect((await first).status).toBe(200)
+  })
+
+  it('maxQueueDelay: a burst is served whole; a standing queue is shed with 503 and Retry-After, then served again', async () => {
+    const { server, socketPath } = await feed(busy, { maxQueueDelayMs: 5 })
+    // Ten kept-alive connections, so that a round's requests reach the worker together.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 })
+    onTestFinished(() => agent.destroy())
+    const round = () => Promise.all(Array.from({ length: 10 }, () => request(socketPath, { agent })))
+    await round()
+    const burst = await round()
+    expect(burst.map((r) => r.status)).toEqual(new Array(10).fill(200))
+    // Round after round, the queue stands past the interval (100 ms): the worker sheds.
+    let shed: Reply | undefined
+    for (let i = 0; i < 50 && !shed; i++) shed = (await round()).find((r) => r.status === 503)
+    expect(shed).toMatchObject({ status: 503, body: 'Service Unavailable: this worker is overloaded\n' })
+    expect(shed!.headers['retry-after']).toBe('1')
+    expect(server.info().shed).toBeGreaterThan(0)
+    // The queue gone, the next request is served.
+    expect((await request(socketPath)).status).toBe(200)
+  })
+
+  it('maxQueueDelay 0 (the default) never sheds a queue', async () => {
+    const { server, socketPath } = await feed(busy)
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 })
+    onTestFinished(() => agent.destroy())
+    for (let i = 0; i < 15; i++) {
+      const replies = await Promise.all(Array.from({ length: 10 }, () => request(socketPath, { agent })))
+      expect(replies.map((r) => r.status)).toEqual(new Array(10).fill(200))
+    }
+    expect(server.info().shed).toBe(0)
   })
 
   it('draining: a keep-alive client gets Connection: close on its next answer, then the socket closes', async () => {

@@ -31,6 +31,7 @@ import { uwsgiExchange } from '../../transports/uwsgi/uwsgi-exchange.ts'
 import { readUwsgiRequest } from '../../transports/uwsgi/uwsgi-reader.ts'
 import { uwsgiResponse } from '../../transports/uwsgi/uwsgi-response.ts'
 import type { AccessEntry } from './access-log-format.ts'
+import { QueueShedder } from './queue-shedder.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
 /** What an engine may ask of the request in flight besides req and res. */
@@ -166,6 +167,9 @@ export const plain = (
   })
   res.end(body)
 }
+
+/** What a shed request is told: come back in a second (gunicorn and nginx say nothing; clients and proxies honour it). */
+const RETRY_AFTER = { 'retry-after': '1' }
 
 /** The abort reason when a request ran past its timeout (as opposed to its client leaving). */
 export class RequestTimeoutError extends Error {
@@ -374,6 +378,8 @@ export class WorkerServer {
   #inflight = 0
   #closed = 0
   #shed = 0
+  /** Sheds by queueing delay when `maxQueueDelayMs` is set. */
+  readonly #shedder: QueueShedder | undefined
   #timeouts = 0
   #draining = false
   #recycle: string | undefined
@@ -408,6 +414,7 @@ export class WorkerServer {
 
   constructor(args: WorkerArgs, engine: Engine, hooks: WorkerServerHooks) {
     this.#args = args
+    this.#shedder = args.maxQueueDelayMs > 0 ? new QueueShedder(args.maxQueueDelayMs) : undefined
     this.#tls = args.tls ? serverTls(args.tls, args.http2.tls) : undefined
     this.#proxyTrust = trustedAddresses(args.proxyAllowFrom)
     this.#Response = hooks.accessLog
@@ -779,9 +786,12 @@ export class WorkerServer {
 
     if (this.#inflight > this.#args.connections) {
       this.#shed++
-      plain(res, 503, 'Service Unavailable: this worker is at its concurrency limit\n', {
-        'retry-after': '1',
-      })
+      plain(res, 503, 'Service Unavailable: this worker is at its concurrency limit\n', RETRY_AFTER)
+      return
+    }
+    if (this.#shedder && !this.#shedder.admit(live.start)) {
+      this.#shed++
+      plain(res, 503, 'Service Unavailable: this worker is overloaded\n', RETRY_AFTER)
       return
     }
     // node:http2 bounds its header list itself (maxHeaderListPairs).

@@ -54,7 +54,7 @@ export interface EnvAlias {
 export interface OptionSpec<T, I = T> {
   readonly type: OptionType<T, I>
   readonly default: T
-  readonly unit?: 's' | 'MB' | 'bytes'
+  readonly unit?: 's' | 'ms' | 'MB' | 'bytes'
   /** Where it shows in help. */
   readonly group: 'app' | 'listen' | 'workers' | 'lifecycle' | 'http' | 'operate'
   readonly description: string
@@ -331,6 +331,16 @@ export const optionTable = {
     type: integer(1),
     default: 1_000,
     description: 'requests one worker serves at once; past it, 503 with Retry-After',
+  }),
+  maxQueueDelay: option({
+    group: 'workers',
+    type: integer(0, 'ms; 0: never shed'),
+    // Off by default: a closed-loop client (wrk -c100, a proxy's connection pool) keeps a queue
+    // standing that it bounds itself, and would read 503s where it expects slow answers.
+    default: 0,
+    unit: 'ms',
+    description:
+      'shed with 503 + Retry-After once requests have queued in a worker longer than this, turn after turn for 100 ms (0: never)',
   }),
   timeout: option({
     group: 'lifecycle',

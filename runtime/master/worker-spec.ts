@@ -59,6 +59,7 @@ export const workerSpec = (
     threads: config.threads,
     threadQueue: config.threadQueue > 0 ? config.threadQueue : config.threads * 16,
     connections: config.connections,
+    maxQueueDelayMs: config.maxQueueDelay,
     timeoutMs: ms(config.timeout),
     keepAliveMs: ms(config.keepAlive),
     headersTimeoutMs: ms(config.headersTimeout),

@@ -28,6 +28,7 @@ const args: WorkerArgs = {
   threads: Number(values.threads ?? 1),
   threadQueue: 256,
   connections: 1_000,
+  maxQueueDelayMs: 0,
   timeoutMs: 30_000,
   keepAliveMs: 5_000,
   headersTimeoutMs: 10_000,
