@@ -39,7 +39,7 @@ export interface WorkerArgs {
   readonly threadQueue: number
   /** Requests a worker serves at once; past it, 503 with Retry-After. */
   readonly connections: number
-  /** Queueing delay past which, standing for 100 ms, the worker sheds (QueueShedder), ms; 0: never. */
+  /** Queueing delay past which, standing for 50 ms, the worker sheds (QueueShedder), ms; 0: never. */
   readonly maxQueueDelayMs: number
   /** Per-request timeout, ms: past it, 504 and the handler's AbortSignal fires. */
   readonly timeoutMs: number

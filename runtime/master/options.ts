@@ -340,7 +340,7 @@ export const optionTable = {
     default: 0,
     unit: 'ms',
     description:
-      'shed with 503 + Retry-After once requests have queued in a worker longer than this, turn after turn for 100 ms (0: never)',
+      'shed with 503 + Retry-After once requests have queued in a worker longer than this, turn after turn for 50 ms (0: never)',
   }),
   timeout: option({
     group: 'lifecycle',

@@ -17,6 +17,8 @@ export interface TroupeChaos {
   readonly flags: readonly string[]
   /** The app: absolute, or relative to spec/chaos/ (default: the bench's plain-JS hello). */
   readonly app?: string
+  /** CPUs to pin the whole tree to (`taskset -c`), for a capacity that holds still. */
+  readonly pin?: string
 }
 
 export interface Running {
@@ -54,6 +56,7 @@ export const parseEvents = (log: string): LogEvent[] => {
 }
 
 export const troupeArgv = (server: TroupeChaos, control: string): string[] => [
+  ...(server.pin ? ['taskset', '-c', server.pin] : []),
   NODE,
   'dist/cli.js',
   'serve',

@@ -6,6 +6,7 @@ import { crashAtBoot } from './crash-at-boot.ts'
 import { kills } from './kills.ts'
 import { masterDeath } from './master-death.ts'
 import { memory } from './memory.ts'
+import { overload } from './overload.ts'
 import { recycling } from './recycling.ts'
 import { reloads } from './reloads.ts'
 import { slowClients } from './slow-clients.ts'
@@ -14,6 +15,7 @@ export const faults: readonly Fault[] = [
   reloads,
   kills,
   recycling,
+  overload,
   crashAtBoot,
   memory,
   masterDeath,
