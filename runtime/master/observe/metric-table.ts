@@ -49,7 +49,7 @@ export const metricTable = {
   troupe_http_requests_shed_total: metric(
     'counter',
     [],
-    'requests answered 503 because a worker was at its connections limit',
+    'requests a worker shed with 503: at its connections limit, or past maxQueueDelay',
   ),
   troupe_http_request_timeouts_total: metric(
     'counter',
