@@ -65,7 +65,7 @@ const pinSelf = (cpus: string) => execFileSync('taskset', ['-a', '-p', '-c', cpu
 const served = (r: OpenLoopResult) => r.answers.filter((a) => a.status >= 200 && a.status < 300)
 const shed = (r: OpenLoopResult) => r.answers.filter((a) => a.status === 503)
 const msOf = (answers: readonly Answer[]) => answers.map((a) => a.ms)
-const ms = (n: number) => `${fixed(n, 1)} ms`
+const ms = (n: number) => (Number.isFinite(n) ? `${fixed(n, 1)} ms` : '—')
 
 /** Runs an open-loop phase while sampling the tree's RSS; resolves with both. */
 const phase = async (client: OpenLoopClient, pid: number, rate: number, seconds: number) => {
