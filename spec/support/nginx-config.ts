@@ -62,14 +62,16 @@ export interface NginxConfig {
   readonly errorLog?: string | undefined
   /** The access log (default DIR/access.log; `off` for none). */
   readonly accessLog?: string | undefined
+  /** worker_processes (default 1). */
+  readonly workers?: number | undefined
 }
 
 /** nginx.conf for `config`. */
-export const nginxConfig = ({ dir, site, http = '', errorLog, accessLog }: NginxConfig): string =>
+export const nginxConfig = ({ dir, site, http = '', errorLog, accessLog, workers = 1 }: NginxConfig): string =>
   [
     // Workers of a root master run as nobody unless told: they could not reach a 0660 socket.
     process.getuid?.() === 0 ? 'user root;' : '',
-    'worker_processes 1;',
+    `worker_processes ${workers};`,
     'daemon off;',
     `pid ${dir}/nginx.pid;`,
     `error_log ${errorLog ?? `${dir}/error.log info`};`,

@@ -2,7 +2,8 @@
  * Slow clients: 1,000 slowloris connections (a header line every 5 s, the head never ends) and
  * 200 slow uploads (1 MB announced, a byte a second) against 2 workers, while a normal client
  * asks every 100 ms. troupe with its defaults (headersTimeout, timeout); beside it gunicorn's
- * sync workers in the full run. Bounds: every normal request answered, each in < 1 s (timing);
+ * sync workers and nginx (2 workers serving `return 200` itself, its timeouts at their
+ * defaults: 60 s for a head or a body pause) in the full run. Bounds: every normal request answered, each in < 1 s (timing);
  * every attacker cut off by the server; the server's descriptors and memory bounded.
  * The short form gives troupe 5 s timeouts (the mechanism, not the defaults' length).
  */
@@ -14,7 +15,7 @@ import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { type Attack, slowBodies, slowloris } from '../attackers.ts'
 import { type ChaosSettings, type Fault, timing } from '../fault.ts'
 import { probeLoop } from '../load.ts'
-import { type Running, startPeer, startTroupe, type TroupeChaos } from '../servers.ts'
+import { nginxMissing, type Running, startNginx, startPeer, startTroupe, type TroupeChaos } from '../servers.ts'
 
 const LORIS = 1_000
 const BODIES = 200
@@ -37,7 +38,24 @@ const troupes = (s: ChaosSettings): TroupeChaos[] => [
     flags: ['--workers', '2', ...(s.short ? ['--headers-timeout', '5', '--timeout', '5'] : [])],
   },
 ]
-const peers = (s: ChaosSettings): Contender[] => (s.short ? [] : [gunicorn(2, undefined, gunicornMissing())])
+/** What users would run instead, started its own way: gunicorn's sync workers, nginx itself. */
+interface Peer {
+  readonly name: string
+  readonly missing: string | undefined
+  start(): Promise<Running>
+}
+const contender = (c: Contender): Peer => ({ name: c.name, missing: c.missing, start: () => startPeer(c) })
+const peers = (s: ChaosSettings): Peer[] =>
+  s.short
+    ? []
+    : [
+        contender(gunicorn(2, undefined, gunicornMissing())),
+        {
+          name: 'nginx, 2 workers (return 200; its defaults)',
+          missing: nginxMissing(),
+          start: () => startNginx(2),
+        },
+      ]
 
 const underAttack = async (
   settings: ChaosSettings,
@@ -137,7 +155,7 @@ export const slowClients: Fault = {
         rows.push({ server: peer.name, 'normal requests ok': `skipped: ${peer.missing}` })
         continue
       }
-      rows.push((await underAttack(settings, peer.name, () => startPeer(peer), false, progress)).row)
+      rows.push((await underAttack(settings, peer.name, () => peer.start(), false, progress)).row)
     }
     const finding: Finding = {
       title: `${whole(LORIS)} slowloris connections and ${BODIES} slow uploads against 2 workers, a normal GET every 100 ms`,
