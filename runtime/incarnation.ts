@@ -3,7 +3,6 @@
  * host. The cell above it outlives restarts; an incarnation is thrown away when it exits.
  */
 
-import { fork } from 'node:child_process'
 import { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
@@ -14,6 +13,7 @@ import { serializeError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { ActorHost } from './placement/actor-host.ts'
 import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
+import { forkActorChild } from './placement/spare-process.ts'
 
 /** What the placement saw when its thread/process ended (the host's own reason, when it sent one, wins). */
 export interface PlacementExit {
@@ -41,6 +41,11 @@ export interface PlacementOptions {
   /** Process placement: extra Node flags, e.g. `--max-old-space-size=256`. */
   readonly execArgv?: readonly string[]
   readonly env?: Readonly<Record<string, string | undefined>>
+  /**
+   * Process placement: keep a booted process of the same flags and environment waiting, so the
+   * next start (a restart after a crash) skips Node's start-up (placement/spare-process.ts).
+   */
+  readonly spare?: boolean
 }
 
 export const startIncarnation = (
@@ -136,12 +141,10 @@ const startProcess = (
   options: PlacementOptions,
   events: IncarnationEvents,
 ): Incarnation => {
-  const child = fork(fileURLToPath(actorChildEntry), [], {
-    serialization: 'advanced',
-    execArgv: [...(options.execArgv ?? [])],
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const child = forkActorChild(
+    { entry: fileURLToPath(actorChildEntry), execArgv: options.execArgv ?? [], env: options.env },
+    options.spare === true,
+  )
   let error: Error | undefined
   child.on('message', (message: FromHost) => events.message(message))
   child.on('error', (err) => {

@@ -11,6 +11,7 @@ import { type ExitReason, givenUpBecause } from './exit.ts'
 import type { PlacementOptions } from './incarnation.ts'
 import { defaultAskTimeout } from './pending.ts'
 import { spawningFromHostedModule } from './placement/loading.ts'
+import { retireSpares } from './placement/spare-process.ts'
 import { type ActorRef, makeRef } from './ref.ts'
 import { type ChildFactory, type SpawnContext, Supervisor, type SupervisorOptions } from './supervisor.ts'
 import type { Child, RestartType, TreeNode } from './tree.ts'
@@ -114,6 +115,7 @@ export const actor = <D extends ActorDefinition>(
         ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
         ...(options.execArgv ? { execArgv: options.execArgv } : {}),
         ...(options.env ? { env: options.env } : {}),
+        ...(options.spare ? { spare: true } : {}),
         ...(options.onInfo ? { onInfo: options.onInfo } : {}),
         ...(options.onReady ? { onReady: options.onReady } : {}),
         ...(options.onExit ? { onIncarnationExit: options.onExit } : {}),
@@ -347,6 +349,7 @@ export const createSystem = async (options: SystemOptions = {}): Promise<ActorSy
       if (stopped) return
       stopped = true
       await root.stop()
+      retireSpares()
     },
   }
 }

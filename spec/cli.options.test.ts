@@ -45,7 +45,9 @@ describe('help', () => {
       expect(exit.code).toBe(0)
       expect(exit.stderr).toBe('')
       expect(exit.stdout).toMatch(new RegExp(`^Usage: troupe ${command} \\[APP\\]`))
-      for (const key of configKeys) expect(exit.stdout).toMatch(new RegExp(`^ {2}--${flagName(key)}\\b`, 'm'))
+      // A switch on by default shows its way off: `--[no-]flag`.
+      for (const key of configKeys)
+        expect(exit.stdout).toMatch(new RegExp(`^ {2}--(\\[no-\\])?${flagName(key)}\\b`, 'm'))
       expect(exit.stdout).toMatch(/^ {2}--chdir DIR/m)
     }
     expect(serve.stdout).toContain('USR2 upgrade troupe itself')
@@ -223,15 +225,16 @@ describe('--chdir, --name, --pid', () => {
     expect((await get(port)).status).toBe(200)
     expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${troupe.pid}\n`)
     expect(processTitle(troupe.pid)).toBe('troupe: master shop')
-    const workers = await eventually(
+    // The worker, and (a second after it started) the spare process waiting to replace it.
+    const children = await eventually(
       () => {
-        const titles = childPids(troupe.pid).map(processTitle)
-        return titles.length > 0 && titles
+        const titles = childPids(troupe.pid).map(processTitle).sort()
+        return titles.length === 2 && titles.every((t) => t.startsWith('troupe: ')) && titles
       },
-      5_000,
-      'a worker process',
+      10_000,
+      'a worker process and a spare',
     )
-    expect(workers).toEqual(['troupe: worker w1 shop'])
+    expect(children).toEqual(['troupe: spare shop', 'troupe: worker w1 shop'])
 
     troupe.child.kill('SIGTERM')
     const exit = await troupe.exitWithin()

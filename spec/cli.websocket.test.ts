@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
-import { childPids, start, tempDir } from './support/troupe-cli.ts'
+import { start, tempDir, workerPids } from './support/troupe-cli.ts'
 import { type Client, connect } from './support/ws-client.ts'
 
 const websocketApp = fileURLToPath(new URL('./fixtures/websocket-app.ts', import.meta.url))
@@ -52,7 +52,7 @@ describe('troupe serve, HUP and open WebSockets', () => {
     const old = await Promise.all(Array.from({ length: 50 }, () => connect(url)))
     clients.push(...old)
     expect(new Set(old.map(generationOf))).toEqual(new Set(['1']))
-    const workers = new Set(childPids(troupe.pid))
+    const workers = new Set(workerPids(troupe.pid))
     expect(workers.size).toBe(2)
 
     const hupAt = performance.now()
@@ -70,7 +70,7 @@ describe('troupe serve, HUP and open WebSockets', () => {
     const fresh = [firstNew, ...(await Promise.all(Array.from({ length: 10 }, () => connect(url))))]
     clients.push(...fresh)
     expect(new Set(fresh.map(generationOf))).toEqual(new Set(['2']))
-    for (const pid of childPids(troupe.pid)) workers.add(pid)
+    for (const pid of workerPids(troupe.pid)) workers.add(pid)
     expect(workers.size).toBe(4)
 
     await eventually(() => old.every((c) => c.closed), 20_000, 'the old sockets to close')

@@ -304,6 +304,14 @@ export const optionTable = {
     default: 'thread',
     description: 'where workers run: thread (worker_threads) or process (child processes)',
   }),
+  spareProcess: option({
+    group: 'workers',
+    type: onOff,
+    default: true,
+    description:
+      'keep one booted process waiting, so a process worker that dies is replaced without waiting for Node to start',
+    appliesTo: { placement: 'process' },
+  }),
   kind: option({
     group: 'workers',
     // `threads` was the thread-pool kind's first name; it read like a typo beside `--placement thread`.

@@ -37,7 +37,7 @@ export type WorkerOptions = Required<
     'placement' | 'args' | 'shutdownTimeout' | 'heartbeatInterval' | 'heartbeatTimeout' | 'mailbox'
   >
 > &
-  Pick<ActorOptions<HttpWorkerArgs>, 'resourceLimits'>
+  Pick<ActorOptions<HttpWorkerArgs>, 'resourceLimits' | 'spare'>
 
 /** Config durations are seconds; timers take ms. */
 export const ms = (seconds: number): number => Math.round(seconds * 1000)
@@ -121,5 +121,6 @@ export const workerSpec = (
     ...(config.placement === 'thread' && config.memory > 0
       ? { resourceLimits: { maxOldGenerationSizeMb: config.memory } }
       : {}),
+    ...(config.placement === 'process' && config.spareProcess ? { spare: true } : {}),
   }
 }

@@ -14,9 +14,15 @@ const exitCodeFor = (reason: ExitReason): number => (reason.kind === 'crash' ? 1
 let host: ActorHost | undefined
 let heartbeat: NodeJS.Timeout | undefined
 
+/** A spare process (placement/spare-process.ts) says so in ps until an actor takes it. */
+const bornTitle = process.title
+const spare = isMainThread && process.argv.includes('--spare')
+if (spare) process.title = ['troupe: spare', process.env.TROUPE_NAME].filter(Boolean).join(' ')
+
 const onMessage = (message: ToHost): void => {
   if (message.t === 'start') {
     if (host) return
+    if (spare) process.title = bornTitle
     host = new ActorHost(port, message.path)
     if (message.heartbeatMs > 0) {
       const beat = () => {

@@ -67,7 +67,14 @@ export interface NginxConfig {
 }
 
 /** nginx.conf for `config`. */
-export const nginxConfig = ({ dir, site, http = '', errorLog, accessLog, workers = 1 }: NginxConfig): string =>
+export const nginxConfig = ({
+  dir,
+  site,
+  http = '',
+  errorLog,
+  accessLog,
+  workers = 1,
+}: NginxConfig): string =>
   [
     // Workers of a root master run as nobody unless told: they could not reach a 0660 socket.
     process.getuid?.() === 0 ? 'user root;' : '',

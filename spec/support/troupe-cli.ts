@@ -278,3 +278,16 @@ export const childPids = (pid: number): number[] =>
       }
     })
     .map(Number)
+
+/** A spare process (`spareProcess`), before and after it titles itself. */
+export const isSpare = (pid: number): boolean => {
+  try {
+    const title = processTitle(pid)
+    return title.startsWith('troupe: spare') || title.endsWith(' --spare')
+  } catch {
+    return false
+  }
+}
+
+/** The pids of a master's worker processes: its children but the spare waiting to replace one. */
+export const workerPids = (pid: number): number[] => childPids(pid).filter((child) => !isSpare(child))

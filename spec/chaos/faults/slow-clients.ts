@@ -15,7 +15,14 @@ import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { type Attack, slowBodies, slowloris } from '../attackers.ts'
 import { type ChaosSettings, type Fault, timing } from '../fault.ts'
 import { probeLoop } from '../load.ts'
-import { nginxMissing, type Running, startNginx, startPeer, startTroupe, type TroupeChaos } from '../servers.ts'
+import {
+  nginxMissing,
+  type Running,
+  startNginx,
+  startPeer,
+  startTroupe,
+  type TroupeChaos,
+} from '../servers.ts'
 
 const LORIS = 1_000
 const BODIES = 200
