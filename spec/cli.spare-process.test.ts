@@ -3,22 +3,12 @@
  * dies is replaced by it, and another spare follows; it goes with the master, however the
  * master ends; `--no-spare-process` keeps none.
  */
-import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
+import { alive } from './support/pid-namespace.ts'
 import { childPids, cliFixture, get, isSpare, start, tempDir, workerPids } from './support/troupe-cli.ts'
 
 const workerApp = cliFixture('worker-app.ts')
-
-/** Running: a zombie (dead, its exit not yet collected by whoever inherited it) is not. */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 const serveProcess = async (...flags: string[]) => {
   const troupe = start(

@@ -1,21 +1,11 @@
 /** The master as a real process: what systemd or an operator sees from outside. */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, it, onTestFinished } from 'vitest'
 import { eventually } from './support/manual-clock.ts'
+import { alive } from './support/pid-namespace.ts'
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
-
-/** Running: a zombie (exited, not yet reaped by whoever adopted it) is not. */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 it('leaves no orphans: SIGKILL the master and its process actors exit by themselves', async () => {
   const master = spawn(process.execPath, [fixture('orphan-master.ts')], {

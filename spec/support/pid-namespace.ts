@@ -35,6 +35,12 @@ export const processState = (pid: number): { readonly state: string; readonly pp
   return { state: state!, ppid: Number(ppid) }
 }
 
+/** Running: a zombie (exited, not yet reaped by whoever adopted it) is not. */
+export const alive = (pid: number): boolean => {
+  const state = processState(pid)?.state
+  return state !== undefined && state !== 'Z'
+}
+
 /** The pid namespace a process lives in (`pid:[4026532]`). */
 const namespaceOf = (pid: number) => readOr(() => readlinkSync(`/proc/${pid}/ns/pid`))
 
