@@ -11,6 +11,13 @@ import type { ChaosSettings, Fault } from '../fault.ts'
 import { probeLoop, probeOnce, startLoad, wrkArgv } from '../load.ts'
 import { controlOf, startTroupe, troupeArgv } from '../servers.ts'
 
+/** How wrk saw its failures: socket errors by kind, and answers that were not 2xx/3xx. */
+const wrkFailures = (output: string): string => {
+  const socket = /Socket errors: (.*)/.exec(output)?.[1] ?? 'no socket errors'
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? '0'
+  return `${socket}; non-2xx ${non2xx}`
+}
+
 const secondsOf = (s: ChaosSettings) => (s.short ? 10 : 20)
 const placements = ['thread', 'process'] as const
 const CONNECTIONS = 16
@@ -54,7 +61,7 @@ export const memory: Fault = {
         // may have held them all (handoff gives a connection to the least busy worker).
         const allowed = deaths * CONNECTIONS
         progress(
-          `${placement}: ${deaths} worker deaths (${byMemory} by memory), ${whole(result.sent)} sent, ${result.failed} failed`,
+          `${placement}: ${deaths} worker deaths (${byMemory} by memory), ${whole(result.sent)} sent, ${result.failed} failed (${wrkFailures(result.run.output)})`,
         )
         rows.push({
           server: shape.name,
@@ -63,6 +70,7 @@ export const memory: Fault = {
           'exit lines': [...new Set(reasons)].slice(0, 3).join('; '),
           sent: whole(result.sent),
           failed: String(result.failed),
+          'of which (wrk)': wrkFailures(result.run.output),
           'answer after': `${after.status}`,
         })
         targets.push(
