@@ -33,6 +33,7 @@ describe('workerSpec', () => {
         proxyAllowFrom: ['127.0.0.1', '::1'],
         forwardedAllowIps: ['127.0.0.1', '::1'],
         http2: { tls: true, cleartext: false, maxConcurrentStreams: 100 },
+        maxQueueDelayMs: 0,
         maxRequests: 0,
         drainIdleMs: 1_000,
         generation: 7,

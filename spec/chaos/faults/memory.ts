@@ -3,7 +3,8 @@
  * process: an RSS limit the master enforces): a request to /leak every 50 ms while wrk keeps 16
  * keep-alive connections on hello. Bounds: the workers that pass the limit end with exit reason
  * `memory` and are replaced, the master keeps serving, and the failed requests are at most
- * what the dying workers held (one per connection, at most all 16 each time); every death counted in the tree.
+ * what the dying workers held (one per connection, at most all 16 each time, and once more for
+ * a reconnection handed over before the master heard of the exit); every death counted in the tree.
  */
 import { sleep, whole } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
@@ -58,8 +59,11 @@ export const memory: Fault = {
         const deaths = died.length
         const byMemory = died.filter((e) => e.reason === 'memory').length
         // What a dying worker had in flight: at most one request per connection it held, and it
-        // may have held them all (handoff gives a connection to the least busy worker).
-        const allowed = deaths * CONNECTIONS
+        // may have held them all (handoff gives a connection to the least busy worker). A thread
+        // that dies cuts its connections at once, and the master hears of the exit a moment later
+        // (about a millisecond): a client that reconnects at once may be handed to it in that
+        // moment and cut again. So twice per connection (measured in CI: 33 for 2 deaths).
+        const allowed = deaths * CONNECTIONS * 2
         progress(
           `${placement}: ${deaths} worker deaths (${byMemory} by memory), ${whole(result.sent)} sent, ${result.failed} failed (${wrkFailures(result.run.output)})`,
         )
@@ -83,7 +87,7 @@ export const memory: Fault = {
           {
             what: `${placement}: requests failed while workers died of memory`,
             measured: `${result.failed} of ${whole(result.sent)}`,
-            bound: `≤ ${allowed} (${CONNECTIONS} connections per death at most)`,
+            bound: `≤ ${allowed} (${CONNECTIONS} connections per death, each cut and its reconnection)`,
             met: result.failed <= allowed,
           },
         )
