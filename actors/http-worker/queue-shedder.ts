@@ -20,7 +20,7 @@ export const SHED_INTERVAL_MS = 50
 
 export class QueueShedder {
   readonly #targetMs: number
-  readonly #intervalMs: number
+  readonly #intervalMs = SHED_INTERVAL_MS
   /** performance.now() of the turn's first request; -1 between turns. */
   #turnStart = -1
   /** performance.now() when the last turn ended. */
@@ -34,14 +34,8 @@ export class QueueShedder {
   #shedding = false
   readonly #endTurn = () => this.#turnEnded()
 
-  constructor(targetMs: number, intervalMs = SHED_INTERVAL_MS) {
+  constructor(targetMs: number) {
     this.#targetMs = targetMs
-    this.#intervalMs = intervalMs
-  }
-
-  /** Whether the worker is shedding now. */
-  get shedding(): boolean {
-    return this.#shedding
   }
 
   /** A request begins at `now` (performance.now()): true to serve it, false to shed it. */

@@ -13,7 +13,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 
 /** How long after a start the next spare is forked, ms. */
-export const SPARE_DELAY_MS = 1_000
+const SPARE_DELAY_MS = 1_000
 
 export interface ForkShape {
   readonly entry: string

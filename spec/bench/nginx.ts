@@ -23,8 +23,9 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, nginxPath, writeNginxConfig } from '../support/nginx-config.ts'
+import { nginxPath } from '../support/nginx-config.ts'
 import { markedBlock, readReadme } from '../support/readme.ts'
+import { launchNginx } from './nginx-launch.ts'
 import {
   benchOptions,
   errorsOf,
@@ -77,26 +78,13 @@ type Site = (socket: string, port: number) => string
 /** `argv` as the commands list shows it: each run's temp directory is DIR. */
 const inDir = (argv: readonly string[], dir: string) => argv.map((arg) => arg.replaceAll(dir, 'DIR'))
 
-/** nginx with one worker in front of `socket`; a port taken between probe and bind is retried. */
-const startNginx = async (dir: string, site: Site, socket: string, section: string): Promise<Launched> => {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
-    const args = writeNginxConfig({
-      dir,
-      site: site(socket, port),
-      errorLog: 'stderr notice',
-      accessLog: 'off',
-    })
-    const argv = [NGINX!, ...args]
-    used(section, inDir(argv, dir))
-    try {
-      const nginx = await launch(argv, 15_000, /start worker process/)
-      return { ...nginx, port }
-    } catch (error) {
-      if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error
-    }
-  }
-}
+/** nginx with one worker in front of `socket`. */
+const startNginx = (dir: string, site: Site, socket: string, section: string): Promise<Launched> =>
+  launchNginx(
+    dir,
+    (port) => ({ site: site(socket, port) }),
+    (argv) => used(section, inDir(argv, dir)),
+  )
 
 // ---------------------------------------------------------------------------------------
 // Backends: each serves the hello app with 2 workers on the Unix socket `socket`.

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import type { RemoteMaster } from '../../runtime/master/control/connect.ts'
+import { launchNginx } from '../bench/nginx-launch.ts'
 import { type Launched, launch, NODE, stop } from '../bench/runner.ts'
 import type { Contender } from '../bench/scenarios/compare.ts'
-import { freePort, nginxPath, writeNginxConfig } from '../support/nginx-config.ts'
+import { nginxPath } from '../support/nginx-config.ts'
 import { ensurePackages } from '../support/packages.ts'
 
 export interface TroupeChaos {
@@ -117,36 +118,24 @@ export const nginxMissing = (): string | undefined =>
 
 /**
  * nginx as a server in its own right (`return 200` of hello, its timeouts at their defaults),
- * `workers` worker processes, everything it writes in a temp directory; a port taken between
- * probe and bind is retried.
+ * `workers` worker processes, everything it writes in a temp directory.
  */
 export const startNginx = async (workers: number): Promise<Running> => {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-chaos-nginx-'))
   try {
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort()
-      const args = writeNginxConfig({
-        dir,
-        workers,
-        site: `server {\n  listen 127.0.0.1:${port};\n  location / { return 200 "hello world\\n"; }\n}`,
-        errorLog: 'stderr notice',
-        accessLog: 'off',
-      })
-      try {
-        const launched = await launch([nginxPath()!, ...args], 15_000, /start worker process/)
-        return {
-          launched: { ...launched, port },
-          port,
-          pid: launched.pid,
-          events: () => [],
-          stop: async () => {
-            await stop(launched, 'nginx')
-            rmSync(dir, { recursive: true, force: true })
-          },
-        }
-      } catch (error) {
-        if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error
-      }
+    const launched = await launchNginx(dir, (port) => ({
+      workers,
+      site: `server {\n  listen 127.0.0.1:${port};\n  location / { return 200 "hello world\\n"; }\n}`,
+    }))
+    return {
+      launched,
+      port: launched.port,
+      pid: launched.pid,
+      events: () => [],
+      stop: async () => {
+        await stop(launched, 'nginx')
+        rmSync(dir, { recursive: true, force: true })
+      },
     }
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
