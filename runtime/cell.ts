@@ -135,6 +135,7 @@ export class ActorCell implements Child, RefTarget {
     try {
       const incarnation = startIncarnation(placement, definition, start, this.#options, {
         message: (message) => this.#onMessage(incarnation, message),
+        lost: () => this.#onLost(incarnation),
         exit: (exit) => this.#onPlacementExit(incarnation, exit),
       })
       this.#incarnation = incarnation
@@ -203,6 +204,16 @@ export class ActorCell implements Child, RefTarget {
         if (this.#state === 'ready') this.#state = 'failed'
         return
     }
+  }
+
+  /**
+   * The placement says the incarnation is gone before its exit is known: nothing more is posted
+   * to it (it would be lost unread — a socket closed unserved); it waits for the next one, and
+   * the state tells owners (a pool choosing a worker) to look elsewhere meanwhile.
+   */
+  #onLost(from: Incarnation): void {
+    if (from !== this.#incarnation) return
+    if (this.#state === 'ready') this.#state = 'failed'
   }
 
   #onPlacementExit(from: Incarnation, exit: PlacementExit): void {
@@ -291,6 +302,8 @@ export class ActorCell implements Child, RefTarget {
   kill(reason: ExitReason): void {
     if (!this.#incarnation || this.#killedFor) return
     this.#killedFor = reason
+    // Killed is as good as gone: what is posted from now on waits for the next incarnation.
+    if (this.#state === 'ready') this.#state = 'failed'
     this.#incarnation.kill()
   }
 

@@ -6,7 +6,7 @@
 import { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
-import { type ResourceLimits, Worker } from 'node:worker_threads'
+import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { actorChildEntry } from './entries.ts'
 import { serializeError } from './errors.ts'
@@ -24,6 +24,12 @@ export interface PlacementExit {
 
 export interface IncarnationEvents {
   message(message: FromHost): void
+  /**
+   * The incarnation can take no more messages: its thread is being torn down (it ran out of
+   * heap, or crashed). `exit` follows, but only once the teardown is done — measured up to
+   * 250 ms later — and a socket sent meanwhile would be closed unserved.
+   */
+  lost?(): void
   exit(exit: PlacementExit): void
 }
 
@@ -115,7 +121,14 @@ const startThread = (
   options: PlacementOptions,
   events: IncarnationEvents,
 ): Incarnation => {
+  // The lifeline: the thread holds one end and never uses it. Its teardown closes that end before
+  // the Worker's exit event can fire, which is the first sign in this thread that it is gone.
+  const lifeline = new MessageChannel()
+  lifeline.port1.unref()
+  lifeline.port1.once('close', () => events.lost?.())
   const worker = new Worker(actorChildEntry, {
+    workerData: { lifeline: lifeline.port2 },
+    transferList: [lifeline.port2],
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     execArgv: [],
@@ -126,7 +139,10 @@ const startThread = (
   worker.on('error', (err: Error) => {
     error = err
   })
-  worker.on('exit', (code) => events.exit({ code, signal: null, ...(error ? { error } : {}) }))
+  worker.on('exit', (code) => {
+    lifeline.port1.close()
+    events.exit({ code, signal: null, ...(error ? { error } : {}) })
+  })
   worker.postMessage(start)
   return {
     pid: process.pid,

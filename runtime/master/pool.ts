@@ -125,8 +125,9 @@ export class WorkerPool {
       started: false,
       // A worker whose heartbeats stopped (a handler spinning) gets no new connections while
       // its supervisor decides; they would only wait behind the blocked loop.
+      // Nor one its cell knows to be dying (killed, or its thread torn down) before its exit is heard.
       get ready() {
-        return this.up && this.cell.silentMs < beat * 2 + 100
+        return this.up && this.cell.state === 'ready' && this.cell.silentMs < beat * 2 + 100
       },
       handed: 0,
       closed: 0,

@@ -4,12 +4,19 @@
  * stays short.
  */
 import type { Transferable } from 'node:worker_threads'
-import { isMainThread, parentPort } from 'node:worker_threads'
+import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import type { ExitReason } from '../exit.ts'
 import { ActorHost, type HostPort } from './actor-host.ts'
 import type { FromHost, ToHost } from './actor-protocol.ts'
 
 const exitCodeFor = (reason: ExitReason): number => (reason.kind === 'crash' ? 1 : 0)
+
+/**
+ * A thread's end of its lifeline (incarnation.ts): held here for the thread's whole life, so only
+ * the teardown closes it, and unref'd, so it never keeps the thread up.
+ */
+const lifeline = isMainThread ? undefined : (workerData as { lifeline?: MessagePort } | null)?.lifeline
+lifeline?.unref()
 
 let host: ActorHost | undefined
 let heartbeat: NodeJS.Timeout | undefined
