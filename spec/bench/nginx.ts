@@ -9,7 +9,9 @@
  *    handler).
  * 2. (uwsgi) `uwsgi_pass` to uWSGI (`--plugin python3 --processes 2`, the hello WSGI app
  *    `hello_wsgi.py`; the baseline), to troupe `--uwsgi unix:…` (where this troupe has the flag),
- *    and troupe over HTTP on the same socket shape (`proxy_pass` as in 1).
+ *    troupe over HTTP on the same socket shape (`proxy_pass` as in 1), and the floor: node:cluster
+ *    answering raw uwsgi packets without any HTTP machinery (`cluster-uwsgi.ts`), the most a Node
+ *    backend can do per connection here.
  *
  * Every run starts a fresh backend and a fresh nginx, warms up, measures, and stops both;
  * candidates alternate within a round, baseline first. Not pinned: nginx, two workers and wrk
@@ -153,6 +155,13 @@ const uwsgiServer: Backend = {
     '--disable-logging',
   ],
 }
+/** The least a Node uwsgi backend can do per connection (cluster-uwsgi.ts): the floor troupe is read against. */
+const uwsgiFloor: Backend = {
+  name: 'floor: node:cluster answering raw uwsgi (SCHED_NONE)',
+  site: uwsgiSite,
+  ready: /cluster-uwsgi: serving on unix:/,
+  argv: (socket) => [NODE, 'spec/bench/cluster-uwsgi.ts', '--workers', '2', '--bind', `unix:${socket}`],
+}
 const troupeUwsgi: Backend = {
   name: 'troupe --uwsgi (thread)',
   site: uwsgiSite,
@@ -284,7 +293,7 @@ const uwsgiSection = async () => {
       `(uwsgi_pass; troupe also over HTTP with proxy_pass and keepalive) ` +
       `(wrk -t1 -c${connections} against nginx, ${duration}s runs after ${warmup}s warm-up, ${rounds} round(s))`,
     uwsgiServer,
-    withUwsgi ? [troupeUwsgi, troupeThread] : [troupeThread],
+    withUwsgi ? [troupeUwsgi, troupeThread, uwsgiFloor] : [troupeThread, uwsgiFloor],
   )
 }
 
@@ -300,7 +309,7 @@ const version = (argv: readonly string[]) => {
 }
 const perRun = warmup + duration + 3
 const estimate =
-  (sections.has('http') ? rounds * 3 * perRun : 0) + (sections.has('uwsgi') ? rounds * 3 * perRun : 0)
+  (sections.has('http') ? rounds * 3 * perRun : 0) + (sections.has('uwsgi') ? rounds * 4 * perRun : 0)
 console.log(
   `troupe nginx bench — node ${process.version} (${NODE}), ${version([NGINX, '-v'])}, ${version(['wrk', '-v'])}, ` +
     `${new Date().toISOString()}, load average ${loadavg()
