@@ -221,6 +221,15 @@ export interface Memory {
 export const memoryOf = (pid: number): Memory => {
   const pids = processTree(pid)
   remember(pids)
+  return memoryOfPids(pid, pids)
+}
+
+/**
+ * Memory of `pids` (the tree of `pid`, found beforehand): a few reads of /proc, where finding
+ * the tree reads every process's — milliseconds that a sampler beside a load generator in the
+ * same loop must not spend at every sample.
+ */
+export const memoryOfPids = (pid: number, pids: readonly number[]): Memory => {
   let totalKb = 0
   let masterKb = 0
   let threads = 0

@@ -37,6 +37,12 @@ export interface OpenLoopResult {
   readonly lost: number
   /** Most connections open at once. */
   readonly peakConnections: number
+  /**
+   * The longest the generator's own loop was away (between two of its 1 ms ticks), ms: requests
+   * due meanwhile went out late, and their latency, counted from when they were due, includes
+   * it — a stall of the client, not of the server.
+   */
+  readonly clientStallMs: number
 }
 
 interface Conn {
@@ -53,7 +59,14 @@ const HEAD_END = '\r\n\r\n'
 interface Run {
   readonly start: number
   finished: boolean
-  readonly result: { due: number; answers: Answer[]; failed: number; lost: number; peakConnections: number }
+  readonly result: {
+    due: number
+    answers: Answer[]
+    failed: number
+    lost: number
+    peakConnections: number
+    clientStallMs: number
+  }
 }
 
 export class OpenLoopClient {
@@ -89,15 +102,25 @@ export class OpenLoopClient {
     const run: Run = {
       start: performance.now(),
       finished: false,
-      result: { due: 0, answers: [], failed: 0, lost: 0, peakConnections: this.#conns.size },
+      result: {
+        due: 0,
+        answers: [],
+        failed: 0,
+        lost: 0,
+        peakConnections: this.#conns.size,
+        clientStallMs: 0,
+      },
     }
     this.#run = run
     const end = run.start + phase.seconds * 1_000
     const interval = 1_000 / phase.rate
     let next = run.start
+    let last = run.start
     return new Promise((resolve) => {
       const tick = setInterval(() => {
         const now = performance.now()
+        if (now < end) run.result.clientStallMs = Math.max(run.result.clientStallMs, now - last)
+        last = now
         for (const until = Math.min(now, end); next <= until; next += interval) this.#due(next)
         // Requests unanswered past the timeout fail; their connections go.
         for (const conn of this.#conns)

@@ -13,7 +13,8 @@
 import { execFileSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { SHED_INTERVAL_MS } from '../../../actors/http-worker/queue-shedder.ts'
-import { fixed, memoryOf, sleep, whole, wrk } from '../../bench/runner.ts'
+import { processTree } from '../../bench/process-tree.ts'
+import { fixed, memoryOfPids, sleep, whole, wrk } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { type ChaosSettings, type Fault, timing } from '../fault.ts'
 import { wrkArgv } from '../load.ts'
@@ -67,8 +68,38 @@ const shed = (r: OpenLoopResult) => r.answers.filter((a) => a.status === 503)
 const msOf = (answers: readonly Answer[]) => answers.map((a) => a.ms)
 const ms = (n: number) => (Number.isFinite(n) ? `${fixed(n, 1)} ms` : '—')
 
+/** How long a stretch of only normal answers says the server is back to normal, ms. */
+const QUIET_MS = 250
+
+/**
+ * Recovery after the overload: when the last abnormal answer (not a 200, or slower than
+ * `normalBound`) was due before the first QUIET_MS of only normal ones; never, while requests of
+ * the phase went unanswered. A lone slow answer
+ * later (a stall the normal phase can have too) is not the overload's: it is reported apart,
+ * as the worst answer after the recovery.
+ */
+const recovery = ({ answers, failed, lost }: OpenLoopResult, normalBound: number) => {
+  // A request of the phase that got no answer at all: it never came back to normal within it.
+  if (failed + lost > 0) return { recoveryMs: Number.POSITIVE_INFINITY, laterWorst: Number.NaN }
+  const abnormal = answers
+    .filter((a) => a.status !== 200 || a.ms > normalBound)
+    .map((a) => a.at)
+    .sort((a, b) => a - b)
+  let recoveryMs = 0
+  for (const at of abnormal) {
+    // Quiet from recoveryMs until this one, long enough: recovered before it.
+    if (at - recoveryMs >= QUIET_MS) break
+    recoveryMs = at
+  }
+  const laterWorst = Math.max(0, ...answers.filter((a) => a.at > recoveryMs).map((a) => a.ms))
+  return { recoveryMs, laterWorst }
+}
+
 /** Runs an open-loop phase while sampling the tree's RSS; resolves with both. */
 const phase = async (client: OpenLoopClient, pid: number, rate: number, seconds: number) => {
+  // The tree is found once, before the load: walking /proc at every sample stalled the generator
+  // (same loop) for milliseconds, which its latencies then counted.
+  const pids = processTree(pid)
   const running = client.run({ rate, seconds })
   let maxKb = 0
   let done = false
@@ -76,7 +107,7 @@ const phase = async (client: OpenLoopClient, pid: number, rate: number, seconds:
     done = true
   })
   while (!done) {
-    maxKb = Math.max(maxKb, memoryOf(pid).totalKb)
+    maxKb = Math.max(maxKb, memoryOfPids(pid, pids).totalKb)
     await sleep(250)
   }
   return { result: await running, maxKb }
@@ -138,9 +169,7 @@ export const overload: Fault = {
             const shedP99 = quantile(msOf(overShed), 0.99)
             const withoutRetry = [...onsetShed, ...overShed].filter((a) => !a.retryAfter).length
             const normalBound = 3 * normalP99
-            // Recovery: when the last answer after the overload that was not a normal one was due.
-            const abnormal = after.result.answers.filter((a) => a.status !== 200 || a.ms > normalBound)
-            const recoveryMs = abnormal.length ? Math.max(...abnormal.map((a) => a.at)) : 0
+            const { recoveryMs, laterWorst } = recovery(after.result, normalBound)
             const failed = [normal, over, after].reduce(
               (n, { result }) =>
                 n +
@@ -165,7 +194,13 @@ export const overload: Fault = {
               [`${OVERLOAD}×: shed p50 / p99`]: overShed.length ? `${ms(shedP50)} / ${ms(shedP99)}` : '—',
               'peak connections': String(over.result.peakConnections),
               'RSS growth': `${fixed(growthMb, 1)} MB`,
-              'back to normal': ms(recoveryMs),
+              'back to normal (then worst answer)': Number.isFinite(recoveryMs)
+                ? `${ms(recoveryMs)} (${ms(laterWorst)})`
+                : 'not within the phase',
+              "load generator's longest stall (½ / 4× / ½)": [normal, over, after]
+                .map(({ result }) => fixed(result.clientStallMs, 0))
+                .join(' / ')
+                .concat(' ms'),
               'failed or lost': String(failed),
             })
             if (!shape.bounded) continue
@@ -229,7 +264,7 @@ export const overload: Fault = {
     }
     const finding: Finding = {
       title: `${OVERLOAD}× overload, one worker of a 1 ms CPU-bound app`,
-      method: `Server pinned to CPU ${SERVER_CPU}, load from CPU ${LOAD_CPU}. Capacity: wrk -t1 -c1 (one request at a time: no queue to shed) for ${p.capacity} s (its 2xx per second). Then open loop (spec/chaos/open-loop.ts: requests due on a schedule, ${CONNECTED} kept-alive connections open beforehand and more as needed, the same clients through the three phases, latency from when each was due): ½ capacity for ${p.normal} s (normal), ${OVERLOAD}× for ${p.overload} s (latency bounds on the requests due after its first ${ONSET_MS} ms, the onset, which has a column of its own), ½ again for ${p.after} s (recovery: when the last answer that was not a 200 within 3× the normal p99 was due). RSS of the whole tree sampled every 250 ms.`,
+      method: `Server pinned to CPU ${SERVER_CPU}, load from CPU ${LOAD_CPU}. Capacity: wrk -t1 -c1 (one request at a time: no queue to shed) for ${p.capacity} s (its 2xx per second). Then open loop (spec/chaos/open-loop.ts: requests due on a schedule, ${CONNECTED} kept-alive connections open beforehand and more as needed, the same clients through the three phases, latency from when each was due): ½ capacity for ${p.normal} s (normal), ${OVERLOAD}× for ${p.overload} s (latency bounds on the requests due after its first ${ONSET_MS} ms, the onset, which has a column of its own), ½ again for ${p.after} s (recovery: when the last answer that was not a 200 within 3× the normal p99 was due before ${QUIET_MS} ms of only such answers; the worst answer after it is shown beside). The load generator's longest stall (its loop away between two 1 ms ticks) is shown per phase: requests due in one go out late, and count it as latency. RSS of the whole tree sampled every 250 ms.`,
       rows,
       targets,
       commands,
