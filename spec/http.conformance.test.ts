@@ -92,6 +92,15 @@ const deliberate: Record<string, (c: CorpusCase, troupe: Exchange, bare: Exchang
     expect(troupe.responses[0]!.headers).toContainEqual(['connection', 'close'])
     expect(troupe.closedByServer).toBe(true)
   },
+  // `GET /foo HTTP/2.0` in an HTTP/1.1 request line: node:http parses it and serves it as if it
+  // were 1.1; troupe answers 400 and closes (as gunicorn does), and nothing after takes
+  // the request for an HTTP/2 one (that once crashed the worker).
+  'invalid/version_02': (_c, troupe, bare) => {
+    expect(outcomeOf(bare)).toBe('accepted')
+    expect(troupe.responses.map((r) => r.status)).toEqual([400])
+    expect(troupe.responses[0]!.headers).toContainEqual(['connection', 'close'])
+    expect(troupe.closedByServer).toBe(true)
+  },
 }
 
 let troupe: Server
@@ -158,6 +167,13 @@ describe('HTTP/1.1 corpus: troupe answers as bare node:http does', () => {
     }
     expect(outcomeOf(fromTroupe), 'accept/reject outcome').toBe(outcomeOf(fromBare))
     expect(view(fromTroupe)).toEqual(view(fromBare))
+  })
+
+  it('serves the whole corpus without a worker dying', () => {
+    // The exit is recorded at once; the restart count only once the replacement starts.
+    const stats = troupe.stats()
+    expect(stats.workers.map((w) => w.lastExit ?? null)).toEqual([null])
+    expect(stats.totals.restarts).toBe(0)
   })
 
   it('is not vacuous: node:http accepts some cases and rejects others', () => {

@@ -794,6 +794,14 @@ export class WorkerServer {
       plain(res, 503, 'Service Unavailable: this worker is overloaded\n', RETRY_AFTER)
       return
     }
+    // HTTP/1 framing claiming another major version (`GET / HTTP/2.0`): node:http parses it,
+    // but nothing after may take it for what it says it is. A malformed request, the client's
+    // fault: 400 as gunicorn answers, not a 505 that metrics would count as the server's.
+    if (!h2 && req.httpVersionMajor !== 1) {
+      res.shouldKeepAlive = false
+      plain(res, 400, 'Bad Request: not an HTTP/1.x request line\n')
+      return
+    }
     // node:http2 bounds its header list itself (maxHeaderListPairs).
     if (!h2 && req.rawHeaders.length / 2 > this.#args.maxHeaders) {
       res.shouldKeepAlive = false

@@ -74,7 +74,7 @@ const parseAddress = (address: string): { host: string; port: number } => {
 }
 
 /**
- * Connects, writes `bytes` in one go and reads. Once the server has been quiet for `idleMs`
+ * Connects (`HOST:PORT`, or `unix:PATH`), writes `bytes` in one go and reads. Once the server has been quiet for `idleMs`
  * (it answered what it could), half-closes so that a server waiting for more of an
  * incomplete request sees the end; then reads until the server closes (it answers what it
  * still owes first) or `maxMs` passed.
@@ -82,10 +82,10 @@ const parseAddress = (address: string): { host: string; port: number } => {
 export const replay = (address: string, bytes: Buffer, options: ReplayOptions = {}): Promise<Exchange> => {
   const idleMs = options.idleMs ?? 300
   const maxMs = options.maxMs ?? 3_000
-  const { host, port } = parseAddress(address)
+  const target = address.startsWith('unix:') ? { path: address.slice('unix:'.length) } : parseAddress(address)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
-    const socket = net.connect({ host, port, allowHalfOpen: true })
+    const socket = net.connect({ ...target, allowHalfOpen: true })
     let halfClosed = false
     let closedByServer = false
     let done = false

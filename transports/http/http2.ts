@@ -58,8 +58,12 @@ export const handshakeDone = (socket: TLSSocket): void => {
 export const sessionOf = (req: IncomingMessage): http2.Http2Session | undefined =>
   (req as unknown as http2.Http2ServerRequest).stream?.session
 
-/** The request came over HTTP/2 (node:http2's compatibility objects stand in for node:http's). */
-export const isHttp2 = (req: IncomingMessage): boolean => req.httpVersionMajor === 2
+/**
+ * The request came over HTTP/2 (node:http2's compatibility objects stand in for node:http's).
+ * Its version alone does not say so: node:http parses `GET / HTTP/2.0` in an HTTP/1.1 request
+ * line too (a request worker-server refuses with 400); only node:http2's request has a stream.
+ */
+export const isHttp2 = (req: IncomingMessage): boolean => req.httpVersionMajor === 2 && 'stream' in req
 
 /**
  * Whether a closed response reached the client whole. node:http2's compatibility response says

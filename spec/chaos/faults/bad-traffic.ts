@@ -1,14 +1,20 @@
 /**
  * Bad traffic mixed into good: 10,000 requests (2,000 in the short form), each on its own
- * connection, 64 at a time — four in five an ordinary GET, the rest drawn from gunicorn's
+ * connection, 64 at a time — seven in ten an ordinary GET, one in five drawn from gunicorn's
  * HTTP/1.1 corpus (spec/fixtures/http1-requests.json), its invalid cases and its valid ones,
- * bytes exactly as the corpus has them. Bounds: every ordinary request answered 200 with the
- * app's body, every invalid one refused with a 4xx or a close (never a 5xx, never a hang), no
- * valid corpus case answered 5xx, and no worker restarted. Both placements.
+ * bytes exactly as the corpus has them, and one in ten a uwsgi packet on the server's uwsgi
+ * listener, half as nginx sends it and half malformed (one of each way the parser refuses).
+ * Bounds: every ordinary request and good packet answered 200 with the app's body, every
+ * invalid one refused with a 4xx or a close (never a 5xx, never a hang), no valid corpus case
+ * answered 5xx, and no worker restarted. Both placements.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { whole } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import { type Exchange, loadCorpus, replay } from '../../support/corpus.ts'
+import { encodeVar, nginxVars, packetOf, uwsgiPacket } from '../../support/uwsgi-packets.ts'
 import type { ChaosSettings, Fault } from '../fault.ts'
 import { controlOf, startTroupe } from '../servers.ts'
 
@@ -21,7 +27,49 @@ const ORDINARY = Buffer.from(
 )
 const HELLO = 'hello world\n'
 
-type Kind = 'ordinary' | 'invalid' | 'valid'
+/** A good packet: nginx's vars for `GET /shop?item=1`. */
+const UWSGI_GOOD = uwsgiPacket(nginxVars({ uri: '/shop?item=1' }, [['HTTP_HOST', 'shop.example']]))
+const varsOf = (vars: ReadonlyArray<readonly [string, string]>) =>
+  Buffer.concat(vars.map(([k, v]) => encodeVar(k, v)))
+const goodVars = nginxVars({ uri: '/shop?item=1' })
+/** Malformed packets, one for each way the parser refuses one. */
+const UWSGI_BAD: readonly Buffer[] = [
+  uwsgiPacket(goodVars, { modifier1: 5 }),
+  ORDINARY, // plain HTTP sent to the uwsgi socket
+  packetOf(varsOf(goodVars), { datasize: 30 }), // the block's size cuts a var in two
+  packetOf(Buffer.concat([varsOf(goodVars), Buffer.from([0xff, 0x7f, 0x41])])), // a key length past the block
+  uwsgiPacket([...goodVars, ['HTTP_X_SMUGGLE', 'a\r\nX-Admin: 1']]),
+  uwsgiPacket([...goodVars, ['HTTP_X_NUL', 'a\0b']]),
+  uwsgiPacket([...goodVars, ['', 'empty key']]),
+  uwsgiPacket(goodVars.map(([k, v]) => [k, k === 'CONTENT_LENGTH' ? '-1' : v] as const)),
+  uwsgiPacket(goodVars.map(([k, v]) => [k, k === 'CONTENT_LENGTH' ? '12abc' : v] as const)),
+  uwsgiPacket(goodVars.filter(([k]) => k !== 'REQUEST_METHOD')),
+  uwsgiPacket(goodVars.map(([k, v]) => [k, k === 'REQUEST_METHOD' ? 'G T' : v] as const)),
+  uwsgiPacket(goodVars).subarray(0, 40), // truncated: the peer stops sending mid-packet
+]
+
+const KINDS = ['ordinary', 'invalid', 'valid', 'uwsgi', 'uwsgi-bad'] as const
+type Kind = (typeof KINDS)[number]
+const LABELS: Record<Kind, string> = {
+  ordinary: 'ordinary GET',
+  invalid: 'corpus invalid cases',
+  valid: 'corpus valid cases',
+  uwsgi: 'good uwsgi packets',
+  'uwsgi-bad': 'malformed uwsgi packets',
+}
+/** Of every 20: 14 ordinary, 2 invalid and 2 valid corpus cases, 1 good and 1 malformed uwsgi packet. */
+const kindOf = (i: number): Kind => {
+  const roll = i % 20
+  return roll < 14
+    ? 'ordinary'
+    : roll < 16
+      ? 'invalid'
+      : roll < 18
+        ? 'valid'
+        : roll === 18
+          ? 'uwsgi'
+          : 'uwsgi-bad'
+}
 interface Tally {
   sent: number
   wrong: number
@@ -30,15 +78,17 @@ interface Tally {
 
 const judge = (kind: Kind, exchange: Exchange): string | undefined => {
   const statuses = exchange.responses.map((r) => r.status)
-  if (kind === 'ordinary') {
+  if (kind === 'ordinary' || kind === 'uwsgi') {
     const r = exchange.responses[0]
     return r && r.status === 200 && r.body.toString('latin1') === HELLO
       ? undefined
-      : `ordinary GET got ${r ? `${r.status} ${JSON.stringify(r.body.toString('latin1').slice(0, 40))}` : 'no response'}`
+      : `${kind === 'uwsgi' ? 'good uwsgi packet' : 'ordinary GET'} got ${r ? `${r.status} ${JSON.stringify(r.body.toString('latin1').slice(0, 40))}` : 'no response'}`
   }
   if (statuses.some((s) => s >= 500)) return `${kind} case answered ${statuses.join(',')}`
   if (!exchange.closedByServer && exchange.responses.length === 0)
     return `${kind} case: no answer and no close`
+  if (kind === 'uwsgi-bad' && statuses.length > 0)
+    return `malformed uwsgi packet answered ${statuses.join(',')}`
   if (kind === 'invalid' && statuses.some((s) => s < 400) && !exchange.closedByServer)
     return `invalid case answered ${statuses.join(',')} and left open`
   return undefined
@@ -55,34 +105,36 @@ export const badTraffic: Fault = {
     const rows: Record<string, string>[] = []
     const targets: Target[] = []
     for (const placement of placements) {
+      const dir = mkdtempSync(join(tmpdir(), 'troupe-chaos-uwsgi-'))
+      const uwsgiAt = `unix:${join(dir, 'uwsgi.sock')}`
       const server = await startTroupe({
         name: `troupe ×2, ${placement}`,
-        flags: ['--workers', '2', '--placement', placement],
+        flags: ['--workers', '2', '--placement', placement, '--uwsgi', uwsgiAt],
       })
-      const tallies: Record<Kind, Tally> = {
-        ordinary: { sent: 0, wrong: 0, examples: [] },
-        invalid: { sent: 0, wrong: 0, examples: [] },
-        valid: { sent: 0, wrong: 0, examples: [] },
-      }
+      const tallies = Object.fromEntries(
+        KINDS.map((kind) => [kind, { sent: 0, wrong: 0, examples: [] as string[] }]),
+      ) as Record<Kind, Tally>
       try {
         const master = await controlOf(server)
         const before = await master.stats()
         let next = 0
         const total = totalOf(settings)
         const one = async (i: number) => {
-          const roll = i % 5
-          const kind: Kind = roll < 4 ? 'ordinary' : i % 10 === 4 ? 'invalid' : 'valid'
-          const bytes =
-            kind === 'ordinary'
-              ? ORDINARY
-              : kind === 'invalid'
-                ? invalid[i % invalid.length]!
-                : valid[i % valid.length]!
+          const kind = kindOf(i)
           const tally = tallies[kind]
-          tally.sent++
+          // Each kind goes through its cases in turn.
+          const nth = tally.sent++
+          const bytes = {
+            ordinary: ORDINARY,
+            invalid: invalid[nth % invalid.length]!,
+            valid: valid[nth % valid.length]!,
+            uwsgi: UWSGI_GOOD,
+            'uwsgi-bad': UWSGI_BAD[nth % UWSGI_BAD.length]!,
+          }[kind]
+          const address = kind.startsWith('uwsgi') ? uwsgiAt : `127.0.0.1:${server.port}`
           let why: string | undefined
           try {
-            why = judge(kind, await replay(`127.0.0.1:${server.port}`, bytes, { idleMs: 150, maxMs: 5_000 }))
+            why = judge(kind, await replay(address, bytes, { idleMs: 150, maxMs: 5_000 }))
           } catch (error) {
             why = `${kind}: ${(error as Error).message}`
           }
@@ -99,19 +151,25 @@ export const badTraffic: Fault = {
         const after = await master.stats()
         master.close()
         const restarts = after.totals.restarts - before.totals.restarts
-        const wrong = tallies.ordinary.wrong + tallies.invalid.wrong + tallies.valid.wrong
-        progress(`${placement}: ${whole(total)} requests, ${wrong} wrong, ${restarts} worker restarts`)
-        for (const kind of ['ordinary', 'invalid', 'valid'] as const)
+        const wrong = KINDS.reduce((n, kind) => n + tallies[kind].wrong, 0)
+        const exits = server
+          .events()
+          .filter((e) => e.event === 'worker.exit')
+          .map((e) => String(e.msg))
+        progress(
+          `${placement}: ${whole(total)} requests, ${wrong} wrong, ${restarts} worker restarts${exits.length ? ` (${[...new Set(exits)].slice(0, 3).join('; ')})` : ''}`,
+        )
+        for (const kind of KINDS)
           rows.push({
             placement,
-            requests: kind === 'ordinary' ? 'ordinary GET' : `corpus ${kind} cases`,
+            requests: LABELS[kind],
             sent: whole(tallies[kind].sent),
             'answered wrong': String(tallies[kind].wrong),
             examples: tallies[kind].examples.join('; '),
           })
         targets.push(
           {
-            what: `${placement}: ${whole(total)} requests, one in five from the corpus — each answered as it should be`,
+            what: `${placement}: ${whole(total)} requests, one in five from the corpus, one in ten uwsgi — each answered as it should be`,
             measured: `${wrong} wrong`,
             bound: '0',
             met: wrong === 0,
@@ -125,12 +183,13 @@ export const badTraffic: Fault = {
         )
       } finally {
         await server.stop()
+        rmSync(dir, { recursive: true, force: true })
       }
     }
     const finding: Finding = {
-      title: `${whole(totalOf(settings))} requests, each on its own connection, ${CONCURRENCY} at a time; one in five from gunicorn's corpus`,
+      title: `${whole(totalOf(settings))} requests, each on its own connection, ${CONCURRENCY} at a time; one in five from gunicorn's corpus, one in ten a uwsgi packet (half malformed)`,
       method:
-        'Ordinary: `GET /shop?item=1` with `Connection: close`, must get 200 and the app’s body. Corpus cases (those written for gunicorn’s default settings) replayed byte for byte (spec/support/corpus.ts): invalid ones must get a 4xx or a close, no case may get a 5xx or hang (5 s). Worker restarts from the control API’s stats, before and after.',
+        'Ordinary: `GET /shop?item=1` with `Connection: close`, must get 200 and the app’s body. Corpus cases (those written for gunicorn’s default settings) replayed byte for byte (spec/support/corpus.ts): invalid ones must get a 4xx or a close, no case may get a 5xx or hang (5 s). uwsgi packets on the server’s `--uwsgi unix:` listener: a good one (nginx’s vars for the same GET) must get 200 and the body; a malformed one (modifier1 5, plain HTTP, a var cut by the block’s size, a length past the block, CR/LF or NUL in a value, an empty key, a negative or non-numeric CONTENT_LENGTH, no or a bad REQUEST_METHOD, a truncated packet) must be closed unanswered. Worker restarts from the control API’s stats, before and after.',
       rows,
       targets,
       commands: [],
