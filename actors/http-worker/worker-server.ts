@@ -187,6 +187,14 @@ const bucketOf = (ms: number): number => {
 const REPORT_EVERY_MS = 1_000
 
 /**
+ * Between two reports at least this long, ms. A closed connection is news for the master's
+ * balancer, but at a connection per request (nginx's uwsgi_pass) a report every loop turn was
+ * a sixth of the worker's time (its postMessage); the balancer does as well with every worker's
+ * count this fresh.
+ */
+const REPORT_MIN_GAP_MS = 20
+
+/**
  * How long a body is still read (and discarded) once its response is out — a refused one so the
  * client hears the 413, any other so a slow upload cannot hold the connection — ms.
  */
@@ -384,6 +392,8 @@ export class WorkerServer {
   #draining = false
   #recycle: string | undefined
   #reportScheduled = false
+  /** When the last report went out (performance.now()). */
+  #reportedAt = Number.NEGATIVE_INFINITY
   readonly #status: [number, number, number, number, number] = [0, 0, 0, 0, 0]
   readonly #latencyCounts: number[] = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0)
   #latencySumMs = 0
@@ -708,10 +718,14 @@ export class WorkerServer {
   #scheduleReport(): void {
     if (this.#reportScheduled) return
     this.#reportScheduled = true
-    setImmediate(() => {
+    const send = () => {
       this.#reportScheduled = false
+      this.#reportedAt = performance.now()
       this.#hooks.onChange(this.info())
-    })
+    }
+    const wait = this.#reportedAt + REPORT_MIN_GAP_MS - performance.now()
+    if (wait <= 0) setImmediate(send)
+    else setTimeout(send, wait)
   }
 
   /**
