@@ -67,13 +67,16 @@ export const probeOnce = (port: number, path = '/', timeoutMs = 5_000): Promise<
   })
 }
 
-/** Probes one after another, `gapMs` apart, until `stop()`; resolves to every answer. */
-export const probeLoop = (port: number, path = '/', gapMs = 20) => {
+/**
+ * Probes in rounds `gapMs` apart until `stop()`, `atOnce` at the same time each round (each on
+ * its own connection, so the balancer spreads them); resolves to every answer.
+ */
+export const probeLoop = (port: number, path = '/', gapMs = 20, atOnce = 1) => {
   let running = true
   const answers: Probed[] = []
   const done = (async () => {
     while (running) {
-      answers.push(await probeOnce(port, path))
+      answers.push(...(await Promise.all(Array.from({ length: atOnce }, () => probeOnce(port, path)))))
       await new Promise((resolve) => setTimeout(resolve, gapMs))
     }
     return answers

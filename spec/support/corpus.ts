@@ -74,10 +74,10 @@ const parseAddress = (address: string): { host: string; port: number } => {
 }
 
 /**
- * Connects (`HOST:PORT`, or `unix:PATH`), writes `bytes` in one go and reads. Once the server has been quiet for `idleMs`
- * (it answered what it could), half-closes so that a server waiting for more of an
- * incomplete request sees the end; then reads until the server closes (it answers what it
- * still owes first) or `maxMs` passed.
+ * Connects (`HOST:PORT`, or `unix:PATH`), writes `bytes` in one go and reads. Once the server
+ * has been quiet for `idleMs` (it answered what it could), half-closes so that a server waiting
+ * for more of an incomplete request sees the end; then reads until the server closes (it
+ * answers what it still owes first) or `maxMs` passed.
  */
 export const replay = (address: string, bytes: Buffer, options: ReplayOptions = {}): Promise<Exchange> => {
   const idleMs = options.idleMs ?? 300

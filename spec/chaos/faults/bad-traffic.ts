@@ -58,18 +58,15 @@ const LABELS: Record<Kind, string> = {
   'uwsgi-bad': 'malformed uwsgi packets',
 }
 /** Of every 20: 14 ordinary, 2 invalid and 2 valid corpus cases, 1 good and 1 malformed uwsgi packet. */
-const kindOf = (i: number): Kind => {
-  const roll = i % 20
-  return roll < 14
-    ? 'ordinary'
-    : roll < 16
-      ? 'invalid'
-      : roll < 18
-        ? 'valid'
-        : roll === 18
-          ? 'uwsgi'
-          : 'uwsgi-bad'
-}
+const MIX: readonly Kind[] = [
+  ...Array<Kind>(14).fill('ordinary'),
+  'invalid',
+  'invalid',
+  'valid',
+  'valid',
+  'uwsgi',
+  'uwsgi-bad',
+]
 interface Tally {
   sent: number
   wrong: number
@@ -120,7 +117,7 @@ export const badTraffic: Fault = {
         let next = 0
         const total = totalOf(settings)
         const one = async (i: number) => {
-          const kind = kindOf(i)
+          const kind = MIX[i % MIX.length]!
           const tally = tallies[kind]
           // Each kind goes through its cases in turn.
           const nth = tally.sent++

@@ -3,14 +3,15 @@
  * process: an RSS limit the master enforces): two requests to /leak at once every 100 ms, which
  * the balancer spreads over the two workers, so both leak in step and die close together — the
  * worst moment, when a reconnection has only dying workers to go to — while wrk keeps 16
- * keep-alive connections on hello. Bounds: the workers that pass the limit end with exit reason `memory` and are replaced,
- * the master keeps serving, and the failed requests are at most what the dying workers held (one
- * per connection, at most all 16 each time); every death counted in the tree.
+ * keep-alive connections on hello. Bounds: the workers that pass the limit end with exit reason
+ * `memory` and are replaced, the master keeps serving, and the failed requests are at most what
+ * the dying workers held (one per connection, at most all 16 each time); every death counted in
+ * the tree.
  */
 import { sleep, whole } from '../../bench/runner.ts'
 import type { Finding, Target } from '../../bench/scenarios/scenario.ts'
 import type { ChaosSettings, Fault } from '../fault.ts'
-import { probeOnce, startLoad, wrkArgv } from '../load.ts'
+import { probeLoop, probeOnce, startLoad, wrkArgv } from '../load.ts'
 import { controlOf, startTroupe, troupeArgv } from '../servers.ts'
 
 /** How wrk saw its failures: socket errors by kind, and answers that were not 2xx/3xx. */
@@ -25,23 +26,6 @@ const placements = ['thread', 'process'] as const
 const CONNECTIONS = 16
 /** Two /leak requests at once (spread over the workers), then this pause, ms. */
 const LEAK_GAP_MS = 100
-
-/** Leaks in both workers at once until stopped. */
-const leakInPairs = (port: number) => {
-  let running = true
-  const done = (async () => {
-    while (running) {
-      await Promise.all([probeOnce(port, '/leak'), probeOnce(port, '/leak')])
-      await sleep(LEAK_GAP_MS)
-    }
-  })()
-  return {
-    stop: () => {
-      running = false
-      return done
-    },
-  }
-}
 
 /** How long the leak may go on past the load for the first death, ms. */
 const EXTRA_MS = 30_000
@@ -67,7 +51,7 @@ export const memory: Fault = {
       try {
         const master = await controlOf(server)
         const load = startLoad({ port: server.port, seconds, connections: CONNECTIONS })
-        const leak = leakInPairs(server.port)
+        const leak = probeLoop(server.port, '/leak', LEAK_GAP_MS, WORKERS)
         await sleep(seconds * 1_000)
         // On a machine this loaded (CI runs the short form beside the tests) the leak may not have
         // reached the limit yet: it goes on, past the load, until a worker has died of it or

@@ -74,9 +74,8 @@ const QUIET_MS = 250
 /**
  * Recovery after the overload: when the last abnormal answer (not a 200, or slower than
  * `normalBound`) was due before the first QUIET_MS of only normal ones; never, while requests of
- * the phase went unanswered. A lone slow answer
- * later (a stall the normal phase can have too) is not the overload's: it is reported apart,
- * as the worst answer after the recovery.
+ * the phase went unanswered. A lone slow answer later (a stall the normal phase can have too) is
+ * not the overload's: it is reported apart, as the worst answer after the recovery.
  */
 const recovery = ({ answers, failed, lost }: OpenLoopResult, normalBound: number) => {
   // A request of the phase that got no answer at all: it never came back to normal within it.
