@@ -17,7 +17,7 @@ import {
   listenerFd,
   removeSocketFile,
 } from '../transports/http/listen.ts'
-import { SharedUnixSocket } from '../transports/http/shared-socket.ts'
+import { type NativeHandle, SharedTcpSocket, SharedUnixSocket } from '../transports/http/shared-socket.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {
@@ -37,13 +37,24 @@ export interface WorkerSlot {
    * unix listener (`share`), so the master is not on the data path.
    */
   readonly acceptsUnix: boolean
-  /** The unix listeners (by name) it has been given since it became ready. */
+  /**
+   * Accepts on the TCP sockets itself (process workers): a connection sent over IPC costs a
+   * round trip each, a listening socket sent once costs nothing per connection.
+   */
+  readonly acceptsTcp: boolean
+  /**
+   * Lives in another process: it is sent the master's own handle, and IPC gives it a descriptor
+   * of its own. A thread shares the master's descriptor table, so it needs a copy made for it.
+   */
+  readonly remote: boolean
+  /** The listeners (by name) it has been given since it became ready. */
   readonly sharing: Set<string>
   /**
-   * Gives it a descriptor of `bound` to accept on; it owns the descriptor from now on.
-   * `backlog`: the socket's (listening again on a descriptor sets it anew).
+   * Gives it `handle` (a descriptor of `bound`) to accept on: a thread owns the descriptor from
+   * now on; a process gets its own over IPC. `backlog`: the socket's (listening again on a
+   * descriptor sets it anew).
    */
-  share(bound: BindAddress, fd: number, backlog: number): void
+  share(bound: BindAddress, handle: NativeHandle, backlog: number): void
   /** Stops it accepting on `bound` (the listener is going). */
   unshare(bound: BindAddress): void
 }
@@ -80,13 +91,18 @@ export interface HandedListener {
 
 interface Listener {
   /**
-   * Accepts in the master: always for TCP; for a unix listener only while a worker that cannot
-   * accept on it itself (a process worker) serves — thread workers accept on their own copies.
+   * Accepts in the master only while some ready worker cannot accept on the listener itself:
+   * thread workers accept on unix listeners, process workers on TCP ones. A TCP listener is
+   * accepted on by the master until process workers first take it.
    */
   server: net.Server | undefined
-  /** A unix listener: the socket the master holds without accepting on it. */
-  readonly shared?: SharedUnixSocket
-  /** The master's accepting server on a unix listener, while it is being opened. */
+  /** The address as asked for (`127.0.0.1:0`): its key in the acceptor and in each worker's `sharing`. */
+  readonly key: string
+  /** The socket the master holds without accepting on it: from the start for unix, once shared for TCP. */
+  shared?: SharedUnixSocket | SharedTcpSocket | undefined
+  /** A TCP listener becoming shared (the master's copy is being made). */
+  sharing?: Promise<void> | undefined
+  /** The master's accepting server on a shared listener, while it is being opened. */
   opening?: Promise<void> | undefined
   bound: BindAddress
   /** The backlog it was opened with (a reload's new one applies to addresses opened later). */
@@ -126,7 +142,7 @@ export class Acceptor {
   #closed = false
   readonly #inherited: Map<string, number>
   /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
-  readonly #adopted = new Set<net.Server | SharedUnixSocket>()
+  readonly #adopted = new Set<net.Server | SharedUnixSocket | SharedTcpSocket>()
   readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
@@ -222,6 +238,9 @@ export class Acceptor {
       // A kept address takes the new settings that are per connection (PROXY protocol on or off).
       const was = listener.bound
       listener.bound = was.kind === 'tcp' && bind.kind === 'tcp' ? { ...bind, port: was.port } : bind
+      // Workers accepting there themselves learn the new settings with the socket given again.
+      if (JSON.stringify(was) !== JSON.stringify(listener.bound))
+        for (const worker of this.#options.workers()) worker.sharing.delete(key)
       next.set(key, listener)
     }
     const gone = [...this.#listeners].filter(([key]) => !wanted.has(key)).map(([, l]) => l)
@@ -255,7 +274,7 @@ export class Acceptor {
         warningLine('TROUPE_W_ACCEPT_ERROR', `acceptor on ${formatBind(bound)}: ${error.message}`),
       )
     })
-    const listener: Listener = { server, bound, backlog, accepted: 0, refused: 0 }
+    const listener: Listener = { server, key: formatBind(bind), bound, backlog, accepted: 0, refused: 0 }
     return listener
   }
 
@@ -269,15 +288,14 @@ export class Acceptor {
         ? await SharedUnixSocket.open(bind, { backlog, ...(socketMode === undefined ? {} : { socketMode }) })
         : SharedUnixSocket.adopt(bind, fd, socketMode)
     if (fd !== undefined) this.#adopted.add(shared)
-    return { server: undefined, shared, bound: bind, backlog, accepted: 0, refused: 0 }
+    return { server: undefined, key: formatBind(bind), shared, bound: bind, backlog, accepted: 0, refused: 0 }
   }
 
   #close(listener: Listener, { announce = true, keepSocketFile = false } = {}): Promise<void> {
-    const { server, shared, bound } = listener
+    const { server, shared, bound, key } = listener
     listener.server = undefined
     let closed: Promise<void> = Promise.resolve()
     if (shared) {
-      const key = formatBind(bound)
       for (const worker of this.#options.workers())
         if (worker.sharing.delete(key)) {
           try {
@@ -293,30 +311,49 @@ export class Acceptor {
   }
 
   /**
-   * Unix listeners: every ready thread worker of the serving generation accepts on its own copy
-   * of each socket; the master accepts only while some ready worker cannot (process placement),
-   * and hands those connections over as before. Run whenever the workers or listeners change.
+   * Shared listeners: every ready worker of the serving generation that can accepts on the
+   * socket itself (threads on unix listeners, with a descriptor copied for each; processes on
+   * TCP ones, sent over IPC); the master accepts only while some ready worker cannot, or, on
+   * TCP, while none is ready (its connections then wait here, bounded, not in the backlog).
+   * Run whenever the workers or listeners change.
    */
   #share(): void {
     if (this.#closed) return
-    const workers = this.#options.workers().filter((w) => w.ready && w.generation >= this.#generation)
+    const all = this.#options.workers()
+    // An older generation stops accepting once a newer one serves: it only drains from now on.
+    for (const worker of all) {
+      if (worker.generation >= this.#generation) continue
+      for (const key of worker.sharing) {
+        const listener = this.#listeners.get(key)
+        worker.sharing.delete(key)
+        if (listener) {
+          try {
+            worker.unshare(listener.bound)
+          } catch {}
+        }
+      }
+    }
+    const workers = all.filter((w) => w.ready && w.generation >= this.#generation)
     for (const [key, listener] of this.#listeners) {
-      const { shared, bound } = listener
-      if (!shared) continue
+      const { bound } = listener
+      const takes = (w: WorkerSlot) => (bound.kind === 'unix' ? w.acceptsUnix : w.acceptsTcp)
+      const { shared } = listener
+      if (!shared) {
+        if (workers.some(takes) && !listener.sharing) listener.sharing = this.#shareTcp(key, listener)
+        continue
+      }
       for (const worker of workers) {
-        if (!worker.acceptsUnix || worker.sharing.has(key)) continue
+        if (!takes(worker) || worker.sharing.has(key)) continue
         // Marked before the copy arrives, so the next call does not ask for a second one.
         worker.sharing.add(key)
+        if (worker.remote) {
+          this.#give(worker, listener, shared.handle, () => {})
+          continue
+        }
         shared.copy().then(
           (copy) => {
             if (!worker.sharing.has(key)) return copy.close()
-            try {
-              worker.share(bound, copy.fd, listener.backlog)
-            } catch {
-              // Gone meanwhile: the descriptor is still the master's to close.
-              worker.sharing.delete(key)
-              copy.close()
-            }
+            this.#give(worker, listener, copy, () => copy.close())
           },
           (error: Error) => {
             worker.sharing.delete(key)
@@ -326,9 +363,9 @@ export class Acceptor {
           },
         )
       }
-      const masterAccepts = workers.some((w) => !w.acceptsUnix)
+      const masterAccepts = workers.some((w) => !takes(w)) || (bound.kind === 'tcp' && workers.length === 0)
       if (masterAccepts && !listener.server && !listener.opening)
-        listener.opening = this.#acceptUnix(listener)
+        listener.opening = this.#acceptOnCopy(listener)
       else if (!masterAccepts && workers.length > 0 && listener.server) {
         void closeListener(listener.server, { keepSocketFile: true })
         listener.server = undefined
@@ -336,8 +373,38 @@ export class Acceptor {
     }
   }
 
-  /** The master accepts on a unix listener (for process workers), on a copy of its own. */
-  async #acceptUnix(listener: Listener): Promise<void> {
+  #give(worker: WorkerSlot, listener: Listener, handle: NativeHandle, undo: () => void): void {
+    try {
+      worker.share(listener.bound, handle, listener.backlog)
+    } catch {
+      // Gone meanwhile: a copy is still the master's to close.
+      worker.sharing.delete(listener.key)
+      undo()
+    }
+  }
+
+  /** A TCP listener the master accepted on alone becomes shared: the master keeps a copy of its own. */
+  async #shareTcp(key: string, listener: Listener): Promise<void> {
+    let shared: SharedTcpSocket
+    try {
+      shared = await SharedTcpSocket.of(listener.server!)
+    } catch (error) {
+      // The master goes on accepting and handing connections over, as before.
+      this.#options.log?.(warningLine('TROUPE_W_ACCEPT_ERROR', `${key}: ${(error as Error).message}`))
+      return
+    }
+    // Closed meanwhile (the listener, or the acceptor).
+    if (this.#closed || this.#listeners.get(key) !== listener || !listener.server) {
+      shared.close()
+      return
+    }
+    listener.shared = shared
+    listener.sharing = undefined
+    this.#share()
+  }
+
+  /** The master accepts on a shared listener again (for workers that cannot), on a copy of its own. */
+  async #acceptOnCopy(listener: Listener): Promise<void> {
     try {
       const copy = await listener.shared!.copy()
       const server = this.#acceptingServer(listener)
@@ -348,7 +415,7 @@ export class Acceptor {
           resolve()
         })
       })
-      if (this.#closed || !this.#listeners.has(formatBind(listener.bound))) closeListener(server)
+      if (this.#closed || this.#listeners.get(listener.key) !== listener) closeListener(server)
       else listener.server = server
     } catch (error) {
       this.#options.log?.(
@@ -425,7 +492,7 @@ export class Acceptor {
     // A unix connection the master took goes to a worker that does not accept there itself;
     // a thread worker would get it relayed through the master, which its own listener avoids.
     if (waiting.listener.shared) {
-      const key = formatBind(waiting.listener.bound)
+      const { key } = waiting.listener
       const direct = candidates.filter((w) => !w.sharing.has(key))
       if (direct.length > 0) candidates = direct
     }
@@ -471,6 +538,15 @@ export class Acceptor {
     for (const waiting of this.#queue.splice(0)) this.#refuse(waiting)
     clearInterval(this.#sweeper)
     await Promise.all(closed)
+  }
+
+  /**
+   * Connections a worker accepted itself on a listener it was given: counted with the listener's
+   * own (its figure is every connection on that address), not in the master's `accepted`.
+   */
+  countAccepted(address: string, count: number): void {
+    for (const listener of this.#listeners.values())
+      if (formatBind(listener.bound) === address) listener.accepted += count
   }
 
   /** Connections waiting for a ready worker now. */

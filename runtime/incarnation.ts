@@ -6,7 +6,7 @@
 import { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Transferable } from 'node:worker_threads'
-import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads'
+import { MessageChannel, MessagePort, type ResourceLimits, Worker } from 'node:worker_threads'
 import type { ActorDefinition, Placement } from './actor.ts'
 import { actorChildEntry } from './entries.ts'
 import { serializeError } from './errors.ts'
@@ -174,15 +174,16 @@ const startProcess = (
     pid: child.pid ?? -1,
     threadId: null,
     post: (message, transfer) => {
-      const handle = transfer?.find((t) => t instanceof Socket || t instanceof Server) as
+      const handle = transfer?.find((t) => t instanceof Socket || t instanceof Server || isNativeHandle(t)) as
         | Socket
         | Server
         | undefined
       if (handle && (message.t === 'tell' || message.t === 'ask')) {
         // A socket must not stay behind in the parent, open and unserved: refuse now if the
         // channel is gone (the sender can try another actor), destroy it if the send fails later.
+        // A listening socket's own handle stays the sender's: the child gets a descriptor of its own.
         if (!child.connected) throw new Error('the IPC channel closed; the handle was not sent')
-        child.send(withoutHandle(message, handle), handle, (error) => {
+        child.send(withoutHandle(message, handle), handle, { keepOpen: isNativeHandle(handle) }, (error) => {
           if (error && handle instanceof Socket) handle.destroy()
         })
         return
@@ -195,6 +196,13 @@ const startProcess = (
     },
   }
 }
+
+/** A libuv handle itself (a listening socket's, as the acceptor shares it), not a net object. */
+const isNativeHandle = (t: unknown): boolean =>
+  typeof t === 'object' &&
+  t !== null &&
+  typeof (t as { fd?: unknown }).fd === 'number' &&
+  !(t instanceof MessagePort)
 
 /** IPC carries one handle beside the message; take it out of the payload and say where it was. */
 const withoutHandle = (message: Extract<ToHost, { t: 'tell' | 'ask' }>, handle: unknown): ToHost => {

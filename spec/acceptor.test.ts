@@ -11,6 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { Acceptor, type WorkerSlot } from '../actors/acceptor.ts'
 import { leastLoaded } from '../actors/balance.ts'
 import { type BindAddress, formatBind } from '../transports/http/listen.ts'
+import type { NativeHandle } from '../transports/http/shared-socket.ts'
 import { eventually } from './support/manual-clock.ts'
 
 class RecordingSlot implements WorkerSlot {
@@ -21,8 +22,10 @@ class RecordingSlot implements WorkerSlot {
   refuse = false
   readonly handed: net.Socket[] = []
   acceptsUnix = false
+  acceptsTcp = false
+  remote = false
   readonly sharing = new Set<string>()
-  /** Descriptors of unix listeners it was given, with the listener's name. */
+  /** Descriptors of the listeners it was given, with the listener's name. */
   readonly shared: Array<{ key: string; fd: number; backlog: number }> = []
   readonly unshared: string[] = []
   constructor(path: string, generation = 1) {
@@ -34,8 +37,8 @@ class RecordingSlot implements WorkerSlot {
     this.handed.push(socket)
     this.load++
   }
-  share(bound: BindAddress, fd: number, backlog: number): void {
-    this.shared.push({ key: formatBind(bound), fd, backlog })
+  share(bound: BindAddress, handle: NativeHandle, backlog: number): void {
+    this.shared.push({ key: formatBind(bound), fd: handle.fd, backlog })
   }
   unshare(bound: BindAddress): void {
     this.unshared.push(formatBind(bound))
@@ -241,6 +244,43 @@ describe('Acceptor', () => {
     await acceptor.close()
     expect(thread.unshared).toEqual([`unix:${socketPath}`])
     expect(fs.existsSync(socketPath)).toBe(false)
+  })
+
+  it('a TCP listener is accepted on by process workers themselves once they are ready; the master accepts again while none is', async () => {
+    const proc = new RecordingSlot('/w/process')
+    proc.acceptsTcp = true
+    proc.remote = true
+    const { acceptor, port } = await acceptorFor([proc])
+    acceptor.flush()
+    await eventually(() => proc.shared.length === 1, 10_000, 'the process worker given the socket')
+    // Sent the master's own copy (IPC gives the process a descriptor of its own), not the bound one.
+    expect(proc.shared[0]).toMatchObject({ key: `127.0.0.1:${port}`, backlog: 64 })
+    // The master no longer accepts: a connection waits in the backlog for a worker's accept.
+    const early = new net.Socket()
+    onTestFinished(() => {
+      early.destroy()
+    })
+    await new Promise<void>((resolve) => early.connect(port, '127.0.0.1', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(acceptor.info().accepted).toBe(0)
+    // No worker ready (its process died): the master accepts again and holds the connection.
+    proc.ready = false
+    acceptor.flush()
+    await eventually(() => acceptor.queued === 1, 10_000, 'the master to accept the waiting connection')
+    // Ready again: what waited goes to it, and the master stops accepting.
+    proc.ready = true
+    acceptor.flush()
+    expect(proc.handed).toHaveLength(1)
+    proc.handed[0]!.destroy()
+    const late = new net.Socket()
+    onTestFinished(() => {
+      late.destroy()
+    })
+    await new Promise<void>((resolve) => late.connect(port, '127.0.0.1', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(acceptor.info().accepted).toBe(1)
+    await acceptor.close()
+    expect(proc.unshared).toEqual([`127.0.0.1:${port}`])
   })
 
   it('configure() applies a new socket mode to the Unix socket files already there', async () => {

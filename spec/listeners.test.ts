@@ -226,14 +226,16 @@ describe.each(['thread', 'process'] as const)(
 
 describe('Unix sockets and thread workers', () => {
   /** GETs over the socket, `concurrency` at a time, until `stop`; counts answers and failures. */
-  const load = (socketPath: string, concurrency: number, route = '/slow?ms=20') => {
+  /** Requests in `concurrency` loops until stopped: to a unix socket (keep-alive) or a TCP port (a connection each). */
+  const load = (target: string | number, concurrency: number, route = '/slow?ms=20') => {
     let ok = 0
     const failures: string[] = []
     let running = true
-    const agent = new http.Agent({ keepAlive: true })
+    const agent = new http.Agent({ keepAlive: typeof target === 'string' })
+    const where = typeof target === 'string' ? { socketPath: target } : { host: '127.0.0.1', port: target }
     const one = (): Promise<void> =>
       new Promise((resolve) => {
-        const req = http.get({ socketPath, path: route, agent }, (res) => {
+        const req = http.get({ ...where, path: route, agent }, (res) => {
           res.resume()
           res.on('end', () => {
             if (res.statusCode === 200) ok++
@@ -278,6 +280,41 @@ describe('Unix sockets and thread workers', () => {
     expect(fs.existsSync(sock)).toBe(false)
   })
 
+  it('process placement: the workers accept TCP connections themselves; reloads and scaling under load drop nothing, and every connection is counted', async () => {
+    const { server, port } = await serve('lifecycle-app.ts', { placement: 'process', workers: 2 })
+    // A new connection per request: each one is accepted by a worker, under every change below.
+    const running = load(port, 8, '/slow?ms=5')
+    const acceptor = () =>
+      server.tree().children!.find((c) => c.name === 'acceptor')!.info as { accepted: number }
+    // The master accepts until the workers have the socket (a copy of it is made first, ~0.1 s).
+    await new Promise((r) => setTimeout(r, 300))
+    const byMaster = acceptor().accepted
+    await server.reload()
+    await server.scale(3)
+    await server.reload()
+    await server.scale(1)
+    await new Promise((r) => setTimeout(r, 300))
+    const { ok, failures } = await running.stop()
+    expect(failures).toEqual([])
+    expect(ok).toBeGreaterThan(50)
+    // A ready worker of the serving generation was there throughout: the master accepted no more.
+    expect(acceptor().accepted).toBe(byMaster)
+    expect(byMaster).toBeLessThan(ok / 4)
+    // The listener's figure is every connection, as the workers report them (every 20 ms at most).
+    const counted = await eventually(
+      async () => {
+        const listener = (await server.stats()).listeners?.find(
+          (l: { address: string }) => l.address === `127.0.0.1:${port}`,
+        )
+        return (listener?.accepted ?? 0) >= ok && listener!.accepted
+      },
+      5_000,
+      'the workers to report their connections',
+    )
+    expect(counted).toBeLessThanOrEqual(ok + 8)
+    await server.stop({ graceful: true })
+  })
+
   it.each(['thread', 'process'] as const)(
     '%s placement: reloads, scaling and a graceful stop under load over a Unix socket drop nothing; threads accept there themselves',
     async (placement) => {
@@ -294,12 +331,16 @@ describe('Unix sockets and thread workers', () => {
       const { ok, failures } = await running.stop()
       expect(failures).toEqual([])
       expect(ok).toBeGreaterThan(50)
+      // Thread workers took every connection themselves (and reported them); process workers
+      // got them from the master (which counts them in its own figure).
       const accepted = (await server.stats()).listeners?.find(
         (l: { address: string }) => l.address === `unix:${sock}`,
       )
-      // Thread workers took every connection themselves; process workers got them from the master.
-      if (placement === 'thread') expect(accepted?.accepted).toBe(0)
-      else expect(accepted?.accepted).toBeGreaterThan(0)
+      expect(accepted?.accepted).toBeGreaterThan(0)
+      const acceptor = server.tree().children!.find((c) => c.name === 'acceptor')!.info as {
+        accepted: number
+      }
+      if (placement === 'thread') expect(acceptor.accepted).toBe(0)
       // A graceful stop: the request in flight is answered, then the socket file is gone.
       const inFlight = new Promise<number | undefined>((resolve) => {
         http

@@ -171,13 +171,17 @@ export const httpWorker = defineActor({
     bridged: (state, payload: { port: MessagePort; bound: BindAddress }) =>
       state.server.accept(new BridgedSocket(payload.port), payload.bound),
     /**
-     * A descriptor of a unix listener, this thread's own: it accepts there itself. Closing the
+     * A listener of its own: a thread gets a unix one's descriptor, a process a TCP one's handle, and it
+     * accepts there itself. Closing the
      * listener (or the thread's exit) closes the descriptor, never another thread's.
      */
-    'listen-shared': async (state, payload: { bound: BindAddress; fd: number; backlog: number }) => {
-      const { bound, fd, backlog } = payload
+    'listen-shared': async (
+      state,
+      payload: { bound: BindAddress; fd?: number; handle?: object; backlog: number },
+    ) => {
+      const { bound, fd, handle, backlog } = payload
       const listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
-        state.server.accept(socket, bound),
+        state.server.accept(socket, bound, true),
       )
       listener.on('error', (error) =>
         say(
@@ -186,7 +190,10 @@ export const httpWorker = defineActor({
           'warning',
         ),
       )
-      await new Promise<void>((resolve) => listener.listen({ fd, backlog }, resolve))
+      // A process is sent the socket's handle (its own descriptor, by IPC); a thread a descriptor's number.
+      await new Promise<void>((resolve) =>
+        handle ? listener.listen(handle, backlog, resolve) : listener.listen({ fd, backlog }, resolve),
+      )
       const key = formatBind(bound)
       const before = state.shared.get(key)
       state.shared.set(key, listener)
@@ -215,6 +222,7 @@ export const httpWorker = defineActor({
     const drain = state.app.drain
     await state.server.drain(state.graceMs, drain && ((deadline) => drain({ ...state.appContext, deadline })))
     await Promise.all(closed)
+    state.server.report()
     // Every response is finished or cut by now: its line is the last one written.
     state.accessLog?.close()
     await state.engine.close()

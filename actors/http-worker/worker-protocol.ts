@@ -111,4 +111,9 @@ export interface WorkerInfo {
   readonly refused: number
   /** Set once when the worker wants replacing (max requests reached). */
   readonly recycle?: string
+  /**
+   * Connections it accepted itself on listeners it was given (a process on TCP, a thread on
+   * unix), by address as formatBind writes it, since it started; absent while none.
+   */
+  readonly acceptedItself?: Readonly<Record<string, number>>
 }

@@ -21,7 +21,7 @@ import {
   sniffPreface,
   stopReading,
 } from '../../transports/http/http2.ts'
-import type { BindAddress } from '../../transports/http/listen.ts'
+import { type BindAddress, formatBind } from '../../transports/http/listen.ts'
 import { nodeHttp } from '../../transports/http/node-http.ts'
 import { rawHeader } from '../../transports/http/raw-header.ts'
 import { serverTls } from '../../transports/http/tls.ts'
@@ -406,6 +406,7 @@ export class WorkerServer {
   #upgraded = 0
   #upgrades = 0
   #refused = 0
+  readonly #acceptedItself = new Map<string, number>()
   /**
    * Connections whose first bytes are still being read (a PROXY header, a uwsgi packet): not
    * yet a connection of either server, but a drain waits for them like one (a reload must not
@@ -483,7 +484,11 @@ export class WorkerServer {
    * listener). `bound`: the listener it came in on — an https:// one's handshake is this
    * worker's.
    */
-  accept(raw: Socket | Duplex, bound?: BindAddress): void {
+  accept(raw: Socket | Duplex, bound?: BindAddress, itself = false): void {
+    if (itself && bound) {
+      const address = formatBind(bound)
+      this.#acceptedItself.set(address, (this.#acceptedItself.get(address) ?? 0) + 1)
+    }
     if (!bound?.proxy) {
       this.#serve(raw, bound)
       return
@@ -676,6 +681,7 @@ export class WorkerServer {
       upgraded: this.#upgraded,
       upgrades: this.#upgrades,
       refused: this.#refused,
+      ...(this.#acceptedItself.size > 0 ? { acceptedItself: Object.fromEntries(this.#acceptedItself) } : {}),
       ...(this.#recycle ? { recycle: this.#recycle } : {}),
     }
   }
@@ -713,6 +719,12 @@ export class WorkerServer {
     const ms = performance.now() - start
     this.#latencyCounts[bucketOf(ms)]!++
     this.#latencySumMs += ms
+  }
+
+  /** Sends the figures now: the last ones of a worker that ends, which a scheduled report would not outlive. */
+  report(): void {
+    this.#reportedAt = performance.now()
+    this.#hooks.onChange(this.info())
   }
 
   #scheduleReport(): void {

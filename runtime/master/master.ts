@@ -332,7 +332,8 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     pool = new WorkerPool(config, settingFor(config, binds.bound, app.style), {
       supervisor: workers!,
       server: id,
-      onReady: () => acceptor?.flush(),
+      onChange: () => acceptor?.flush(),
+      onAccepted: (address, count) => acceptor?.countAccepted(address, count),
     })
     book = new Book(serverScope(system, pool))
     await pool.start()

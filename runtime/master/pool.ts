@@ -28,6 +28,8 @@ export interface PoolSlot extends WorkerSlot {
   up: boolean
   handed: number
   closed: number
+  /** Its incarnation's last reported `acceptedItself`, by address. */
+  readonly acceptedSeen: Map<string, number>
   retiring: boolean
   /** Became ready at least once: a later ready is a restart. */
   started: boolean
@@ -40,14 +42,20 @@ export interface WorkerPoolOptions {
   readonly supervisor: Supervisor
   /** The server's number in this process, on every event the pool publishes. */
   readonly server: number
-  /** A worker became ready: waiting connections may move now. */
-  readonly onReady: () => void
+  /**
+   * A worker became ready or left: waiting connections may move now, and the acceptor may have
+   * to accept again itself where the workers that did are gone.
+   */
+  readonly onChange: () => void
+  /** Connections workers accepted themselves since their last report, by address (formatBind). */
+  readonly onAccepted?: (address: string, count: number) => void
 }
 
 export class WorkerPool {
   readonly #supervisor: Supervisor
   readonly #server: number
-  readonly #onReady: () => void
+  readonly #onChange: () => void
+  readonly #onAccepted: ((address: string, count: number) => void) | undefined
   readonly #slots = new Map<string, PoolSlot>()
   readonly #recycling = new Set<PoolSlot>()
   readonly #memoryWatch: NodeJS.Timeout
@@ -65,7 +73,8 @@ export class WorkerPool {
     this.#generation = 1
     this.#supervisor = options.supervisor
     this.#server = options.server
-    this.#onReady = options.onReady
+    this.#onChange = options.onChange
+    this.#onAccepted = options.onAccepted
     this.#memoryWatch = setInterval(() => this.#watchMemory(), 1_000).unref()
   }
 
@@ -131,11 +140,18 @@ export class WorkerPool {
       },
       handed: 0,
       closed: 0,
+      acceptedSeen: new Map(),
       retiring: false,
       acceptsUnix: config.placement === 'thread',
+      acceptsTcp: config.placement === 'process',
+      remote: config.placement === 'process',
       sharing: new Set<string>(),
-      share(bound, fd, backlog) {
-        this.cell.tell('listen-shared', { bound, fd, backlog }, undefined)
+      share(bound, handle, backlog) {
+        // A process is sent the handle over IPC (a descriptor of its own arrives); a thread
+        // listens on the copy made for it by number, in the descriptor table it shares.
+        if (config.placement === 'process')
+          this.cell.tell('listen-shared', { bound, handle, backlog }, { transfer: [handle as never] })
+        else this.cell.tell('listen-shared', { bound, fd: handle.fd, backlog }, undefined)
       },
       unshare(bound) {
         this.cell.tell('unlisten-shared', { bound }, undefined)
@@ -183,6 +199,7 @@ export class WorkerPool {
     slot.up = !slot.retiring
     slot.handed = 0
     slot.closed = 0
+    slot.acceptedSeen.clear()
     // A new incarnation: the descriptors of the last one closed with its thread.
     slot.sharing.clear()
     serverChannels.workerReady.publish({
@@ -195,12 +212,13 @@ export class WorkerPool {
       restart: slot.started ? slot.cell.restartCount : 0,
     })
     slot.started = true
-    this.#onReady()
+    this.#onChange()
   }
 
   /** Every exit is published: the reason, and whether a replacement follows. */
   #exited(slot: PoolSlot, reason: ExitReason): void {
     slot.up = false
+    this.#onChange()
     const restarting = !(slot.retiring || this.#stopping)
     // Not yet ready: the caller of add() hears why, and no restart follows a failed first start.
     if (restarting && !slot.started) return
@@ -217,6 +235,12 @@ export class WorkerPool {
   #report(slot: PoolSlot, info: WorkerInfo): void {
     if (!this.#slots.has(slot.path)) return
     slot.closed = info.closed
+    // Counts since the incarnation started; the listener's counter takes what is new since the last report.
+    for (const [address, count] of Object.entries(info.acceptedItself ?? {})) {
+      const seen = slot.acceptedSeen.get(address) ?? 0
+      slot.acceptedSeen.set(address, count)
+      if (count > seen) this.#onAccepted?.(address, count - seen)
+    }
     if (info.recycle) void this.recycle(slot, info.recycle)
   }
 

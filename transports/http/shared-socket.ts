@@ -35,7 +35,7 @@ const ECHO = `process.title='troupe: descriptor copier';let h;process.on('messag
 const LINGER_MS = 1_000
 
 /** Makes copies of one handle's descriptor through a helper process started on demand. */
-class DescriptorCopier {
+export class DescriptorCopier {
   /** What a newly started helper is sent to copy. */
   source: NativeHandle
   #child: ChildProcess | undefined
@@ -82,7 +82,7 @@ class DescriptorCopier {
       if (this.#child !== child) return
       this.#child = undefined
       for (const waiter of this.#waiting.splice(0))
-        waiter.reject(new ListenError(`could not copy a Unix socket's descriptor: ${why}`))
+        waiter.reject(new ListenError(`could not copy a listening socket's descriptor: ${why}`))
     }
     child.on('error', (error) => fail(error.message))
     child.on('exit', (code, signal) => fail(`its helper exited (${signal ?? code})`))
@@ -108,12 +108,12 @@ class DescriptorCopier {
     this.#child = undefined
     child?.kill()
     for (const waiter of this.#waiting.splice(0))
-      waiter.reject(new ListenError('the Unix socket closed before its descriptor was copied'))
+      waiter.reject(new ListenError('the socket closed before its descriptor was copied'))
   }
 }
 
 /** The libuv handle under a net.Server or net.Socket. */
-const handleOf = (holder: net.Socket | net.Server): NativeHandle => {
+export const handleOf = (holder: net.Socket | net.Server): NativeHandle => {
   const handle = (holder as unknown as { _handle?: NativeHandle })._handle
   if (!handle) throw new ListenError('this socket has no descriptor to share')
   return handle
@@ -197,6 +197,11 @@ export class SharedUnixSocket {
     return this.#keeper.fd
   }
 
+  /** The master's copy itself (never accepted on). */
+  get handle(): NativeHandle {
+    return this.#keeper
+  }
+
   /**
    * A new descriptor for the socket, for one worker thread to listen on (`fd`): the thread owns
    * it and closes it with its listener (or its exit). `close()` it only if no thread took it.
@@ -213,6 +218,62 @@ export class SharedUnixSocket {
     this.#copier.stop()
     // The file first: a client must not find the path and then a socket nobody will accept on.
     releaseSocketFile(this, keepSocketFile)
+    this.#keeper.close()
+  }
+}
+
+/**
+ * A TCP listener that process workers accept on themselves, as gunicorn's workers do: a
+ * connection handed over IPC costs a round trip per socket (Node sends one handle per
+ * acknowledgement), which capped a process pool below node:cluster on short connections.
+ * Each process gets the socket over IPC, which gives it a descriptor of its own; the master
+ * keeps a copy it never accepts on, so the port stays open while no worker listens (a
+ * restart), and so it can accept again itself when no worker can.
+ */
+export class SharedTcpSocket {
+  readonly #keeper: NativeHandle
+  readonly #copier: DescriptorCopier
+  #closed = false
+
+  private constructor(keeper: NativeHandle, copier: DescriptorCopier) {
+    this.#keeper = keeper
+    copier.source = keeper
+    this.#copier = copier
+  }
+
+  /** The master's copy of `server`'s socket; `server` may be closed once the workers listen. */
+  static async of(server: net.Server): Promise<SharedTcpSocket> {
+    const copier = new DescriptorCopier(handleOf(server))
+    try {
+      return new SharedTcpSocket(await copier.copy(), copier)
+    } finally {
+      // Later copies are seldom wanted (the master accepting again): no helper lingers for them.
+      copier.stop()
+    }
+  }
+
+  get fd(): number {
+    return this.#keeper.fd
+  }
+
+  /** The master's copy, to send over IPC: each receiving process gets a descriptor of its own. */
+  get handle(): NativeHandle {
+    return this.#keeper
+  }
+
+  /** A new descriptor for the master to accept on again (`listen({ fd })`). */
+  copy(): Promise<NativeHandle> {
+    if (this.#closed) return Promise.reject(new ListenError('this TCP listener is closed'))
+    return this.#copier.copy()
+  }
+
+  /** Nothing on disk to claim: for the acceptor's sake, which treats its shared sockets alike. */
+  claimFile(): void {}
+
+  close(_options: { keepSocketFile?: boolean } = {}): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#copier.stop()
     this.#keeper.close()
   }
 }
