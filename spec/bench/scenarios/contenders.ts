@@ -1,6 +1,7 @@
 /** The servers scenarios compare, as command lines: troupe in its combinations, and the peers. */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ensurePackages } from '../../support/packages.ts'
 import { NODE, root } from '../runner.ts'
 import type { Contender } from './compare.ts'
@@ -43,6 +44,20 @@ export const troupe = (name: string, shape: TroupeShape): Contender => ({
   ],
 })
 
+/**
+ * troupe as the package ships it (dist/cli.js, what `npx troupe` runs; build it first), not from
+ * its TypeScript sources, serving a plain-JS app: with neither, no thread or process starts
+ * Node's type stripper. Paths are absolute, so it may start from any directory.
+ */
+export const shippedTroupe = (name: string, shape: TroupeShape): Contender => {
+  const { argv } = troupe(name, shape)
+  const absolute = (a: string) => (a === NODE || a.startsWith('spec/') ? resolve(root, a) : a)
+  return {
+    name,
+    argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? join(root, 'dist/cli.js') : absolute(a))),
+  }
+}
+
 /** A one-process peer in spec/bench/ that takes `--bind` and prints its serving line. */
 const peer = (name: string, file: string, extra: readonly string[] = []): Contender => ({
   name,
@@ -54,6 +69,11 @@ export const hono = peer('@hono/node-server', 'peer-hono.ts')
 export const srvx = peer('srvx', 'peer-srvx.ts')
 export const cluster = (workers: number): Contender =>
   peer(`node:cluster ×${workers}`, 'cluster-hello.ts', ['--workers', String(workers)])
+/** node:cluster in plain JavaScript serving hello-built.mjs: beside shippedTroupe. */
+export const shippedCluster = (workers: number): Contender => ({
+  name: `node:cluster ×${workers} (plain JS)`,
+  argv: [NODE, 'spec/bench/cluster-built.mjs', '--workers', String(workers)],
+})
 
 const pm2Version = ((): string | undefined => {
   try {

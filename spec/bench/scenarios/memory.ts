@@ -1,9 +1,12 @@
 /**
  * Memory: the resident size of the whole server (master and every descendant) with 8 workers
  * serving hello after a warm-up load, troupe's thread placement against node:cluster's 8
- * processes. Not pinned.
+ * processes. Not pinned. Both as a production server runs: plain JavaScript (troupe's dist/,
+ * built first, and a built app; cluster-built.mjs). A `.ts` app, or troupe run from its sources,
+ * starts Node's type stripper (a wasm module) in every thread and process: ~13 MB each here.
  */
 import {
+  buildDist,
   errorsOf,
   fixed,
   type Launched,
@@ -17,16 +20,22 @@ import {
   wrk,
 } from '../runner.ts'
 import type { Contender } from './compare.ts'
-import { cluster, troupe } from './contenders.ts'
+import { shippedCluster, shippedTroupe } from './contenders.ts'
 import type { Scenario, Settings } from './scenario.ts'
 
 const WORKERS = 8
 const contenders: Contender[] = [
-  cluster(WORKERS),
-  troupe(`troupe thread placement ×${WORKERS}, (req, res) app`, { app: 'hello-node.ts', workers: WORKERS }),
-  troupe(`troupe thread placement ×${WORKERS}, fetch app`, { app: 'hello-fetch.ts', workers: WORKERS }),
-  troupe(`troupe process placement ×${WORKERS}, (req, res) app`, {
-    app: 'hello-node.ts',
+  shippedCluster(WORKERS),
+  shippedTroupe(`troupe thread placement ×${WORKERS}, (req, res) app`, {
+    app: 'hello-built.mjs',
+    workers: WORKERS,
+  }),
+  shippedTroupe(`troupe thread placement ×${WORKERS}, fetch app`, {
+    app: 'hello-fetch-built.mjs',
+    workers: WORKERS,
+  }),
+  shippedTroupe(`troupe process placement ×${WORKERS}, (req, res) app`, {
+    app: 'hello-built.mjs',
     workers: WORKERS,
     placement: 'process',
   }),
@@ -70,6 +79,8 @@ export const memory: Scenario = {
   title: `Memory: ${WORKERS} workers serving hello, against node:cluster`,
   estimate: (s) => s.rounds * contenders.length * (loadSeconds(s) + 4),
   run: async (settings, progress) => {
+    const failed = buildDist()
+    if (failed) throw new Error(failed)
     const commands = new Set<string>()
     const mb = contenders.map(() => [] as number[])
     const problems = contenders.map(() => [] as string[])

@@ -22,7 +22,7 @@ import {
   spread,
   stop,
 } from '../runner.ts'
-import { troupe } from './contenders.ts'
+import { shippedTroupe } from './contenders.ts'
 import type { Finding, Scenario, Settings } from './scenario.ts'
 
 // Whole batches of spawn-ready's 4: its first batch of a run is the slowest.
@@ -32,20 +32,10 @@ const placements = [
   { placement: 'thread', boundMs: 50 },
   { placement: 'process', boundMs: 120 },
 ] as const
-/**
- * troupe as the package ships it (dist/cli.js, what `npx troupe` runs), not from its sources;
- * paths absolute, as both start from an empty directory.
- */
-const builtTroupe = (() => {
-  const { name, argv } = troupe('troupe (dist/cli.js), 1 worker, thread placement', {
-    app: 'hello-built.mjs',
-  })
-  const absolute = (a: string) => (a === NODE || a.startsWith('spec/') ? resolve(root, a) : a)
-  return {
-    name,
-    argv: argv.map((a) => (a === 'runtime/master/cli.ts' ? join(root, 'dist/cli.js') : absolute(a))),
-  }
-})()
+/** Both start from an empty directory: troupe as it ships (its paths absolute). */
+const builtTroupe = shippedTroupe('troupe (dist/cli.js), 1 worker, thread placement', {
+  app: 'hello-built.mjs',
+})
 /** Both serve the hello app as plain JavaScript, as a production app is (hello-built.mjs). */
 const starters = [
   { name: 'bare node:http', argv: [resolve(root, NODE), join(root, 'spec/bench/bare-built.mjs')] },
