@@ -55,8 +55,11 @@ export interface WorkerSlot {
    * descriptor sets it anew).
    */
   share(bound: BindAddress, handle: NativeHandle, backlog: number): void
-  /** Stops it accepting on `bound` (the listener is going). */
-  unshare(bound: BindAddress): void
+  /**
+   * Stops it accepting on `bound` (the listener is going, or a newer generation takes over);
+   * settles once it has (or it could not be asked), never rejects.
+   */
+  unshare(bound: BindAddress): Promise<void>
 }
 
 export interface AcceptorOptions {
@@ -139,6 +142,8 @@ export class Acceptor {
   #refused = 0
   #acceptErrors = 0
   #generation = 0
+  /** Older workers are being told to stop accepting; the newer start once they have. */
+  #handover: Promise<void> | undefined
   #closed = false
   readonly #inherited: Map<string, number>
   /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
@@ -296,12 +301,7 @@ export class Acceptor {
     listener.server = undefined
     let closed: Promise<void> = Promise.resolve()
     if (shared) {
-      for (const worker of this.#options.workers())
-        if (worker.sharing.delete(key)) {
-          try {
-            worker.unshare(bound)
-          } catch {}
-        }
+      for (const worker of this.#options.workers()) if (worker.sharing.delete(key)) void worker.unshare(bound)
       // The master's accepting server sits on a copy: closing it leaves the file alone.
       if (server) closed = closeListener(server, { keepSocketFile: true })
       shared.close({ keepSocketFile })
@@ -320,20 +320,29 @@ export class Acceptor {
   #share(): void {
     if (this.#closed) return
     const all = this.#options.workers()
-    // An older generation stops accepting once a newer one serves: it only drains from now on.
+    const ready = all.filter((w) => w.ready && w.generation >= this.#generation)
+    // Only the newest generation with a ready worker accepts: during a reload, new connections
+    // go to the new workers as soon as one is ready, as the master's own handoff (least loaded)
+    // would send them. An older one stops first, and the newer starts once it has, so that no
+    // connection lands on the old generation after one landed on the new.
+    const newest = Math.max(this.#generation, ...ready.map((w) => w.generation))
+    const stopped: Promise<void>[] = []
     for (const worker of all) {
-      if (worker.generation >= this.#generation) continue
+      if (worker.generation >= newest) continue
       for (const key of worker.sharing) {
         const listener = this.#listeners.get(key)
         worker.sharing.delete(key)
-        if (listener) {
-          try {
-            worker.unshare(listener.bound)
-          } catch {}
-        }
+        if (listener) stopped.push(worker.unshare(listener.bound))
       }
     }
-    const workers = all.filter((w) => w.ready && w.generation >= this.#generation)
+    if (stopped.length > 0)
+      this.#handover = Promise.all(stopped).then(() => {
+        this.#handover = undefined
+        this.#share()
+      })
+    // Meanwhile connections wait in the backlog (or in the master, where it accepts).
+    if (this.#handover) return
+    const workers = ready.filter((w) => w.generation === newest)
     for (const [key, listener] of this.#listeners) {
       const { bound } = listener
       const takes = (w: WorkerSlot) => (bound.kind === 'unix' ? w.acceptsUnix : w.acceptsTcp)

@@ -13,6 +13,7 @@ import { serializeError } from './errors.ts'
 import type { ExitReason } from './exit.ts'
 import { ActorHost } from './placement/actor-host.ts'
 import type { FromHost, StartMessage, ToHost } from './placement/actor-protocol.ts'
+import { takeEarlyThread } from './placement/early-thread.ts'
 import { forkActorChild } from './placement/spare-process.ts'
 
 /** What the placement saw when its thread/process ended (the host's own reason, when it sent one, wins). */
@@ -123,24 +124,32 @@ const startThread = (
 ): Incarnation => {
   // The lifeline: the thread holds one end and never uses it. Its teardown closes that end before
   // the Worker's exit event can fire, which is the first sign in this thread that it is gone.
-  const lifeline = new MessageChannel()
-  lifeline.port1.unref()
-  lifeline.port1.once('close', () => events.lost?.())
-  const worker = new Worker(actorChildEntry, {
-    workerData: { lifeline: lifeline.port2 },
-    transferList: [lifeline.port2],
-    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
-    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
-    execArgv: [],
-    name: `troupe ${start.path}`,
-  })
+  // One started early (early-thread.ts) has booted meanwhile; only the default shape is.
+  const early = options.resourceLimits || options.env ? undefined : takeEarlyThread()
+  let lifelineEnd: MessagePort
+  let worker: Worker
+  if (early) ({ worker, lifeline: lifelineEnd } = early)
+  else {
+    const lifeline = new MessageChannel()
+    lifeline.port1.unref()
+    lifelineEnd = lifeline.port1
+    worker = new Worker(actorChildEntry, {
+      workerData: { lifeline: lifeline.port2 },
+      transferList: [lifeline.port2],
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+      execArgv: [],
+      name: `troupe ${start.path}`,
+    })
+  }
+  lifelineEnd.once('close', () => events.lost?.())
   let error: Error | undefined
   worker.on('message', (message: FromHost) => events.message(message))
   worker.on('error', (err: Error) => {
     error = err
   })
   worker.on('exit', (code) => {
-    lifeline.port1.close()
+    lifelineEnd.close()
     events.exit({ code, signal: null, ...(error ? { error } : {}) })
   })
   worker.postMessage(start)

@@ -40,8 +40,9 @@ class RecordingSlot implements WorkerSlot {
   share(bound: BindAddress, handle: NativeHandle, backlog: number): void {
     this.shared.push({ key: formatBind(bound), fd: handle.fd, backlog })
   }
-  unshare(bound: BindAddress): void {
+  unshare(bound: BindAddress): Promise<void> {
     this.unshared.push(formatBind(bound))
+    return Promise.resolve()
   }
 }
 

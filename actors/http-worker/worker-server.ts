@@ -413,7 +413,8 @@ export class WorkerServer {
    * cut a request on its way in).
    */
   readonly #pending = new Set<Socket | Duplex>()
-  readonly #proxyTrust: TrustedAddresses
+  /** Built on a PROXY listener's first connection (a BlockList is a few ms of a thread's boot); the master checked the list. */
+  #proxyTrust: TrustedAddresses | undefined
   /** The response class node:http would use (the counting one while an access log is on). */
   readonly #Response: typeof http.ServerResponse
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
@@ -427,7 +428,6 @@ export class WorkerServer {
     this.#args = args
     this.#shedder = args.maxQueueDelayMs > 0 ? new QueueShedder(args.maxQueueDelayMs) : undefined
     this.#tls = args.tls ? serverTls(args.tls, args.http2.tls) : undefined
-    this.#proxyTrust = trustedAddresses(args.proxyAllowFrom)
     this.#Response = hooks.accessLog
       ? (CountingResponse as unknown as typeof http.ServerResponse)
       : nodeHttp.ServerResponse
@@ -497,6 +497,7 @@ export class WorkerServer {
     // Until a server has the connection, an error on it (a reset) must not take the worker down.
     raw.on('error', destroyOnError)
     this.#pending.add(raw)
+    this.#proxyTrust ??= trustedAddresses(this.#args.proxyAllowFrom)
     readProxyHeader(raw, { trusted: this.#proxyTrust, timeoutMs: this.#args.headersTimeoutMs }, (answer) => {
       this.#pending.delete(raw)
       if (!answer.ok) return this.#refuse(raw, answer.error)

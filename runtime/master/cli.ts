@@ -4,11 +4,14 @@
  * config. A mistake is one line on stderr naming the problem (and its code), no stack
  * trace unless --debug.
  */
-import { enableCompileCache } from 'node:module'
+// First: a worker thread starts booting before the rest of the CLI loads (early-start.ts).
+import './early-start.ts'
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
+import { httpWorkerEntry } from '../entries.ts'
 import { ConfigError } from '../errors.ts'
 import { type ExitReason, givenUpBecause } from '../exit.ts'
+import { earlyThreads, endEarlyThreads, startEarlyThreads } from '../placement/early-thread.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
 import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
@@ -29,11 +32,6 @@ import {
 import { logFormats, logLevels } from './options.ts'
 import { suggest } from './suggest.ts'
 import { troupeVersion } from './version.ts'
-
-// V8's compiled code for troupe's modules (and the app's), kept on disk between starts: a
-// second start and every worker spawned after it skip compiling them (~55 ms of a ~410 ms
-// start measured here). Node's own switch: NODE_DISABLE_COMPILE_CACHE=1 turns it off.
-enableCompileCache()
 
 // The environment as the master found it: what it sets for its workers (TROUPE_NAME) must not
 // read as the user's on a reload.
@@ -113,6 +111,10 @@ const serve = async (parsed: Parsed): Promise<number> => {
   const logFormat = await configureLogging(config)
   warnAll(resolved.warnings)
   applyName(config.name)
+  // Thread workers of the default shape boot while the master loads the rest (early-thread.ts).
+  if (config.placement === 'thread' && config.memory === 0)
+    startEarlyThreads(config.workers - earlyThreads(), [httpWorkerEntry.href])
+  else endEarlyThreads()
   const { startServer } = await import('./master.ts')
   const { Upgrader } = await import('./upgrade.ts')
   // Started by an old master's USR2: its listeners are this one's to adopt.

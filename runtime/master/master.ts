@@ -265,8 +265,11 @@ export const startServer = async (config: ResolvedConfig, options: ServeOptions 
     actorsPath: `/${system.name}/actors`,
     binds: bound,
     logFormat: options.logFormat ?? 'text',
-    // node:crypto taken here, not imported: 12 ms of the master's start (measured here).
-    ticketKeys: process.getBuiltinModule('node:crypto').randomBytes(48).toString('base64'),
+    // Only for https:// binds, and node:crypto taken here, not imported: loading it is 12 ms of
+    // the master's start (measured here), paid only where TLS needs it.
+    ...(bound.some((b) => b.kind === 'tcp' && b.tls)
+      ? { ticketKeys: process.getBuiltinModule('node:crypto').randomBytes(48).toString('base64') }
+      : {}),
   })
 
   let workers: Supervisor | undefined

@@ -154,7 +154,11 @@ export class WorkerPool {
         else this.cell.tell('listen-shared', { bound, fd: handle.fd, backlog }, undefined)
       },
       unshare(bound) {
-        this.cell.tell('unlisten-shared', { bound }, undefined)
+        // Short: one that cannot answer (stuck, dying) must not hold up the generation after it.
+        return this.cell.ask('unlisten-shared', { bound }, { timeout: 1_000 }).then(
+          () => {},
+          () => {},
+        )
       },
       get load() {
         return this.handed - this.closed

@@ -15,8 +15,12 @@ const exitCodeFor = (reason: ExitReason): number => (reason.kind === 'crash' ? 1
  * A thread's end of its lifeline (incarnation.ts): held here for the thread's whole life, so only
  * the teardown closes it, and unref'd, so it never keeps the thread up.
  */
-const lifeline = isMainThread ? undefined : (workerData as { lifeline?: MessagePort } | null)?.lifeline
+const data = isMainThread ? undefined : (workerData as { lifeline?: MessagePort; preload?: string[] } | null)
+const lifeline = data?.lifeline
 lifeline?.unref()
+// A thread started early (early-thread.ts) loads what its actor will need while it waits for it;
+// a failure here is the actor's to report when it imports the same module.
+for (const url of data?.preload ?? []) import(url).catch(() => {})
 
 let host: ActorHost | undefined
 let heartbeat: NodeJS.Timeout | undefined

@@ -11,7 +11,8 @@ import type { Duplex } from 'node:stream'
 import { type ForwardedClient, forwardedClient } from '../proxy/forwarded.ts'
 import { type TrustedAddresses, trustedAddresses } from '../proxy/trusted-addresses.ts'
 
-let trusted: TrustedAddresses = trustedAddresses(['127.0.0.1', '::1'])
+/** Built on first use: a BlockList's first construction loads Node's internals for it (a few ms of every start). */
+let trusted: TrustedAddresses | undefined
 
 /** The worker's forwardedAllowIps, set once as it starts. */
 export const trustForwardedFrom = (entries: readonly string[]): void => {
@@ -25,6 +26,7 @@ type Remembered = IncomingMessage & { [FORWARDED]?: ForwardedClient | null }
 export const forwardedOf = (req: IncomingMessage): ForwardedClient | undefined => {
   const seen = (req as Remembered)[FORWARDED]
   if (seen !== undefined) return seen ?? undefined
+  trusted ??= trustedAddresses(['127.0.0.1', '::1'])
   const said = forwardedClient(req.rawHeaders, req.socket?.remoteAddress, trusted)
   ;(req as Remembered)[FORWARDED] = said ?? null
   return said
