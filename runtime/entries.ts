@@ -8,8 +8,3 @@ const fromSource = import.meta.url.endsWith('.ts')
 export const actorChildEntry: URL = fromSource
   ? new URL('./placement/actor-child.ts', import.meta.url)
   : new URL('./actor-child.js', import.meta.url)
-
-/** The http worker actor's module (its own build entry): what an early thread loads ahead. */
-export const httpWorkerEntry: URL = fromSource
-  ? new URL('../actors/http-worker/http-worker.ts', import.meta.url)
-  : new URL('./http-worker.js', import.meta.url)

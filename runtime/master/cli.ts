@@ -8,13 +8,13 @@
 import './early-start.ts'
 import { dirname, resolve } from 'node:path'
 import { parseAppRef } from '../../apps/app-ref.ts'
-import { httpWorkerEntry } from '../entries.ts'
 import { ConfigError } from '../errors.ts'
 import { type ExitReason, givenUpBecause } from '../exit.ts'
 import { earlyThreads, endEarlyThreads, startEarlyThreads } from '../placement/early-thread.ts'
 import { type Command, commands, type Parsed, parseCommandLine, UsageError } from './cli-args.ts'
 import type { ResolvedConfig } from './config.ts'
 import { type ControlCommand, type ControlParsed, controlCommands, parseControlLine } from './control-args.ts'
+import { httpWorkerEntry } from './early-start.ts'
 import {
   createMasterLogger,
   describeError as describe,

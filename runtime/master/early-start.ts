@@ -7,8 +7,15 @@
  * a larger pool once it knows the count.
  */
 import { enableCompileCache } from 'node:module'
-import { httpWorkerEntry } from '../entries.ts'
 import { startEarlyThreads } from '../placement/early-thread.ts'
+
+/**
+ * The http worker actor's module, what an early thread loads ahead: from source the `.ts` file;
+ * from the build its own entry at the root of `dist/`, beside the cli bundle this is built into.
+ */
+export const httpWorkerEntry: URL = import.meta.url.endsWith('.ts')
+  ? new URL('../../actors/http-worker/http-worker.ts', import.meta.url)
+  : new URL('./http-worker.js', import.meta.url)
 
 // V8's compiled code for troupe's modules (and the app's), kept on disk between starts: a
 // second start and every worker spawned after it skip compiling them (~55 ms of a ~410 ms
