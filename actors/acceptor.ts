@@ -335,11 +335,15 @@ export class Acceptor {
         if (listener) stopped.push(worker.unshare(listener.bound))
       }
     }
-    if (stopped.length > 0)
-      this.#handover = Promise.all(stopped).then(() => {
+    if (stopped.length > 0) {
+      // A handover already under way is waited for too: the newer start once every older one stopped.
+      const handover: Promise<void> = Promise.all([this.#handover, ...stopped]).then(() => {
+        if (this.#handover !== handover) return
         this.#handover = undefined
         this.#share()
       })
+      this.#handover = handover
+    }
     // Meanwhile connections wait in the backlog (or in the master, where it accepts).
     if (this.#handover) return
     const workers = ready.filter((w) => w.generation === newest)

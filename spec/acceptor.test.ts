@@ -254,14 +254,9 @@ describe('Acceptor', () => {
     const { acceptor, port } = await acceptorFor([proc])
     acceptor.flush()
     await eventually(() => proc.shared.length === 1, 10_000, 'the process worker given the socket')
-    // Sent the master's own copy (IPC gives the process a descriptor of its own), not the bound one.
     expect(proc.shared[0]).toMatchObject({ key: `127.0.0.1:${port}`, backlog: 64 })
     // The master no longer accepts: a connection waits in the backlog for a worker's accept.
-    const early = new net.Socket()
-    onTestFinished(() => {
-      early.destroy()
-    })
-    await new Promise<void>((resolve) => early.connect(port, '127.0.0.1', resolve))
+    await connect(port)
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(acceptor.info().accepted).toBe(0)
     // No worker ready (its process died): the master accepts again and holds the connection.
@@ -273,11 +268,7 @@ describe('Acceptor', () => {
     acceptor.flush()
     expect(proc.handed).toHaveLength(1)
     proc.handed[0]!.destroy()
-    const late = new net.Socket()
-    onTestFinished(() => {
-      late.destroy()
-    })
-    await new Promise<void>((resolve) => late.connect(port, '127.0.0.1', resolve))
+    await connect(port)
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(acceptor.info().accepted).toBe(1)
     await acceptor.close()

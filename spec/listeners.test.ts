@@ -225,8 +225,18 @@ describe.each(['thread', 'process'] as const)(
 )
 
 describe('Unix sockets and thread workers', () => {
-  /** GETs over the socket, `concurrency` at a time, until `stop`; counts answers and failures. */
-  /** Requests in `concurrency` loops until stopped: to a unix socket (keep-alive) or a TCP port (a connection each). */
+  type Served = Awaited<ReturnType<typeof serve>>['server']
+  /** The master's acceptor's own figures (its `accepted`: connections the master itself took). */
+  const acceptorOf = (server: Served) =>
+    server.tree().children!.find((c) => c.name === 'acceptor')!.info as { accepted: number }
+  /** A listener's `accepted` in the stats: every connection on the address, whoever accepted it. */
+  const acceptedOn = async (server: Served, address: string): Promise<number> =>
+    (await server.stats()).listeners?.find((l: { address: string }) => l.address === address)?.accepted ?? 0
+
+  /**
+   * GETs in `concurrency` loops until `stop`, to a unix socket (keep-alive) or a TCP port (a
+   * connection each); counts answers and failures.
+   */
   const load = (target: string | number, concurrency: number, route = '/slow?ms=20') => {
     let ok = 0
     const failures: string[] = []
@@ -284,11 +294,9 @@ describe('Unix sockets and thread workers', () => {
     const { server, port } = await serve('lifecycle-app.ts', { placement: 'process', workers: 2 })
     // A new connection per request: each one is accepted by a worker, under every change below.
     const running = load(port, 8, '/slow?ms=5')
-    const acceptor = () =>
-      server.tree().children!.find((c) => c.name === 'acceptor')!.info as { accepted: number }
     // The master accepts until the workers have the socket (a copy of it is made first, ~0.1 s).
     await new Promise((r) => setTimeout(r, 300))
-    const byMaster = acceptor().accepted
+    const byMaster = acceptorOf(server).accepted
     await server.reload()
     await server.scale(3)
     await server.reload()
@@ -298,15 +306,13 @@ describe('Unix sockets and thread workers', () => {
     expect(failures).toEqual([])
     expect(ok).toBeGreaterThan(50)
     // A ready worker of the serving generation was there throughout: the master accepted no more.
-    expect(acceptor().accepted).toBe(byMaster)
+    expect(acceptorOf(server).accepted).toBe(byMaster)
     expect(byMaster).toBeLessThan(ok / 4)
     // The listener's figure is every connection, as the workers report them (every 20 ms at most).
     const counted = await eventually(
       async () => {
-        const listener = (await server.stats()).listeners?.find(
-          (l: { address: string }) => l.address === `127.0.0.1:${port}`,
-        )
-        return (listener?.accepted ?? 0) >= ok && listener!.accepted
+        const accepted = await acceptedOn(server, `127.0.0.1:${port}`)
+        return accepted >= ok && accepted
       },
       5_000,
       'the workers to report their connections',
@@ -333,14 +339,8 @@ describe('Unix sockets and thread workers', () => {
       expect(ok).toBeGreaterThan(50)
       // Thread workers took every connection themselves (and reported them); process workers
       // got them from the master (which counts them in its own figure).
-      const accepted = (await server.stats()).listeners?.find(
-        (l: { address: string }) => l.address === `unix:${sock}`,
-      )
-      expect(accepted?.accepted).toBeGreaterThan(0)
-      const acceptor = server.tree().children!.find((c) => c.name === 'acceptor')!.info as {
-        accepted: number
-      }
-      if (placement === 'thread') expect(acceptor.accepted).toBe(0)
+      expect(await acceptedOn(server, `unix:${sock}`)).toBeGreaterThan(0)
+      if (placement === 'thread') expect(acceptorOf(server).accepted).toBe(0)
       // A graceful stop: the request in flight is answered, then the socket file is gone.
       const inFlight = new Promise<number | undefined>((resolve) => {
         http

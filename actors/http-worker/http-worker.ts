@@ -171,9 +171,9 @@ export const httpWorker = defineActor({
     bridged: (state, payload: { port: MessagePort; bound: BindAddress }) =>
       state.server.accept(new BridgedSocket(payload.port), payload.bound),
     /**
-     * A listener of its own: a thread gets a unix one's descriptor, a process a TCP one's handle, and it
-     * accepts there itself. Closing the
-     * listener (or the thread's exit) closes the descriptor, never another thread's.
+     * A listener of its own, to accept on itself: a thread gets a unix one's descriptor, a process
+     * a TCP one's handle. Closing the listener (or the worker's exit) closes that descriptor,
+     * never another worker's.
      */
     'listen-shared': async (
       state,

@@ -107,7 +107,7 @@ export const metricTable = {
   troupe_connections_accepted_total: metric(
     'counter',
     ['listener'],
-    'connections the master accepted, by listening address (handoff; workers that accept themselves are not counted)',
+    'connections accepted, by listening address: by the master, and by workers that accept there themselves (handoff)',
   ),
   troupe_connections_refused_total: metric(
     'counter',
