@@ -132,9 +132,9 @@ describe('WorkerServer, fed an in-process socket', () => {
 
   it('refuses a declared body over maxBodySize with 413 before the engine runs', async () => {
     let ran = 0
-    const { socketPath } = await feed(async (req, res) => {
+    const { socketPath } = await feed(async (req, res, inFlight) => {
       ran++
-      await hello(req, res, { signal: () => new AbortController().signal })
+      await hello(req, res, inFlight)
     })
     const reply = await request(socketPath, { method: 'POST', body: 'y'.repeat(2_000) })
     expect(reply.status).toBe(413)
@@ -147,9 +147,9 @@ describe('WorkerServer, fed an in-process socket', () => {
       release = resolve
     })
     const { server, socketPath } = await feed(
-      async (req, res) => {
+      async (req, res, inFlight) => {
         await held
-        await hello(req, res, { signal: () => new AbortController().signal })
+        await hello(req, res, inFlight)
       },
       { connections: 1 },
     )

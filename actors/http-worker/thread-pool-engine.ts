@@ -15,6 +15,7 @@ import { requestUrl } from '../../transports/http/incoming-request.ts'
 import type { EngineHandle } from './engines.ts'
 import {
   decodeAnswers,
+  encodeBatch,
   type RelayCall,
   type RelayReply,
   type ThreadAnswer,
@@ -23,7 +24,7 @@ import {
 } from './thread-pool-protocol.ts'
 import { say } from './worker-log.ts'
 import type { WorkerArgs } from './worker-protocol.ts'
-import { plain, RequestTimeoutError } from './worker-server.ts'
+import { plain, RequestTimeoutError, type TimeoutWatcher } from './worker-server.ts'
 
 const taskFile = import.meta.url.endsWith('.ts')
   ? new URL('./thread-pool-task.ts', import.meta.url)
@@ -74,20 +75,6 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
   return channel
 }
 
-/**
- * piscina ends a running task by terminating its thread (and the next request pays for a
- * new one that re-imports the app). Worth it for a request past its timeout — the handler may
- * be stuck — but not for a client that went away: that task finishes and its answer is dropped.
- * `batch` is aborted when `signal` is, by a timeout.
- */
-const endOnTimeout = (signal: AbortSignal, batch: AbortController): void => {
-  const check = () => {
-    if (signal.reason instanceof RequestTimeoutError) batch.abort(signal.reason)
-  }
-  if (signal.aborted) check()
-  else signal.addEventListener('abort', check, { once: true })
-}
-
 const shed = (res: import('node:http').ServerResponse) =>
   plain(res, 503, 'Service Unavailable: the thread pool queue is full\n', { 'retry-after': '1' })
 
@@ -96,11 +83,31 @@ class BatchAbortedError extends Error {
   override readonly name = 'BatchAbortedError'
 }
 
-interface Waiting {
+/**
+ * A request on its way to a pool thread and back. piscina ends a running task by terminating
+ * its thread (and the next request pays for a new one that re-imports the app): worth it for a
+ * request past its timeout — the handler may be stuck — but not for a client that went away:
+ * that task finishes and its answer is dropped.
+ */
+class Waiting implements TimeoutWatcher {
   readonly task: ThreadTask
-  readonly signal: AbortSignal
-  resolve(answer: ThreadAnswer): void
-  reject(error: unknown): void
+  readonly answer: Promise<ThreadAnswer>
+  resolve!: (answer: ThreadAnswer) => void
+  reject!: (error: unknown) => void
+  /** The batch it crossed in, whose thread a timeout ends. */
+  batch: AbortController | undefined = undefined
+  expired = false
+  constructor(task: ThreadTask) {
+    this.task = task
+    this.answer = new Promise((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+  }
+  timedOut(): void {
+    this.expired = true
+    this.batch?.abort(new RequestTimeoutError('a request of this batch ran past its timeout'))
+  }
 }
 
 /** Splits requests over the pool's threads: as many batches as threads, or as requests. */
@@ -142,11 +149,10 @@ export const threadPoolEngine = async (
   /** A batch to one thread; a timeout of any of its requests ends the thread, and the batch with it. */
   const dispatch = (batch: readonly Waiting[]) => {
     const controller = new AbortController()
-    for (const waiting of batch) endOnTimeout(waiting.signal, controller)
+    for (const waiting of batch) waiting.batch = controller
     running++
-    const tasks = batch.map((w) => w.task)
-    const transferList = tasks.flatMap((t) => (t.body ? [t.body] : []))
-    pool.run(tasks, { signal: controller.signal, transferList: transferList as never }).then(
+    const { batch: message, transfer } = encodeBatch(batch.map((w) => w.task))
+    pool.run(message, { signal: controller.signal, transferList: transfer as never }).then(
       (answer) => {
         running--
         const answers = decodeAnswers(answer as ArrayBuffer)
@@ -156,7 +162,7 @@ export const threadPoolEngine = async (
         running--
         for (const waiting of batch)
           waiting.reject(
-            controller.signal.aborted && !waiting.signal.aborted
+            controller.signal.aborted && !waiting.expired
               ? new BatchAbortedError('a request of the same batch ran past its timeout')
               : error,
           )
@@ -168,20 +174,22 @@ export const threadPoolEngine = async (
   /**
    * While threads are idle, a request crosses alone, free to run beside the others; only what
    * would wait for a thread anyway crosses batched (spread over the threads as they free up).
+   * One that timed out before it left (answered 504 already) stays behind.
    */
   const flush = () => {
-    const waiting = turn
+    const waiting = turn.filter((w) => !w.expired)
+    for (const gone of turn) if (gone.expired) gone.reject(new RequestTimeoutError('timed out before it ran'))
     turn = []
     const idle = Math.max(0, args.threads - running)
     for (const one of waiting.slice(0, idle)) dispatch([one])
     for (const batch of split(waiting.slice(idle), args.threads)) dispatch(batch)
   }
   /** Queued for the end of this turn of the loop, where the turn's requests leave together. */
-  const cross = (task: ThreadTask, signal: AbortSignal) =>
-    new Promise<ThreadAnswer>((resolve, reject) => {
-      if (turn.length === 0) setImmediate(flush)
-      turn.push({ task, signal, resolve, reject })
-    })
+  const cross = (waiting: Waiting): Promise<ThreadAnswer> => {
+    if (turn.length === 0) setImmediate(flush)
+    turn.push(waiting)
+    return waiting.answer
+  }
 
   return {
     run: async (req, res, request) => {
@@ -193,16 +201,17 @@ export const threadPoolEngine = async (
       let answer: ThreadAnswer
       try {
         const body = await readBody(req, args.maxBodySize)
-        answer = await cross(
-          {
-            method: req.method ?? 'GET',
-            url: requestUrl(req),
-            rawHeaders: req.rawHeaders,
-            body,
-            client: clientAddress(req)!,
-          },
-          request.signal(),
-        )
+        // Its upload outlasted the timeout: answered 504 already.
+        if (res.writableEnded) return
+        const waiting = new Waiting({
+          method: req.method ?? 'GET',
+          url: requestUrl(req),
+          rawHeaders: req.rawHeaders,
+          body,
+          client: clientAddress(req)!,
+        })
+        request.onTimeout(waiting)
+        answer = await cross(waiting)
       } catch (error) {
         if (/queue is at limit/i.test((error as Error).message) || error instanceof BatchAbortedError) {
           shed(res)

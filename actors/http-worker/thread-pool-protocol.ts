@@ -31,9 +31,64 @@ export interface ThreadPoolData {
  * way per batch instead of per request. Each crossing wakes a sleeping thread, and on a busy
  * core that wake-up (a context switch each way) cost more than the request itself.
  *
- * The answers are one buffer, moved back: [u32 count], then per answer [u32 head length]
- * [u32 body length][head JSON][body]. piscina moves only a top-level transferable, so the
- * heads ride inside it rather than beside it.
+ * A batch crosses as one JSON string of tuples and the bodies beside it (moved, not copied):
+ * the structured clone of an array of task objects cost twice as much as JSON.stringify and
+ * JSON.parse of the same fields as a string (16 hello requests: 27 µs against 8 µs a batch).
+ */
+export interface ThreadBatch {
+  /** JSON of one TaskTuple per request. */
+  readonly tasks: string
+  /** Each request's body, or null for none; absent when no request of the batch has one. */
+  readonly bodies?: ReadonlyArray<ArrayBuffer | null>
+}
+
+type TaskTuple = [
+  method: string,
+  url: string,
+  rawHeaders: readonly string[],
+  address: string | null,
+  port: number | null,
+  scheme: 'http' | 'https',
+  host: string | null,
+]
+
+export const encodeBatch = (
+  tasks: readonly ThreadTask[],
+): { batch: ThreadBatch; transfer: ArrayBuffer[] } => {
+  const tuples: TaskTuple[] = []
+  const transfer: ArrayBuffer[] = []
+  for (const { method, url, rawHeaders, body, client } of tasks) {
+    tuples.push([
+      method,
+      url,
+      rawHeaders,
+      client.address ?? null,
+      client.port ?? null,
+      client.scheme,
+      client.host ?? null,
+    ])
+    if (body) transfer.push(body)
+  }
+  const json = JSON.stringify(tuples)
+  if (transfer.length === 0) return { batch: { tasks: json }, transfer }
+  return { batch: { tasks: json, bodies: tasks.map((t) => t.body) }, transfer }
+}
+
+export const decodeBatch = (batch: ThreadBatch): ThreadTask[] =>
+  (JSON.parse(batch.tasks) as TaskTuple[]).map(
+    ([method, url, rawHeaders, address, port, scheme, host], i) => ({
+      method,
+      url,
+      rawHeaders,
+      body: batch.bodies?.[i] ?? null,
+      client: { address: address ?? undefined, port: port ?? undefined, scheme, host: host ?? undefined },
+    }),
+  )
+
+/**
+ * The answers are one buffer, moved back: [u32 heads length][heads JSON, an array][u32 body
+ * length per answer][the bodies]. piscina moves only a top-level transferable, so the heads
+ * ride inside it rather than beside it; string bodies are written straight into it.
  */
 export interface ThreadAnswerHead {
   readonly status: number
@@ -48,36 +103,47 @@ export interface ThreadAnswer {
   readonly body: Uint8Array
 }
 
-export const encodeAnswers = (answers: readonly ThreadAnswer[]): ArrayBuffer => {
-  const encoder = new TextEncoder()
-  const heads = answers.map((a) => encoder.encode(JSON.stringify(a.head)))
-  let size = 4
-  for (const [i, a] of answers.entries()) size += 8 + heads[i]!.length + a.body.byteLength
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
-  view.setUint32(0, answers.length)
-  let at = 4
-  for (const [i, a] of answers.entries()) {
-    view.setUint32(at, heads[i]!.length)
-    view.setUint32(at + 4, a.body.byteLength)
-    out.set(heads[i]!, at + 8)
-    out.set(a.body, at + 8 + heads[i]!.length)
-    at += 8 + heads[i]!.length + a.body.byteLength
+/** An answer as the pool thread has it: a string body is encoded only into the batch's buffer. */
+export interface ThreadAnswerOut {
+  readonly head: ThreadAnswerHead
+  readonly body: Uint8Array | string
+}
+
+const bodyLength = (body: Uint8Array | string) =>
+  typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+
+export const encodeAnswers = (answers: readonly ThreadAnswerOut[]): ArrayBuffer => {
+  const heads = JSON.stringify(answers.map((a) => a.head))
+  const headsLength = Buffer.byteLength(heads)
+  const lengths = answers.map((a) => bodyLength(a.body))
+  let size = 4 + headsLength + 4 * answers.length
+  for (const length of lengths) size += length
+  // Its own ArrayBuffer (not a slice of Buffer's pool), so that it can be moved.
+  const out = Buffer.allocUnsafeSlow(size)
+  out.writeUInt32BE(headsLength, 0)
+  out.write(heads, 4, 'utf8')
+  let at = 4 + headsLength
+  for (const length of lengths) at = out.writeUInt32BE(length, at)
+  for (const [i, { body }] of answers.entries()) {
+    if (typeof body === 'string') out.write(body, at, 'utf8')
+    else out.set(body, at)
+    at += lengths[i]!
   }
-  return out.buffer
+  return out.buffer as ArrayBuffer
 }
 
 export const decodeAnswers = (buffer: ArrayBuffer): ThreadAnswer[] => {
-  const view = new DataView(buffer)
-  const decoder = new TextDecoder()
+  const bytes = Buffer.from(buffer)
+  const headsLength = bytes.readUInt32BE(0)
+  const heads = JSON.parse(bytes.toString('utf8', 4, 4 + headsLength)) as ThreadAnswerHead[]
+  let lengthAt = 4 + headsLength
+  let at = lengthAt + 4 * heads.length
   const answers: ThreadAnswer[] = []
-  let at = 4
-  for (let i = view.getUint32(0); i > 0; i--) {
-    const headLength = view.getUint32(at)
-    const bodyLength = view.getUint32(at + 4)
-    const head = JSON.parse(decoder.decode(new Uint8Array(buffer, at + 8, headLength))) as ThreadAnswerHead
-    answers.push({ head, body: new Uint8Array(buffer, at + 8 + headLength, bodyLength) })
-    at += 8 + headLength + bodyLength
+  for (const head of heads) {
+    const length = bytes.readUInt32BE(lengthAt)
+    lengthAt += 4
+    answers.push({ head, body: bytes.subarray(at, at + length) })
+    at += length
   }
   return answers
 }

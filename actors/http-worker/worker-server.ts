@@ -38,6 +38,15 @@ import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-p
 export interface InFlight {
   /** The request's AbortSignal, made on first use: most requests never need one. */
   signal(): AbortSignal
+  /**
+   * `watcher.timedOut()` is called when the request runs past its timeout (its 504 is being
+   * written): for an engine that must act then, without the cost of a signal and a listener.
+   */
+  onTimeout(watcher: TimeoutWatcher): void
+}
+
+export interface TimeoutWatcher {
+  timedOut(): void
 }
 
 /** Runs the app for one request; resolves when the response is written (or given up). */
@@ -85,6 +94,7 @@ const GOING_AWAY_MS = 1_000
  */
 class Live implements InFlight {
   controller: AbortController | undefined = undefined
+  watcher: TimeoutWatcher | undefined = undefined
   /** Neighbours in the in-flight list (InFlightList), and whether it is in it. */
   prev: Live | undefined = undefined
   next: Live | undefined = undefined
@@ -109,6 +119,9 @@ class Live implements InFlight {
   signal(): AbortSignal {
     this.controller ??= new AbortController()
     return this.controller.signal
+  }
+  onTimeout(watcher: TimeoutWatcher): void {
+    this.watcher = watcher
   }
 }
 
@@ -758,6 +771,7 @@ export class WorkerServer {
       live.controller?.abort(
         new RequestTimeoutError(`request exceeded the ${this.#args.timeoutMs} ms timeout`),
       )
+      live.watcher?.timedOut()
       live.res.shouldKeepAlive = false
       plain(live.res, 504, 'Gateway Timeout: the request ran past its timeout\n')
     }

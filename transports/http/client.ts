@@ -76,10 +76,11 @@ export interface ClientInfo {
 export const clientAddress = (request: Request | IncomingMessage): ClientInfo | undefined => {
   const known = (request as unknown as Record<symbol, ClientInfo | undefined>)[CLIENT]
   if (known) return known
+  // A Request troupe made answers INCOMING; a message has rawHeaders. (No `instanceof Request`:
+  // in a worker `Request` is a proxy, and asking it cost more than the rest of this function.)
   const req =
-    request instanceof Request
-      ? (request as unknown as Record<symbol, IncomingMessage | undefined>)[INCOMING]
-      : request
+    (request as unknown as Record<symbol, IncomingMessage | undefined>)[INCOMING] ??
+    ('rawHeaders' in request ? request : undefined)
   if (!req) return undefined
   const said = forwardedOf(req)
   const socket = req.socket as (Socket & { encrypted?: boolean }) | undefined

@@ -150,10 +150,12 @@ export class IncomingRequest {
   /** The body was read here (text(), json()…), not through a real Request. */
   #read = false
 
-  constructor(req: IncomingMessage, source: SignalSource, maxBody: number) {
+  /** `url`: made already (a pool thread's request, whose message is a stand-in with no socket). */
+  constructor(req: IncomingMessage, source: SignalSource, maxBody: number, url?: string) {
     this.#req = req
     this.#source = source
     this.#maxBody = maxBody
+    this.#url = url
   }
 
   static {
