@@ -150,8 +150,12 @@ const workerRestarts = (server: Server) =>
 
 const BINARY = Buffer.from([0x00, 0x01, 0x7f, 0x80, 0xc3, 0x28, 0xfe, 0xff, 0x0d, 0x0a])
 
-describe.each(['thread', 'process'] as const)('fetch path, %s placement', (placement) => {
-  const s = shared({ placement, maxBodySize: 10_000 })
+describe.each([
+  ['thread', 'coroutine'],
+  ['process', 'coroutine'],
+  ['thread', 'thread-pool'],
+] as const)('fetch path, %s placement, %s kind', (placement, kind) => {
+  const s = shared({ placement, kind, maxBodySize: 10_000 })
 
   it('headers read after the body, and the body read before the URL', async () => {
     const after = await ask(s.port, '/headers-after-body', {

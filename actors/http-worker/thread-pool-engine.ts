@@ -2,7 +2,7 @@
  * The `threads` engine: each request runs on a piscina pool thread, the requests of one turn
  * of the loop crossing together (thread-pool-protocol.ts says why); a full queue answers 503.
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { AppContext } from '../../apps/app.ts'
 import { answerCall } from '../../runtime/calls.ts'
@@ -10,7 +10,7 @@ import type { RefTarget } from '../../runtime/ref.ts'
 import { warningLine } from '../../runtime/warnings.ts'
 import { clientAddress } from '../../transports/http/client.ts'
 import { BodyTooLargeError } from '../../transports/http/http-fetch.ts'
-import { setHead } from '../../transports/http/http2.ts'
+import { isHttp2, setHead } from '../../transports/http/http2.ts'
 import { requestUrl } from '../../transports/http/incoming-request.ts'
 import type { EngineHandle } from './engines.ts'
 import {
@@ -19,6 +19,7 @@ import {
   type RelayCall,
   type RelayReply,
   type ThreadAnswer,
+  type ThreadAnswerHead,
   type ThreadPoolData,
   type ThreadTask,
 } from './thread-pool-protocol.ts'
@@ -35,7 +36,6 @@ const taskFile = import.meta.url.endsWith('.ts')
  * connection destroyed) so that the client gets to read the 413.
  */
 const readBody = (req: IncomingMessage, max: number): Promise<ArrayBuffer | null> => {
-  if (req.method === 'GET' || req.method === 'HEAD') return Promise.resolve(null)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -75,7 +75,7 @@ const startRelay = (name: string, target: (path: string) => RefTarget): Broadcas
   return channel
 }
 
-const shed = (res: import('node:http').ServerResponse) =>
+const shed = (res: ServerResponse) =>
   plain(res, 503, 'Service Unavailable: the thread pool queue is full\n', { 'retry-after': '1' })
 
 /** A request that shared a batch with one that timed out: its thread was ended with it. */
@@ -200,7 +200,8 @@ export const threadPoolEngine = async (
       admitted++
       let answer: ThreadAnswer
       try {
-        const body = await readBody(req, args.maxBodySize)
+        const body =
+          req.method === 'GET' || req.method === 'HEAD' ? null : await readBody(req, args.maxBodySize)
         // Its upload outlasted the timeout: answered 504 already.
         if (res.writableEnded) return
         const waiting = new Waiting({
@@ -224,13 +225,10 @@ export const threadPoolEngine = async (
       if (res.writableEnded) return
       const { head, body: out } = answer
       if (head.error !== undefined) throw new PoolThreadError(head.error)
-      setHead(req, res, head.status, head.statusText, head.headers, () =>
-        head.headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value),
-      )
-      // HEAD, 204 and 304 carry no body, and their Content-Length is the app's to say.
+      writeHead(req, res, head)
+      // HEAD, 204 and 304 carry no body (the pool thread framed the others).
       const bodiless =
         req.method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200
-      if (!bodiless) res.setHeader('content-length', out.byteLength)
       res.end(bodiless ? undefined : out)
     },
     close: async () => {
@@ -238,6 +236,25 @@ export const threadPoolEngine = async (
       relay.close()
     },
   }
+}
+
+/** HTTP/1 takes the flat list as it is (its fastest way in); HTTP/2 has no status text. */
+const writeHead = (req: IncomingMessage, res: ServerResponse, head: ThreadAnswerHead): void => {
+  const { status, statusText, headers } = head
+  if (!isHttp2(req)) {
+    if (statusText) res.writeHead(status, statusText, headers as string[])
+    else res.writeHead(status, headers as string[])
+    return
+  }
+  const pairs: Array<readonly [string, string]> = []
+  const cookies: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'set-cookie') cookies.push(headers[i + 1]!)
+    else pairs.push([headers[i]!, headers[i + 1]!])
+  }
+  // setHead writes every Set-Cookie from cookies() once it meets one.
+  if (cookies.length > 0) pairs.push(['set-cookie', cookies[0]!])
+  setHead(req, res, status, statusText, pairs, () => cookies)
 }
 
 /** The app failed on a pool thread: what reaches the worker's log is that thread's stack. */

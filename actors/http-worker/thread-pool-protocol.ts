@@ -93,7 +93,11 @@ export const decodeBatch = (batch: ThreadBatch): ThreadTask[] =>
 export interface ThreadAnswerHead {
   readonly status: number
   readonly statusText: string
-  readonly headers: ReadonlyArray<readonly [string, string]>
+  /**
+   * Names and values in one flat list (what node:http's writeHead takes fastest), each
+   * Set-Cookie apart; the Content-Length a body needs is in it already.
+   */
+  readonly headers: readonly string[]
   /** The app threw (or rejected) instead: its stack, for the worker's log; answered 500. */
   readonly error?: string
 }

@@ -12,7 +12,7 @@ import { makeRef } from '../../runtime/ref.ts'
 import { attachClient } from '../../transports/http/client.ts'
 import { installFetchGlobals } from '../../transports/http/http-fetch.ts'
 import { IncomingRequest } from '../../transports/http/incoming-request.ts'
-import { lightParts } from '../../transports/http/light-response.ts'
+import { type LightParts, lightParts } from '../../transports/http/light-response.ts'
 import {
   decodeBatch,
   encodeAnswers,
@@ -80,6 +80,49 @@ const requestOf = (task: ThreadTask, maxBody: number): Request => {
   return request
 }
 
+/** No body is written for these, and the Content-Length is the app's to say. */
+const bodiless = (method: string, status: number) =>
+  method === 'HEAD' || status === 204 || status === 304 || status < 200
+
+/**
+ * The head as the worker writes it: the app's headers, flat, and the length of the body
+ * written. A light response nobody asked headers of has one at most: its content type.
+ */
+const headOf = (
+  task: ThreadTask,
+  response: Response,
+  parts: LightParts | undefined,
+  body: Uint8Array | string,
+  hasBody: boolean,
+): string[] => {
+  const flat: string[] = []
+  if (parts && !parts.headers) {
+    if (parts.contentType) flat.push('content-type', parts.contentType)
+  } else for (const [name, value] of response.headers) flat.push(name, value)
+  const length = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
+  // Names sit at even places; Headers joins a repeated name (Set-Cookie aside), so one at most.
+  let named = -1
+  for (let i = 0; i < flat.length && named < 0; i += 2) if (flat[i] === 'content-length') named = i
+  const status = response.status
+  if (!bodiless(task.method, status)) {
+    // The length written is the body's, whatever the app said.
+    if (named >= 0) flat[named + 1] = length
+    else flat.push('content-length', length)
+  }
+  // HEAD: the worker writes no body and so frames none; the length is the one a GET would get
+  // (none when the app answered without a body, as Hono's HEAD does).
+  else if (
+    task.method === 'HEAD' &&
+    hasBody &&
+    status >= 200 &&
+    status !== 204 &&
+    status !== 304 &&
+    named < 0
+  )
+    flat.push('content-length', length)
+  return flat
+}
+
 /** One request of a batch; an app failure becomes an answer of its own, not the batch's. */
 const answer = async (task: ThreadTask): Promise<ThreadAnswerOut> => {
   try {
@@ -92,29 +135,15 @@ const answer = async (task: ThreadTask): Promise<ThreadAnswerOut> => {
     const hasBody = kept === undefined ? response.body !== null : kept !== null
     const body: Uint8Array | string =
       kept === undefined ? new Uint8Array(await response.arrayBuffer()) : kept === null ? '' : kept
-    // A light response that nobody asked headers of has one at most: its content type.
-    const headers: Array<readonly [string, string]> =
-      parts && !parts.headers
-        ? parts.contentType
-          ? [['content-type', parts.contentType] as const]
-          : []
-        : [...response.headers]
-    // HEAD: the worker writes no body and so frames none; the length is the one a GET would get
-    // (none when the app answered without a body, as Hono's HEAD does).
     const status = response.status
-    if (
-      task.method === 'HEAD' &&
-      hasBody &&
-      status >= 200 &&
-      status !== 204 &&
-      status !== 304 &&
-      !headers.some(([name]) => name === 'content-length')
-    )
-      headers.push([
-        'content-length',
-        String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
-      ])
-    return { head: { status, statusText: response.statusText, headers }, body }
+    return {
+      head: {
+        status,
+        statusText: response.statusText,
+        headers: headOf(task, response, parts, body, hasBody),
+      },
+      body,
+    }
   } catch (error) {
     const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)
     return { head: { status: 500, statusText: '', headers: [], error: stack }, body: '' }
