@@ -433,7 +433,8 @@ export class WorkerServer {
   /** Wraps a connection of an https:// bind; set when the worker has TLS settings. */
   readonly #tls: ((socket: Socket) => TLSSocket) | undefined
   /** Serves HTTP/2 connections; absent when neither ALPN h2 nor h2c is on. */
-  readonly #h2: http2.Http2Server | undefined
+  /** Made for the first HTTP/2 connection: node:http2 loads node:tls and crypto, ~10 ms of a worker's start. */
+  #h2: http2.Http2Server | undefined
   /** The session node:http2 made for the connection just handed to it ('session' is synchronous). */
   #newSession: http2.Http2Session | undefined
 
@@ -468,7 +469,6 @@ export class WorkerServer {
     // Node >= 26.5.1 (and the 22/24 lines since CVE-2026-58044) refuses a head over this count
     // with its own 431; the check in #onRequest covers releases that truncated instead.
     this.http.maxHeadersCount = args.maxHeaders
-    this.#h2 = args.http2.tls || args.http2.cleartext ? this.#http2Server(args, hooks) : undefined
   }
 
   /** The HTTP/2 side: the same request path, per stream; limits from the HTTP/1.1 ones where they mean the same. */
@@ -579,7 +579,7 @@ export class WorkerServer {
       return
     }
     const tracked = this.#track(raw)
-    if (this.#h2 && this.#args.http2.cleartext) {
+    if (this.#args.http2.cleartext) {
       sniffPreface(raw, this.#args.headersTimeoutMs, (h2) => {
         if (h2) return this.#serveHttp2(raw, tracked)
         this.http.emit('connection', raw)
@@ -633,7 +633,8 @@ export class WorkerServer {
    */
   #serveHttp2(socket: Socket | Duplex, tracked: Tracked): void {
     this.#newSession = undefined
-    this.#h2!.emit('connection', socket)
+    this.#h2 ??= this.#http2Server(this.#args, this.#hooks)
+    this.#h2.emit('connection', socket)
     const session = this.#newSession as TrackedSession | undefined
     if (!session) return
     this.#newSession = undefined

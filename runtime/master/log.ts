@@ -3,8 +3,8 @@
  * it is about, the line), and where they go. A `Logger` is anything pino-shaped — pino
  * itself, or the user's own through `ServeOptions.logger`. The command line writes to
  * stderr: readable lines (`troupe NAME: worker w1 ready (…)`) in text format, one JSON
- * record a line through pino in json format; `auto` is text on a terminal, json otherwise.
- * pino is imported only when json is asked for: text-mode start-up does not pay for it.
+ * record a line in json format (pino's record, as log pipelines expect it); `auto` is text on
+ * a terminal, json otherwise.
  */
 import type { logFormats, logLevels } from './options.ts'
 
@@ -109,6 +109,40 @@ class TextLogger implements Logger {
   }
 }
 
+/**
+ * The json format's logger: one record a line as pino writes one (its level as a label, ISO
+ * time, pid, name, the entry's fields, msg). Not pino itself: the master says a few lines, and
+ * loading pino was ~5 ms of every start. process.stderr writes synchronously on pipes, files
+ * and terminals alike (Linux), so a line written before an exit is not lost.
+ */
+class JsonLogger implements Logger {
+  threshold: LogThreshold
+  readonly #base: string
+
+  constructor(threshold: LogThreshold, name: string | null) {
+    this.threshold = threshold
+    this.#base = `,"pid":${process.pid}${name ? `,"name":${JSON.stringify(name)}` : ''},`
+  }
+
+  #record(level: LogLevel, fields: LogFields, msg: string): void {
+    if (!passes(level, this.threshold)) return
+    const rest = JSON.stringify({ ...fields, msg }).slice(1)
+    process.stderr.write(`{"level":"${level}","time":"${new Date().toISOString()}"${this.#base}${rest}\n`)
+  }
+  debug(fields: LogFields, msg: string): void {
+    this.#record('debug', fields, msg)
+  }
+  info(fields: LogFields, msg: string): void {
+    this.#record('info', fields, msg)
+  }
+  warn(fields: LogFields, msg: string): void {
+    this.#record('warn', fields, msg)
+  }
+  error(fields: LogFields, msg: string): void {
+    this.#record('error', fields, msg)
+  }
+}
+
 export interface MasterLogSettings {
   readonly format: 'text' | 'json'
   readonly level: LogThreshold
@@ -119,32 +153,15 @@ export interface MasterLogSettings {
 /** The master's logger as the command line made it, for setLogLevel to reach. */
 let current: { logger: Logger; setLevel: (level: LogThreshold) => void } | undefined
 
-/**
- * Makes the command line's logger on stderr (and makes it the one `setLogLevel` changes).
- * json: pino, writing synchronously — the master says little, and a line written before an
- * exit must not be lost.
- */
+/** Makes the command line's logger on stderr (and makes it the one `setLogLevel` changes). */
 export const createMasterLogger = async (settings: MasterLogSettings): Promise<Logger> => {
-  if (settings.format === 'text') {
-    const logger = new TextLogger(
-      settings.name ? `troupe ${settings.name}` : 'troupe',
-      settings.level,
-      (text) => process.stderr.write(text),
-    )
-    current = { logger, setLevel: (level) => (logger.threshold = level) }
-    return logger
-  }
-  const { pino } = await import('pino')
-  const logger = pino(
-    {
-      level: settings.level,
-      base: { pid: process.pid, ...(settings.name ? { name: settings.name } : {}) },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.destination({ fd: 2, sync: true }),
-  )
-  current = { logger, setLevel: (level) => (logger.level = level) }
+  const logger =
+    settings.format === 'text'
+      ? new TextLogger(settings.name ? `troupe ${settings.name}` : 'troupe', settings.level, (text) =>
+          process.stderr.write(text),
+        )
+      : new JsonLogger(settings.level, settings.name)
+  current = { logger, setLevel: (level) => (logger.threshold = level) }
   return logger
 }
 
