@@ -533,7 +533,9 @@ describe.each([
     expect((await troupe.stop()).code).toBe(0)
   })
 
-  it('while fetch(request) forwards it: the forwarded request is cut too', async () => {
+  // Retried: the upstream GC race below still cuts the link about one run in five here even
+  // after the warm-up forward. troupe's part failing would fail every attempt.
+  it('while fetch(request) forwards it: the forwarded request is cut too', { retry: 2 }, async () => {
     const { port } = await serve('fetch-path-app.ts', { placement, kind })
     let forwarded: http.IncomingMessage | undefined
     const up = await upstream((req) => {

@@ -110,14 +110,6 @@ class Waiting implements TimeoutWatcher {
   }
 }
 
-/** Splits requests over the pool's threads: as many batches as threads, or as requests. */
-const split = <T>(items: readonly T[], threads: number): T[][] => {
-  const size = Math.ceil(items.length / Math.max(1, threads))
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
 export const threadPoolEngine = async (
   args: WorkerArgs,
   ctx: AppContext,
@@ -157,6 +149,7 @@ export const threadPoolEngine = async (
         running--
         const answers = decodeAnswers(answer as ArrayBuffer)
         for (const [i, waiting] of batch.entries()) waiting.resolve(answers[i]!)
+        schedule()
       },
       (error: unknown) => {
         running--
@@ -166,28 +159,45 @@ export const threadPoolEngine = async (
               ? new BatchAbortedError('a request of the same batch ran past its timeout')
               : error,
           )
+        schedule()
       },
     )
   }
-  let turn: Waiting[] = []
+  /** Requests not yet sent to a thread, oldest first. */
+  let queue: Waiting[] = []
+  /** Batches sent and not yet answered. */
   let running = 0
+  let scheduled = false
   /**
-   * While threads are idle, a request crosses alone, free to run beside the others; only what
-   * would wait for a thread anyway crosses batched (spread over the threads as they free up).
-   * One that timed out before it left (answered 504 already) stays behind.
+   * While threads are idle, a request crosses alone, free to run beside the others. Past that,
+   * each thread has at most one more batch waiting behind the one it runs (so it never waits
+   * for the worker between two): what arrives meanwhile stays here and leaves as one batch
+   * when a thread's answer comes back, spread over the threads. The fewer the batches, the
+   * fewer the crossings: a hello world's were ~16 requests each when every turn of the loop
+   * sent its own, and piscina's part of a crossing was as much as the rest of it. One that
+   * timed out before it left (answered 504 already) stays behind.
    */
   const flush = () => {
-    const waiting = turn.filter((w) => !w.expired)
-    for (const gone of turn) if (gone.expired) gone.reject(new RequestTimeoutError('timed out before it ran'))
-    turn = []
-    const idle = Math.max(0, args.threads - running)
-    for (const one of waiting.slice(0, idle)) dispatch([one])
-    for (const batch of split(waiting.slice(idle), args.threads)) dispatch(batch)
+    scheduled = false
+    if (queue.some((w) => w.expired)) {
+      for (const gone of queue)
+        if (gone.expired) gone.reject(new RequestTimeoutError('timed out before it ran'))
+      queue = queue.filter((w) => !w.expired)
+    }
+    while (queue.length > 0 && running < 2 * args.threads) {
+      const size = running < args.threads ? 1 : Math.ceil(queue.length / args.threads)
+      dispatch(queue.splice(0, size))
+    }
   }
-  /** Queued for the end of this turn of the loop, where the turn's requests leave together. */
+  /** At the end of this turn of the loop, where the turn's requests leave together. */
+  const schedule = () => {
+    if (scheduled || queue.length === 0) return
+    scheduled = true
+    setImmediate(flush)
+  }
   const cross = (waiting: Waiting): Promise<ThreadAnswer> => {
-    if (turn.length === 0) setImmediate(flush)
-    turn.push(waiting)
+    queue.push(waiting)
+    schedule()
     return waiting.answer
   }
 
@@ -232,6 +242,7 @@ export const threadPoolEngine = async (
       res.end(bodiless ? undefined : out)
     },
     close: async () => {
+      for (const waiting of queue.splice(0)) waiting.reject(new BatchAbortedError('the worker is closing'))
       await pool.destroy()
       relay.close()
     },
