@@ -126,7 +126,8 @@ export const threadPoolEngine = async (
     actorsPath: args.actorsPath,
   }
   // Bounded: a request that would wait behind this many others is shed with 503. Counted
-  // here, per request (piscina's queue holds batches).
+  // here, per request: what waits is in this engine's queue, or a batch in piscina's (one per
+  // thread at most, which its maxQueue leaves room for).
   const queueLimit = args.threadQueue
   let admitted = 0
   const pool = new Piscina({

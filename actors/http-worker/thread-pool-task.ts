@@ -69,11 +69,12 @@ const messageOf = (task: ThreadTask): IncomingMessage => {
  * builds nothing the app does not read. An undici Request built per request was a third of
  * the pool thread's time on a hello world.
  */
-const requestOf = (task: ThreadTask, maxBody: number): Request => {
+const requestOf = (task: ThreadTask): Request => {
+  // The worker bounded the body already (it is all here): no second bound.
   const request = new IncomingRequest(
     messageOf(task),
     new QuietSignal(),
-    maxBody,
+    Number.POSITIVE_INFINITY,
     task.url,
   ) as unknown as Request
   attachClient(request, task.client)
@@ -128,8 +129,7 @@ const answer = async (task: ThreadTask): Promise<ThreadAnswerOut> => {
   try {
     app ??= loadApp(data.app)
     const { fetch } = await app
-    // The worker bounded the body already (it is all here): no second bound.
-    const response = await fetch!(requestOf(task, Number.POSITIVE_INFINITY), ctx)
+    const response = await fetch!(requestOf(task), ctx)
     const parts = lightParts(response)
     const kept = parts?.body
     const hasBody = kept === undefined ? response.body !== null : kept !== null
