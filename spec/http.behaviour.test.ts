@@ -336,6 +336,40 @@ describe('thread-pool kind: requests waiting for a thread cross to it together',
   }, 30_000)
 })
 
+describe('thread-pool kind: a reload under load', () => {
+  it('answers every request: what waits for a pool thread is served before the old pool closes', async () => {
+    const { server, base } = await serve('behaviour-app.ts', {
+      kind: 'thread-pool',
+      threads: 1,
+      threadQueue: 64,
+    })
+    // A connection per request: what is measured is the worker's queue, not keep-alive's close race.
+    const get = () =>
+      new Promise<number>((resolve) => {
+        http
+          .get(`${base}/hello`, { agent: false }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          .on('error', () => resolve(0))
+      })
+    const answers: number[] = []
+    let running = true
+    const client = async () => {
+      while (running) answers.push(await get())
+    }
+    const clients = Array.from({ length: 16 }, client)
+    await eventually(() => answers.length >= 200, 10_000, '200 answers before the reload')
+    await server.reload(server.config)
+    const reloadedAt = answers.length
+    await eventually(() => answers.length >= reloadedAt + 200, 10_000, '200 answers after the reload')
+    running = false
+    await Promise.all(clients)
+    expect(answers.filter((status) => status !== 200)).toEqual([])
+    expect(server.tree().children!.find((c) => c.name === 'workers')!.children!.length).toBe(1)
+  })
+})
+
 describe('HEAD and bodiless statuses', () => {
   it.each(['coroutine', 'thread-pool'] as const)(
     '%s kind: HEAD gets the GET headers without a body',
