@@ -113,7 +113,8 @@ export interface ThreadAnswerOut {
   readonly body: Uint8Array | string
 }
 
-const bodyLength = (body: Uint8Array | string) =>
+/** A body's length in bytes as written: a string's in UTF-8. */
+export const bodyLength = (body: Uint8Array | string): number =>
   typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
 
 export const encodeAnswers = (answers: readonly ThreadAnswerOut[]): ArrayBuffer => {

@@ -14,6 +14,7 @@ import { installFetchGlobals } from '../../transports/http/http-fetch.ts'
 import { IncomingRequest } from '../../transports/http/incoming-request.ts'
 import { type LightParts, lightParts } from '../../transports/http/light-response.ts'
 import {
+  bodyLength,
   decodeBatch,
   encodeAnswers,
   type RelayCall,
@@ -100,7 +101,7 @@ const headOf = (
   if (parts && !parts.headers) {
     if (parts.contentType) flat.push('content-type', parts.contentType)
   } else for (const [name, value] of response.headers) flat.push(name, value)
-  const length = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
+  const length = String(bodyLength(body))
   // Names sit at even places; Headers joins a repeated name (Set-Cookie aside), so one at most.
   let named = -1
   for (let i = 0; i < flat.length && named < 0; i += 2) if (flat[i] === 'content-length') named = i
@@ -112,14 +113,7 @@ const headOf = (
   }
   // HEAD: the worker writes no body and so frames none; the length is the one a GET would get
   // (none when the app answered without a body, as Hono's HEAD does).
-  else if (
-    task.method === 'HEAD' &&
-    hasBody &&
-    status >= 200 &&
-    status !== 204 &&
-    status !== 304 &&
-    named < 0
-  )
+  else if (task.method === 'HEAD' && hasBody && !bodiless('GET', status) && named < 0)
     flat.push('content-length', length)
   return flat
 }
@@ -135,10 +129,9 @@ const answer = async (task: ThreadTask): Promise<ThreadAnswerOut> => {
     const hasBody = kept === undefined ? response.body !== null : kept !== null
     const body: Uint8Array | string =
       kept === undefined ? new Uint8Array(await response.arrayBuffer()) : kept === null ? '' : kept
-    const status = response.status
     return {
       head: {
-        status,
+        status: response.status,
         statusText: response.statusText,
         headers: headOf(task, response, parts, body, hasBody),
       },
