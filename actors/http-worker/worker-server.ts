@@ -32,6 +32,7 @@ import { readUwsgiRequest } from '../../transports/uwsgi/uwsgi-reader.ts'
 import { uwsgiResponse } from '../../transports/uwsgi/uwsgi-response.ts'
 import type { AccessEntry } from './access-log-format.ts'
 import { QueueShedder } from './queue-shedder.ts'
+import { Slots } from './slots.ts'
 import { LATENCY_BUCKETS_MS, type WorkerArgs, type WorkerInfo } from './worker-protocol.ts'
 
 /** What an engine may ask of the request in flight besides req and res. */
@@ -54,6 +55,9 @@ export type Engine = (req: http.IncomingMessage, res: http.ServerResponse, reque
 
 /** A connection the worker serves: requests in flight, idle since, and which response closes it. */
 interface Tracked {
+  readonly socket: Socket | Duplex
+  /** Where #sockets holds it. */
+  slot: number
   active: number
   idleSince: number
   closer: http.ServerResponse | undefined
@@ -74,9 +78,10 @@ function destroyOnError(this: Duplex): void {
   this.destroy()
 }
 
-/** Where an HTTP/2 session keeps its connection's bookkeeping. */
+/** Where a connection (or an HTTP/2 session) keeps its bookkeeping. */
 const TRACKED = Symbol('troupe.tracked')
 type TrackedSession = http2.Http2Session & { [TRACKED]?: Tracked }
+type TrackedSocket = (Socket | Duplex) & { [TRACKED]?: Tracked }
 
 /**
  * A WebSocket close frame, server to client (unmasked), code 1001 Going Away: what a worker
@@ -394,7 +399,8 @@ export class WorkerServer {
   readonly #args: WorkerArgs
   readonly #engine: Engine
   readonly #hooks: WorkerServerHooks
-  readonly #sockets = new Map<Socket | Duplex, Tracked>()
+  /** The open connections, for a drain to walk (a socket finds its own by TRACKED). */
+  readonly #sockets = new Slots<Tracked>()
   #requests = 0
   #inflight = 0
   #closed = 0
@@ -425,7 +431,7 @@ export class WorkerServer {
    * yet a connection of either server, but a drain waits for them like one (a reload must not
    * cut a request on its way in).
    */
-  readonly #pending = new Set<Socket | Duplex>()
+  readonly #pending = new Slots<Socket | Duplex>()
   /** Built on a PROXY listener's first connection (a BlockList is a few ms of a thread's boot); the master checked the list. */
   #proxyTrust: TrustedAddresses | undefined
   /** The response class node:http would use (the counting one while an access log is on). */
@@ -509,10 +515,10 @@ export class WorkerServer {
     // A load balancer's PROXY header comes first, before TLS or uwsgi: it says who the client is.
     // Until a server has the connection, an error on it (a reset) must not take the worker down.
     raw.on('error', destroyOnError)
-    this.#pending.add(raw)
+    const pending = this.#pending.add(raw)
     this.#proxyTrust ??= trustedAddresses(this.#args.proxyAllowFrom)
     readProxyHeader(raw, { trusted: this.#proxyTrust, timeoutMs: this.#args.headersTimeoutMs }, (answer) => {
-      this.#pending.delete(raw)
+      this.#pending.delete(pending)
       if (!answer.ok) return this.#refuse(raw, answer.error)
       if (answer.declared) setPeer(raw, answer.address, answer.port, answer.family)
       this.#serve(raw, bound, answer.declared ? answer : undefined)
@@ -553,13 +559,13 @@ export class WorkerServer {
     if (bound?.uwsgi) {
       // node:http is not there to hear a reset (EPIPE while answering): this must be.
       raw.on('error', destroyOnError)
-      this.#pending.add(raw)
+      const pending = this.#pending.add(raw)
       readUwsgiRequest(
         raw,
         this.#args.uwsgi,
         this.#args.headersTimeoutMs,
         (result, rest = EMPTY) => {
-          this.#pending.delete(raw)
+          this.#pending.delete(pending)
           if (result instanceof Error) return this.#refuse(raw, result)
           if (result.remoteAddress !== undefined) setPeer(raw, result.remoteAddress, result.remotePort)
           if (result.https) (raw as { encrypted?: boolean }).encrypted = true
@@ -594,15 +600,18 @@ export class WorkerServer {
   /** Counts a connection from now until it closes. */
   #track(socket: Socket | Duplex): Tracked {
     const tracked: Tracked = {
+      socket,
+      slot: 0,
       active: 0,
       idleSince: performance.now(),
       closer: undefined,
       upgraded: undefined,
       session: undefined,
     }
-    this.#sockets.set(socket, tracked)
+    tracked.slot = this.#sockets.add(tracked)
+    ;(socket as TrackedSocket)[TRACKED] = tracked
     socket.once('close', () => {
-      this.#sockets.delete(socket)
+      this.#sockets.delete(tracked.slot)
       this.#closed++
       if (tracked.upgraded) this.#upgraded--
       this.#scheduleReport()
@@ -665,7 +674,7 @@ export class WorkerServer {
     if (this.http.listenerCount('upgrade') === 0) return
     // First, before the app's listeners: the connection is counted as upgraded from here on.
     this.http.prependListener('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
-      const tracked = this.#sockets.get(socket)
+      const tracked = (socket as TrackedSocket)[TRACKED]
       if (!tracked || tracked.upgraded) return
       tracked.upgraded = /^websocket$/i.test(req.headers.upgrade ?? '') ? 'websocket' : 'other'
       this.#upgraded++
@@ -815,7 +824,7 @@ export class WorkerServer {
     const h2 = isHttp2(req)
     const tracked = h2
       ? (sessionOf(req) as TrackedSession | undefined)?.[TRACKED]
-      : this.#sockets.get(req.socket)
+      : (req.socket as TrackedSocket)[TRACKED]
     if (tracked) {
       tracked.active++
       if (tracked.uwsgi) uwsgiResponse(res)
@@ -907,27 +916,28 @@ export class WorkerServer {
     }
     while ((this.#sockets.size > 0 || this.#pending.size > 0) && performance.now() < deadline) {
       const now = performance.now()
-      for (const [socket, state] of this.#sockets) {
+      for (const state of this.#sockets.values()) {
         if (
           !state.upgraded &&
           !state.session &&
           state.active === 0 &&
           now - state.idleSince >= this.#args.drainIdleMs
         )
-          socket.end()
+          state.socket.end()
       }
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
-    const left = [...this.#sockets].filter(
-      ([socket, state]) => state.upgraded === 'websocket' && !socket.destroyed,
-    )
-    for (const [socket] of left) {
+    const left = [...this.#sockets.values()]
+      .filter((state) => state.upgraded === 'websocket' && !state.socket.destroyed)
+      .map((state) => state.socket)
+    for (const socket of left) {
       socket.write(GOING_AWAY)
       socket.end()
     }
     const closing = performance.now() + GOING_AWAY_MS
-    while (left.some(([socket]) => !socket.destroyed) && performance.now() < closing)
+    while (left.some((socket) => !socket.destroyed) && performance.now() < closing)
       await new Promise((resolve) => setTimeout(resolve, 25))
-    for (const socket of [...this.#sockets.keys(), ...this.#pending]) socket.destroy()
+    const rest = [...[...this.#sockets.values()].map((state) => state.socket), ...this.#pending.values()]
+    for (const socket of rest) socket.destroy()
   }
 }
