@@ -17,7 +17,13 @@ import {
   listenerFd,
   removeSocketFile,
 } from '../transports/http/listen.ts'
-import { type NativeHandle, SharedTcpSocket, SharedUnixSocket } from '../transports/http/shared-socket.ts'
+import {
+  DescriptorCopier,
+  handleOf,
+  type NativeHandle,
+  SharedTcpSocket,
+  SharedUnixSocket,
+} from '../transports/http/shared-socket.ts'
 import { type Balancer, leastLoaded } from './balance.ts'
 
 export interface WorkerSlot {
@@ -38,8 +44,9 @@ export interface WorkerSlot {
    */
   readonly acceptsUnix: boolean
   /**
-   * Accepts on the TCP sockets itself (process workers): a connection sent over IPC costs a
-   * round trip each, a listening socket sent once costs nothing per connection.
+   * Accepts on the TCP sockets itself: a connection handed over costs a crossing each (an IPC
+   * round trip to a process, a transfer to a thread), a listening socket given once costs
+   * nothing per connection.
    */
   readonly acceptsTcp: boolean
   /**
@@ -94,9 +101,9 @@ export interface HandedListener {
 
 interface Listener {
   /**
-   * Accepts in the master only while some ready worker cannot accept on the listener itself:
-   * thread workers accept on unix listeners, process workers on TCP ones. A TCP listener is
-   * accepted on by the master until process workers first take it.
+   * Accepts in the master only while some ready worker cannot accept on the listener itself
+   * (a process worker on a unix listener), or none is ready. A TCP listener is accepted on by
+   * the master until workers first take it.
    */
   server: net.Server | undefined
   /** The address as asked for (`127.0.0.1:0`): its key in the acceptor and in each worker's `sharing`. */
@@ -105,6 +112,11 @@ interface Listener {
   shared?: SharedUnixSocket | SharedTcpSocket | undefined
   /** A TCP listener becoming shared (the master's copy is being made). */
   sharing?: Promise<void> | undefined
+  /**
+   * The helper making that copy: it holds the socket too, so a close stops it at once, or the
+   * port would go on queueing connections that nobody accepts and its exit then resets.
+   */
+  copying?: DescriptorCopier | undefined
   /** The master's accepting server on a shared listener, while it is being opened. */
   opening?: Promise<void> | undefined
   bound: BindAddress
@@ -148,6 +160,8 @@ export class Acceptor {
   readonly #inherited: Map<string, number>
   /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
   readonly #adopted = new Set<net.Server | SharedUnixSocket | SharedTcpSocket>()
+  /** Workers asked to stop accepting on a listener that closed, until stoppedAccepting() hears them. */
+  readonly #unsharing: Promise<void>[] = []
   readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
@@ -300,8 +314,10 @@ export class Acceptor {
     const { server, shared, bound, key } = listener
     listener.server = undefined
     let closed: Promise<void> = Promise.resolve()
+    listener.copying?.stop()
     if (shared) {
-      for (const worker of this.#options.workers()) if (worker.sharing.delete(key)) void worker.unshare(bound)
+      for (const worker of this.#options.workers())
+        if (worker.sharing.delete(key)) this.#unsharing.push(worker.unshare(bound))
       // The master's accepting server sits on a copy: closing it leaves the file alone.
       if (server) closed = closeListener(server, { keepSocketFile: true })
       shared.close({ keepSocketFile })
@@ -312,8 +328,8 @@ export class Acceptor {
 
   /**
    * Shared listeners: every ready worker of the serving generation that can accepts on the
-   * socket itself (threads on unix listeners, with a descriptor copied for each; processes on
-   * TCP ones, sent over IPC); the master accepts only while some ready worker cannot, or, on
+   * socket itself (a thread on a descriptor copied for it; a process on the socket sent over
+   * IPC); the master accepts only while some ready worker cannot, or, on
    * TCP, while none is ready (its connections then wait here, bounded, not in the backlog).
    * Run whenever the workers or listeners change.
    */
@@ -399,12 +415,18 @@ export class Acceptor {
   /** A TCP listener the master accepted on alone becomes shared: the master keeps a copy of its own. */
   async #shareTcp(key: string, listener: Listener): Promise<void> {
     let shared: SharedTcpSocket
+    const copier = new DescriptorCopier(handleOf(listener.server!))
+    listener.copying = copier
     try {
-      shared = await SharedTcpSocket.of(listener.server!)
+      shared = await SharedTcpSocket.of(copier)
     } catch (error) {
+      // Stopped by the listener's close: nothing to say.
+      if (this.#closed || this.#listeners.get(key) !== listener) return
       // The master goes on accepting and handing connections over, as before.
       this.#options.log?.(warningLine('TROUPE_W_ACCEPT_ERROR', `${key}: ${(error as Error).message}`))
       return
+    } finally {
+      listener.copying = undefined
     }
     // Closed meanwhile (the listener, or the acceptor).
     if (this.#closed || this.#listeners.get(key) !== listener || !listener.server) {
@@ -560,6 +582,17 @@ export class Acceptor {
   countAccepted(address: string, count: number): void {
     for (const listener of this.#listeners.values())
       if (formatBind(listener.bound) === address) listener.accepted += count
+  }
+
+  /**
+   * Settles once every worker asked to stop accepting on a closed listener has (or could not
+   * be asked). A stop waits for it before any worker drains: a client that a draining worker
+   * tells to close reconnects at once, and must find the port closed, not queued on a
+   * sibling's listener that closes a moment later (closing resets what waits in its queue).
+   */
+  async stoppedAccepting(): Promise<void> {
+    const asked = this.#unsharing.splice(0)
+    await Promise.all(asked)
   }
 
   /** Connections waiting for a ready worker now. */

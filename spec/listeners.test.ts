@@ -290,36 +290,39 @@ describe('Unix sockets and thread workers', () => {
     expect(fs.existsSync(sock)).toBe(false)
   })
 
-  it('process placement: the workers accept TCP connections themselves; reloads and scaling under load drop nothing, and every connection is counted', async () => {
-    const { server, port } = await serve('lifecycle-app.ts', { placement: 'process', workers: 2 })
-    // A new connection per request: each one is accepted by a worker, under every change below.
-    const running = load(port, 8, '/slow?ms=5')
-    // The master accepts until the workers have the socket (a copy of it is made first, ~0.1 s).
-    await new Promise((r) => setTimeout(r, 300))
-    const byMaster = acceptorOf(server).accepted
-    await server.reload()
-    await server.scale(3)
-    await server.reload()
-    await server.scale(1)
-    await new Promise((r) => setTimeout(r, 300))
-    const { ok, failures } = await running.stop()
-    expect(failures).toEqual([])
-    expect(ok).toBeGreaterThan(50)
-    // A ready worker of the serving generation was there throughout: the master accepted no more.
-    expect(acceptorOf(server).accepted).toBe(byMaster)
-    expect(byMaster).toBeLessThan(ok / 4)
-    // The listener's figure is every connection, as the workers report them (every 20 ms at most).
-    const counted = await eventually(
-      async () => {
-        const accepted = await acceptedOn(server, `127.0.0.1:${port}`)
-        return accepted >= ok && accepted
-      },
-      5_000,
-      'the workers to report their connections',
-    )
-    expect(counted).toBeLessThanOrEqual(ok + 8)
-    await server.stop({ graceful: true })
-  })
+  it.each(['thread', 'process'] as const)(
+    '%s placement: the workers accept TCP connections themselves; reloads and scaling under load drop nothing, and every connection is counted',
+    async (placement) => {
+      const { server, port } = await serve('lifecycle-app.ts', { placement, workers: 2 })
+      // A new connection per request: each one is accepted by a worker, under every change below.
+      const running = load(port, 8, '/slow?ms=5')
+      // The master accepts until the workers have the socket (a copy of it is made first, ~0.1 s).
+      await new Promise((r) => setTimeout(r, 300))
+      const byMaster = acceptorOf(server).accepted
+      await server.reload()
+      await server.scale(3)
+      await server.reload()
+      await server.scale(1)
+      await new Promise((r) => setTimeout(r, 300))
+      const { ok, failures } = await running.stop()
+      expect(failures).toEqual([])
+      expect(ok).toBeGreaterThan(50)
+      // A ready worker of the serving generation was there throughout: the master accepted no more.
+      expect(acceptorOf(server).accepted).toBe(byMaster)
+      expect(byMaster).toBeLessThan(ok / 4)
+      // The listener's figure is every connection, as the workers report them (every 20 ms at most).
+      const counted = await eventually(
+        async () => {
+          const accepted = await acceptedOn(server, `127.0.0.1:${port}`)
+          return accepted >= ok && accepted
+        },
+        5_000,
+        'the workers to report their connections',
+      )
+      expect(counted).toBeLessThanOrEqual(ok + 8)
+      await server.stop({ graceful: true })
+    },
+  )
 
   it.each(['thread', 'process'] as const)(
     '%s placement: reloads, scaling and a graceful stop under load over a Unix socket drop nothing; threads accept there themselves',

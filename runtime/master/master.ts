@@ -646,6 +646,8 @@ class TroupeServer implements Server {
       // Listening stops now; the listeners' close completes once relayed (Unix, thread)
       // connections are gone, which is after the workers drained them.
       const closing = this.#acceptor?.close({ keepSocketFiles: options.keepSocketFiles ?? false })
+      // No worker drains while another still accepts (see stoppedAccepting).
+      await this.#acceptor?.stoppedAccepting()
       await this.#reloading?.catch(() => {})
       await this.system.stop()
       // Bounded: a listener whose last relayed connection lingers must not hold the exit.

@@ -143,7 +143,10 @@ export class WorkerPool {
       acceptedSeen: new Map(),
       retiring: false,
       acceptsUnix: config.placement === 'thread',
-      acceptsTcp: config.placement === 'process',
+      // Both placements accept on TCP listeners themselves: a connection the master hands over
+      // costs a crossing per socket (an IPC round trip, or a thread transfer), a listener given
+      // once costs nothing per connection.
+      acceptsTcp: true,
       remote: config.placement === 'process',
       sharing: new Set<string>(),
       share(bound, handle, backlog) {

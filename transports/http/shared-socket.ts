@@ -241,9 +241,12 @@ export class SharedTcpSocket {
     this.#copier = copier
   }
 
-  /** The master's copy of `server`'s socket; `server` may be closed once the workers listen. */
-  static async of(server: net.Server): Promise<SharedTcpSocket> {
-    const copier = new DescriptorCopier(handleOf(server))
+  /**
+   * The master's copy of a listening socket, made by `copier` (of the server's handle: the
+   * caller keeps it, to stop it should the listener close first); the server may be closed once
+   * the workers listen.
+   */
+  static async of(copier: DescriptorCopier): Promise<SharedTcpSocket> {
     try {
       return new SharedTcpSocket(await copier.copy(), copier)
     } finally {
