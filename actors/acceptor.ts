@@ -160,8 +160,11 @@ export class Acceptor {
   readonly #inherited: Map<string, number>
   /** Listeners adopted from inherited descriptors, and the socket files of those dropped (see takeOver). */
   readonly #adopted = new Set<net.Server | SharedUnixSocket | SharedTcpSocket>()
-  /** Workers asked to stop accepting on a listener that closed, until stoppedAccepting() hears them. */
-  readonly #unsharing: Promise<void>[] = []
+  /**
+   * What still holds a closed listener's socket open (a worker asked to stop accepting on it, a
+   * descriptor-copying helper), until stoppedAccepting() hears that it let go.
+   */
+  readonly #letGo = new Set<Promise<void>>()
   readonly #dropped: string[] = []
 
   constructor(options: AcceptorOptions) {
@@ -314,13 +317,13 @@ export class Acceptor {
     const { server, shared, bound, key } = listener
     listener.server = undefined
     let closed: Promise<void> = Promise.resolve()
-    listener.copying?.stop()
+    if (listener.copying) this.#holdsOn(listener.copying.stop())
     if (shared) {
       for (const worker of this.#options.workers())
-        if (worker.sharing.delete(key)) this.#unsharing.push(worker.unshare(bound))
+        if (worker.sharing.delete(key)) this.#holdsOn(worker.unshare(bound))
       // The master's accepting server sits on a copy: closing it leaves the file alone.
       if (server) closed = closeListener(server, { keepSocketFile: true })
-      shared.close({ keepSocketFile })
+      this.#holdsOn(shared.close({ keepSocketFile }))
     } else if (server) closed = closeListener(server, { keepSocketFile })
     if (announce) this.#options.onUnlisten?.(bound)
     return closed
@@ -430,7 +433,7 @@ export class Acceptor {
     }
     // Closed meanwhile (the listener, or the acceptor).
     if (this.#closed || this.#listeners.get(key) !== listener || !listener.server) {
-      shared.close()
+      this.#holdsOn(shared.close())
       return
     }
     listener.shared = shared
@@ -585,14 +588,19 @@ export class Acceptor {
   }
 
   /**
-   * Settles once every worker asked to stop accepting on a closed listener has (or could not
-   * be asked). A stop waits for it before any worker drains: a client that a draining worker
-   * tells to close reconnects at once, and must find the port closed, not queued on a
-   * sibling's listener that closes a moment later (closing resets what waits in its queue).
+   * Settles once nothing holds a closed listener's socket any more: every worker asked to stop
+   * accepting on it has (or could not be asked), every helper that had a descriptor of it has
+   * exited. A stop waits for it before any worker drains: a client that a draining worker tells
+   * to close reconnects at once, and must find the port closed, not queued on a socket that
+   * closes a moment later (closing resets what waits in its queue).
    */
   async stoppedAccepting(): Promise<void> {
-    const asked = this.#unsharing.splice(0)
-    await Promise.all(asked)
+    await Promise.all(this.#letGo)
+  }
+
+  #holdsOn(letGo: Promise<void>): void {
+    this.#letGo.add(letGo)
+    void letGo.finally(() => this.#letGo.delete(letGo))
   }
 
   /** Connections waiting for a ready worker now. */

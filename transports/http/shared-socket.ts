@@ -43,6 +43,8 @@ export class DescriptorCopier {
   #idle: NodeJS.Timeout | undefined
   /** The helper that has the handle already. */
   #sentTo: ChildProcess | undefined
+  /** Settles once the last helper started has exited (it holds the socket until then). */
+  #exited: Promise<void> = Promise.resolve()
   /**
    * The handles the copies arrived in. Never closed here: each descriptor belongs to the
    * thread it was given to, which closes it. Held, so nothing of the master's ever does.
@@ -70,6 +72,7 @@ export class DescriptorCopier {
       env,
     })
     this.#child = child
+    this.#exited = new Promise((resolve) => child.once('close', () => resolve()))
     child.on('message', (_message, handle: NativeHandle | undefined) => {
       const next = this.#waiting.shift()
       if (handle) this.#received.push(handle)
@@ -101,14 +104,18 @@ export class DescriptorCopier {
     }
   }
 
-  /** Ends the helper; copies still awaited fail (their listener is closing). */
-  stop(): void {
+  /**
+   * Ends the helper; copies still awaited fail (their listener is closing). Settles once it has
+   * exited: until then it holds the socket, which stays open to connections nobody will accept.
+   */
+  stop(): Promise<void> {
     clearTimeout(this.#idle)
     const child = this.#child
     this.#child = undefined
     child?.kill()
     for (const waiter of this.#waiting.splice(0))
       waiter.reject(new ListenError('the socket closed before its descriptor was copied'))
+    return this.#exited
   }
 }
 
@@ -154,7 +161,7 @@ export class SharedUnixSocket {
     try {
       keeper = await copier.copy()
     } catch (error) {
-      copier.stop()
+      void copier.stop()
       net.Server.prototype.close.call(binder)
       throw error
     }
@@ -211,14 +218,18 @@ export class SharedUnixSocket {
     return this.#copier.copy()
   }
 
-  /** Closes the master's copy and removes the file, unless `keepSocketFile` (a new master serves it). */
-  close({ keepSocketFile = false } = {}): void {
-    if (this.#closed) return
+  /**
+   * Closes the master's copy and removes the file, unless `keepSocketFile` (a new master serves
+   * it). Settles once no helper of its holds the socket either.
+   */
+  close({ keepSocketFile = false } = {}): Promise<void> {
+    if (this.#closed) return Promise.resolve()
     this.#closed = true
-    this.#copier.stop()
+    const released = this.#copier.stop()
     // The file first: a client must not find the path and then a socket nobody will accept on.
     releaseSocketFile(this, keepSocketFile)
     this.#keeper.close()
+    return released
   }
 }
 
@@ -250,8 +261,8 @@ export class SharedTcpSocket {
     try {
       return new SharedTcpSocket(await copier.copy(), copier)
     } finally {
-      // Later copies are seldom wanted (the master accepting again): no helper lingers for them.
-      copier.stop()
+      // The next copies (for thread workers, or the master accepting again) start one afresh.
+      void copier.stop()
     }
   }
 
@@ -273,10 +284,12 @@ export class SharedTcpSocket {
   /** Nothing on disk to claim: for the acceptor's sake, which treats its shared sockets alike. */
   claimFile(): void {}
 
-  close(_options: { keepSocketFile?: boolean } = {}): void {
-    if (this.#closed) return
+  /** Closes the master's copy; settles once no helper of its holds the socket either. */
+  close(_options: { keepSocketFile?: boolean } = {}): Promise<void> {
+    if (this.#closed) return Promise.resolve()
     this.#closed = true
-    this.#copier.stop()
+    const released = this.#copier.stop()
     this.#keeper.close()
+    return released
   }
 }
