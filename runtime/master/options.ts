@@ -282,7 +282,7 @@ export const optionTable = {
     type: oneOf(strategies),
     default: 'handoff',
     description:
-      'how connections reach workers: handoff (the master accepts and hands each to a worker) or reuseport (every worker listens, SO_REUSEPORT)',
+      'how connections reach workers: handoff (the master owns the sockets, ready workers accept on them, the master accepts and hands over only while none is ready) or reuseport (every worker binds its own, SO_REUSEPORT)',
   }),
   acceptQueue: option({
     group: 'listen',
