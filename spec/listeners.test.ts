@@ -237,6 +237,14 @@ describe('Unix sockets and thread workers', () => {
    * GETs in `concurrency` loops until `stop`, to a unix socket (keep-alive) or a TCP port (a
    * connection each); counts answers and failures.
    */
+  /** Two reloads and two scalings, one after the other, then a moment for the load to go on. */
+  const reloadAndScale = async (server: Served) => {
+    await server.reload()
+    await server.scale(3)
+    await server.reload()
+    await server.scale(1)
+    await new Promise((r) => setTimeout(r, 300))
+  }
   const load = (target: string | number, concurrency: number, route = '/slow?ms=20') => {
     let ok = 0
     const failures: string[] = []
@@ -299,11 +307,7 @@ describe('Unix sockets and thread workers', () => {
       // The master accepts until the workers have the socket (a copy of it is made first, ~0.1 s).
       await new Promise((r) => setTimeout(r, 300))
       const byMaster = acceptorOf(server).accepted
-      await server.reload()
-      await server.scale(3)
-      await server.reload()
-      await server.scale(1)
-      await new Promise((r) => setTimeout(r, 300))
+      await reloadAndScale(server)
       const { ok, failures } = await running.stop()
       expect(failures).toEqual([])
       expect(ok).toBeGreaterThan(50)
@@ -332,11 +336,7 @@ describe('Unix sockets and thread workers', () => {
       const { server } = await serve('lifecycle-app.ts', { placement, bind: [`unix:${sock}`], workers: 2 })
       const running = load(sock, 8)
       await new Promise((r) => setTimeout(r, 300))
-      await server.reload()
-      await server.scale(3)
-      await server.reload()
-      await server.scale(1)
-      await new Promise((r) => setTimeout(r, 300))
+      await reloadAndScale(server)
       const { ok, failures } = await running.stop()
       expect(failures).toEqual([])
       expect(ok).toBeGreaterThan(50)

@@ -937,7 +937,7 @@ export class WorkerServer {
     const closing = performance.now() + GOING_AWAY_MS
     while (left.some((socket) => !socket.destroyed) && performance.now() < closing)
       await new Promise((resolve) => setTimeout(resolve, 25))
-    const rest = [...[...this.#sockets.values()].map((state) => state.socket), ...this.#pending.values()]
-    for (const socket of rest) socket.destroy()
+    for (const state of [...this.#sockets.values()]) state.socket.destroy()
+    for (const socket of [...this.#pending.values()]) socket.destroy()
   }
 }

@@ -255,14 +255,15 @@ export class SharedTcpSocket {
   /**
    * The master's copy of a listening socket, made by `copier` (of the server's handle: the
    * caller keeps it, to stop it should the listener close first); the server may be closed once
-   * the workers listen.
+   * the workers listen. The helper lingers, as for a unix socket: the thread workers' copies
+   * follow at once.
    */
   static async of(copier: DescriptorCopier): Promise<SharedTcpSocket> {
     try {
       return new SharedTcpSocket(await copier.copy(), copier)
-    } finally {
-      // The next copies (for thread workers, or the master accepting again) start one afresh.
+    } catch (error) {
       void copier.stop()
+      throw error
     }
   }
 
