@@ -255,15 +255,14 @@ export class SharedTcpSocket {
   /**
    * The master's copy of a listening socket, made by `copier` (of the server's handle: the
    * caller keeps it, to stop it should the listener close first); the server may be closed once
-   * the workers listen. The helper lingers, as for a unix socket: the thread workers' copies
-   * follow at once.
+   * the workers listen.
    */
   static async of(copier: DescriptorCopier): Promise<SharedTcpSocket> {
     try {
       return new SharedTcpSocket(await copier.copy(), copier)
-    } catch (error) {
+    } finally {
+      // No helper lingers as a child of the master: the thread workers' copies start one afresh.
       void copier.stop()
-      throw error
     }
   }
 
