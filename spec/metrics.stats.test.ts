@@ -125,6 +125,12 @@ describe('listeners in the stats', () => {
   it('handoff: the acceptor counts each address; reuseport: the binds, with no counts the master cannot know', async () => {
     const handoff = await serve(app)
     await send(handoff.port, '/hello', 2)
+    // Workers that accept themselves report their counts with their next figures (20 ms at most).
+    await eventually(
+      () => handoff.server.stats().listeners?.[0]?.accepted === 2,
+      5_000,
+      'the accepts to be reported',
+    )
     expect(handoff.server.stats().listeners).toEqual([
       {
         address: `127.0.0.1:${handoff.port}`,
