@@ -74,6 +74,13 @@ export class DescriptorCopier {
     this.#child = child
     this.#exited = new Promise((resolve) => child.once('close', () => resolve()))
     child.on('message', (_message, handle: NativeHandle | undefined) => {
+      // A copy from a helper already stopped (its listener closed while the copy was on its
+      // way) has no one waiting for it: left open, it would keep the port accepting connections
+      // into a queue nobody reads, long after the server stopped.
+      if (this.#child !== child) {
+        handle?.close()
+        return
+      }
       const next = this.#waiting.shift()
       if (handle) this.#received.push(handle)
       if (next && handle) next.resolve(handle)
