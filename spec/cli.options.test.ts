@@ -57,6 +57,17 @@ describe('help', () => {
   })
 })
 
+describe('a reader that leaves early (`troupe check | head -1`)', () => {
+  it('ends the command quietly: exit 0, no EPIPE stack', async () => {
+    const troupe = start(['check', workerApp], { cwd: tempDir() })
+    // Gone before the first line is written: every write meets a closed pipe.
+    troupe.child.stdout!.destroy()
+    const exit = await troupe.exitWithin()
+    expect(exit.stderr).not.toMatch(/EPIPE|Error/)
+    expect(exit.code).toBe(0)
+  })
+})
+
 describe('check and serve refuse the same values with the same line', () => {
   it.each([
     ['PORT=abc', { PORT: 'abc' }, [], 'bind must be a port number 0-65535 (got "abc" from env PORT)'],

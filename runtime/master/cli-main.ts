@@ -348,6 +348,14 @@ const main = async (args: readonly string[]): Promise<number> => {
   return 2
 }
 
+// A reader that left (`troupe check | head`) ends a one-shot command quietly, as SIGPIPE ends a
+// Unix tool; Node ignores SIGPIPE, so the write's EPIPE would otherwise crash with a stack. A
+// server's stdout is only its access log, whose writers say so in a warning and serve on.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  if (process.argv[2] !== 'serve') process.exit(process.exitCode ?? 0)
+})
+
 // exitCode rather than exit(): piped stdout gets to flush. Exit explicitly once serving ended,
 // since stray handles of a stopped app must not keep the master alive.
 main(process.argv.slice(2)).then((code) => {
