@@ -3,7 +3,7 @@
  * strategy can be swapped without touching the acceptor.
  */
 export interface Candidate {
-  /** Connections handed to it and not yet closed. */
+  /** Its open connections: handed to it, or accepted by itself, and not yet closed. */
   readonly load: number
 }
 

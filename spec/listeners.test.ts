@@ -298,6 +298,37 @@ describe('Unix sockets and thread workers', () => {
     expect(fs.existsSync(sock)).toBe(false)
   })
 
+  it('process placement on TCP and a Unix socket: connections the master hands over go to the least loaded worker, counting the TCP ones each accepted itself', async () => {
+    const dir = tempDir()
+    const sock = path.join(dir, 'app.sock')
+    const { server, port } = await serve('lifecycle-app.ts', {
+      placement: 'process',
+      bind: ['127.0.0.1:0', `unix:${sock}`],
+      workers: 2,
+    })
+    const answer = (options: http.RequestOptions) =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get({ ...options, agent: false }, async (res) => {
+            let body = ''
+            for await (const chunk of res) body += chunk
+            resolve((JSON.parse(body) as { id: string }).id)
+          })
+          .on('error', reject)
+      })
+    // The workers accept TCP themselves, as the kernel wakes them: each serves and closes its share.
+    for (let i = 0; i < 40; i++) await answer({ host: '127.0.0.1', port, path: '/' })
+    await new Promise((r) => setTimeout(r, 300))
+    // Process workers cannot take a Unix socket: the master accepts there and hands each over.
+    // Held open together, they are spread evenly between two workers that hold nothing else.
+    const held = await Promise.all(
+      Array.from({ length: 20 }, () => answer({ socketPath: sock, path: '/slow?ms=1500' })),
+    )
+    const per = Object.values(Object.groupBy(held, (id) => id)).map((ids) => ids!.length)
+    expect(per).toHaveLength(2)
+    expect(Math.abs(per[0]! - per[1]!)).toBeLessThanOrEqual(2)
+  })
+
   it.each(['thread', 'process'] as const)(
     '%s placement: the workers accept TCP connections themselves; reloads and scaling under load drop nothing, and every connection is counted',
     async (placement) => {

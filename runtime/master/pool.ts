@@ -163,8 +163,13 @@ export class WorkerPool {
           () => {},
         )
       },
+      // Every open connection: those handed over, and those it accepted itself (its reports
+      // count both in `closed`; without the second, a worker busy on its own listeners would
+      // look idle, negative even, and draw every connection the master hands over).
       get load() {
-        return this.handed - this.closed
+        let itself = 0
+        for (const count of this.acceptedSeen.values()) itself += count
+        return this.handed + itself - this.closed
       },
       hand(socket, bound) {
         if (bound.kind === 'unix' && config.placement === 'thread') {
