@@ -301,7 +301,7 @@ describe('Unix sockets and thread workers', () => {
   it('process placement on TCP and a Unix socket: connections the master hands over go to the least loaded worker, counting the TCP ones each accepted itself', async () => {
     const dir = tempDir()
     const sock = path.join(dir, 'app.sock')
-    const { server, port } = await serve('lifecycle-app.ts', {
+    const { port } = await serve('lifecycle-app.ts', {
       placement: 'process',
       bind: ['127.0.0.1:0', `unix:${sock}`],
       workers: 2,
