@@ -1,8 +1,10 @@
 /**
- * The measuring loop every req/s scenario shares: a baseline and its candidates take turns
- * (baseline, A, B…, then again, for `rounds` rounds), each on a fresh server that is warmed up
- * before its measured wrk run, and each candidate's ratio is taken to the baseline of its own
- * round. With `pin`, every server thread is on CPU 1 and wrk on CPU 0 (MEASURE's method).
+ * The measuring loop every req/s scenario shares. In each of `rounds` rounds a fresh baseline
+ * server is started and warmed up, then each candidate on a fresh server of its own beside it;
+ * the two are measured in alternating one-second slices (candidate, baseline, baseline,
+ * candidate…), so both see the same moments of a machine whose speed drifts by a sixth from one
+ * run to the next. A candidate's ratio is its requests over the baseline's in those slices.
+ * With `pin`, every server thread is on CPU 1 and wrk on CPU 0 (MEASURE's method).
  */
 import {
   errorsOf,
@@ -57,44 +59,90 @@ const wrkArgv = (port: number, seconds: number, load: Load, connections: number)
   `http://127.0.0.1:${port}${load.path ?? '/'}`,
 ]
 
-/** Seconds one fresh-server run takes (start, warm-up, measure, stop), roughly. */
-export const runSeconds = (settings: Settings) => settings.warmup + settings.duration + 2
+/** Seconds a server costs besides its measured slices: start, warm-up, stop, roughly. */
+export const serverSeconds = (settings: Settings) => settings.warmup + 2
 
-/** One run: a fresh server, warmed up, measured, stopped; problems are noted, not thrown. */
-export const measureOnce = async (
+/**
+ * A measured run is cut into slices of this many seconds, the candidate's and the baseline's
+ * taken by turns, so that both see the same moments of a noisy machine.
+ */
+const SLICE_SECONDS = 1
+
+/** A fresh server, warmed up; problems are noted, not thrown. */
+const startWarm = async (
   contender: Contender,
   settings: Settings,
   load: Load,
   commands: Set<string>,
   problems: string[],
-): Promise<WrkRun | undefined> => {
+): Promise<Launched | undefined> => {
   const argv = load.pin ? ['taskset', '-c', '1', ...contender.argv] : [...contender.argv]
-  const connections = load.connections ?? settings.connections
   commands.add(show(argv))
   let server: Launched | undefined
   try {
     server = await launch(argv, 60_000, contender.ready)
     if (settings.warmup > 0)
-      await wrk(wrkArgv(server.port, settings.warmup, load, connections), settings.warmup)
+      await wrk(
+        wrkArgv(server.port, settings.warmup, load, load.connections ?? settings.connections),
+        settings.warmup,
+      )
     if (load.pin) {
       const bad = unpinned(server.pid, '1')
       if (bad.length > 0) problems.push(`${bad.length} server thread(s) not pinned to CPU 1`)
     }
-    const argvWrk = wrkArgv(server.port, settings.duration, load, connections)
-    commands.add(show(argvWrk).replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT'))
-    const run = await wrk(argvWrk, settings.duration)
-    if (errorsOf(run) > 0)
-      problems.push(`${run.socketErrors} socket errors, ${run.non2xx} non-2xx of ${run.requests}`)
-    return run
+    return server
   } catch (error) {
     problems.push(`run failed: ${(error as Error).message.split('\n')[0]}`)
-    return undefined
-  } finally {
     if (server) await stop(server, contender.name)
+    return undefined
   }
 }
 
-/** Alternating rounds of the baseline and every candidate that can run here. */
+/** The slices of one server as one run: its requests over its time; latency, the slices' median. */
+const combined = (slices: readonly WrkRun[]): WrkRun => ({
+  rps: slices.reduce((a, r) => a + r.requests, 0) / slices.reduce((a, r) => a + r.requests / r.rps, 0),
+  requests: slices.reduce((a, r) => a + r.requests, 0),
+  p50: median(slices.map((r) => r.p50)),
+  p99: median(slices.map((r) => r.p99)),
+  socketErrors: slices.reduce((a, r) => a + r.socketErrors, 0),
+  non2xx: slices.reduce((a, r) => a + r.non2xx, 0),
+  output: slices.map((r) => r.output).join('\n'),
+})
+
+/**
+ * The baseline's server and a candidate's, both warm, measured in turns of one slice each
+ * (candidate first, then baseline first, and so on) for `settings.duration` seconds each.
+ */
+const measurePair = async (
+  servers: readonly [Launched, Launched],
+  settings: Settings,
+  load: Load,
+  commands: Set<string>,
+): Promise<[WrkRun, WrkRun]> => {
+  const connections = load.connections ?? settings.connections
+  const slices = Math.max(1, Math.round(settings.duration / SLICE_SECONDS))
+  const seconds = settings.duration / slices
+  const runs: [WrkRun[], WrkRun[]] = [[], []]
+  for (let slice = 0; slice < slices; slice++) {
+    const order = slice % 2 === 0 ? [0, 1] : [1, 0]
+    for (const i of order) {
+      const argv = wrkArgv(servers[i]!.port, seconds, load, connections)
+      commands.add(show(argv).replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT'))
+      runs[i]!.push(await wrk(argv, seconds))
+    }
+  }
+  return [combined(runs[0]), combined(runs[1])]
+}
+
+const noteErrors = (run: WrkRun, problems: string[]) => {
+  if (errorsOf(run) > 0)
+    problems.push(`${run.socketErrors} socket errors, ${run.non2xx} non-2xx of ${run.requests}`)
+}
+
+/**
+ * Rounds: in each, a fresh baseline server, and a fresh server per candidate measured beside
+ * it in alternating slices; each candidate's ratio is to the baseline's slices taken with its own.
+ */
 export const alternate = async (
   settings: Settings,
   baseline: Contender,
@@ -109,16 +157,35 @@ export const alternate = async (
   const runnable = cands.filter((c) => !c.contender.missing)
   for (let round = 1; round <= settings.rounds; round++) {
     if (baseline.missing) break
-    const b = await measureOnce(baseline, settings, load, commands, base.problems)
-    if (b) base.runs.push(b)
-    for (const cand of runnable) {
-      const run = await measureOnce(cand.contender, settings, load, commands, cand.problems)
-      if (run) cand.runs.push(run)
-      if (run && b) cand.ratios.push(run.rps / b.rps)
-      progress(
-        `round ${round}/${settings.rounds} ${cand.contender.name}: ${whole(run?.rps ?? Number.NaN)} req/s, ` +
-          `${baseline.name} ${whole(b?.rps ?? Number.NaN)} → ${fixed((run?.rps ?? Number.NaN) / (b?.rps ?? Number.NaN), 2)}×`,
-      )
+    const baseServer = await startWarm(baseline, settings, load, commands, base.problems)
+    if (!baseServer) continue
+    try {
+      for (const cand of runnable) {
+        const server = await startWarm(cand.contender, settings, load, commands, cand.problems)
+        let pair: [WrkRun, WrkRun] | undefined
+        if (server)
+          try {
+            pair = await measurePair([server, baseServer], settings, load, commands)
+          } catch (error) {
+            cand.problems.push(`run failed: ${(error as Error).message.split('\n')[0]}`)
+          } finally {
+            await stop(server, cand.contender.name)
+          }
+        if (pair) {
+          const [run, b] = pair
+          noteErrors(run, cand.problems)
+          noteErrors(b, base.problems)
+          cand.runs.push(run)
+          base.runs.push(b)
+          cand.ratios.push(run.rps / b.rps)
+        }
+        progress(
+          `round ${round}/${settings.rounds} ${cand.contender.name}: ${whole(pair?.[0].rps ?? Number.NaN)} req/s, ` +
+            `${baseline.name} ${whole(pair?.[1].rps ?? Number.NaN)} → ${fixed((pair?.[0].rps ?? Number.NaN) / (pair?.[1].rps ?? Number.NaN), 2)}×`,
+        )
+      }
+    } finally {
+      await stop(baseServer, baseline.name)
     }
   }
   return { baseline: base, candidates: cands, commands: [...commands] }
@@ -172,8 +239,9 @@ export const methodOf = (settings: Settings, load: Load, ratio: string): string 
       ? 'Server pinned to CPU 1 (all its threads and processes), `wrk` on CPU 0'
       : 'Not pinned: the server and `wrk` share the cores'
   }, \`wrk -t1 -c${load.connections ?? settings.connections}\`${load.close ? ' with `Connection: close`' : ', keep-alive'}, ` +
-  `${settings.duration} s runs after ${settings.warmup} s warm-up on a fresh server, ${settings.rounds} rounds ` +
-  `(baseline then each candidate); ratio = ${ratio} of the same round, median (min–max).`
+  `${settings.rounds} rounds, each on fresh servers warmed up for ${settings.warmup} s: the baseline's, and each ` +
+  `candidate's beside it, measured ${settings.duration} s each in alternating ${SLICE_SECONDS} s slices ` +
+  `(candidate, baseline, baseline, candidate…); ratio = ${ratio} over the slices taken with it, median (min–max).`
 
 /** One table: a baseline and its candidates under one load, and the targets it decides. */
 export interface Comparison {
@@ -192,7 +260,8 @@ export interface Comparison {
 
 /** Seconds a comparison takes, roughly. */
 export const comparisonSeconds = (settings: Settings, comparison: Pick<Comparison, 'candidates'>) =>
-  settings.rounds * (1 + comparison.candidates.length) * runSeconds(settings)
+  settings.rounds *
+  (serverSeconds(settings) + comparison.candidates.length * (serverSeconds(settings) + 2 * settings.duration))
 
 /** Measures a comparison in alternating rounds and makes its table. */
 export const compareTable = async (
