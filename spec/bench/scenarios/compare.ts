@@ -38,6 +38,11 @@ export interface Load {
   readonly close: boolean
   readonly path?: string
   readonly connections?: number
+  /**
+   * Measured in one piece per server rather than in slices: a handler slow enough that the
+   * requests a slice leaves in flight would go on loading the machine into the other's slice.
+   */
+  readonly whole?: boolean
 }
 
 export interface Measured {
@@ -99,8 +104,8 @@ const startWarm = async (
 }
 
 /** The slices of one server as one run: its requests over its time; latency, the slices' median. */
-const combined = (slices: readonly WrkRun[]): WrkRun => ({
-  rps: slices.reduce((a, r) => a + r.requests, 0) / slices.reduce((a, r) => a + r.requests / r.rps, 0),
+const combined = (slices: readonly WrkRun[], seconds: number): WrkRun => ({
+  rps: slices.reduce((a, r) => a + r.requests, 0) / (slices.length * seconds),
   requests: slices.reduce((a, r) => a + r.requests, 0),
   p50: median(slices.map((r) => r.p50)),
   p99: median(slices.map((r) => r.p99)),
@@ -120,7 +125,7 @@ const measurePair = async (
   commands: Set<string>,
 ): Promise<[WrkRun, WrkRun]> => {
   const connections = load.connections ?? settings.connections
-  const slices = Math.max(1, Math.round(settings.duration / SLICE_SECONDS))
+  const slices = load.whole ? 1 : Math.max(1, Math.round(settings.duration / SLICE_SECONDS))
   const seconds = settings.duration / slices
   const runs: [WrkRun[], WrkRun[]] = [[], []]
   for (let slice = 0; slice < slices; slice++) {
@@ -131,7 +136,7 @@ const measurePair = async (
       runs[i]!.push(await wrk(argv, seconds))
     }
   }
-  return [combined(runs[0]), combined(runs[1])]
+  return [combined(runs[0], seconds), combined(runs[1], seconds)]
 }
 
 const noteErrors = (run: WrkRun, problems: string[]) => {
@@ -240,8 +245,8 @@ export const methodOf = (settings: Settings, load: Load, ratio: string): string 
       : 'Not pinned: the server and `wrk` share the cores'
   }, \`wrk -t1 -c${load.connections ?? settings.connections}\`${load.close ? ' with `Connection: close`' : ', keep-alive'}, ` +
   `${settings.rounds} rounds, each on fresh servers warmed up for ${settings.warmup} s: the baseline's, and each ` +
-  `candidate's beside it, measured ${settings.duration} s each in alternating ${SLICE_SECONDS} s slices ` +
-  `(candidate, baseline, baseline, candidate…); ratio = ${ratio} over the slices taken with it, median (min–max).`
+  `candidate's beside it, measured ${settings.duration} s each ${load.whole ? 'in one piece (candidate, then baseline)' : `in alternating ${SLICE_SECONDS} s slices (candidate, baseline, baseline, candidate…)`}; ` +
+  `ratio = ${ratio} ${load.whole ? 'measured with it' : 'over the slices taken with it'}, median (min–max).`
 
 /** One table: a baseline and its candidates under one load, and the targets it decides. */
 export interface Comparison {

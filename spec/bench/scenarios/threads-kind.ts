@@ -42,7 +42,7 @@ const blocking: Comparison = {
       threads: 16,
     }),
   ],
-  load: { pin: false, close: false },
+  load: { pin: false, close: false, whole: true },
   targets: ([pool]) => {
     const p99 = median(pool!.runs.map((r) => r.p99))
     return [
