@@ -4,7 +4,7 @@
  * decides, and the whole run is written to BENCHMARKS.md (date, Node, CPU, command, tables).
  *
  *   npm run bench                      full run (5 s runs, 2 s warm-up, 3 rounds), writes BENCHMARKS.md
- *   npm run bench -- --quick           short runs (1 s), under 3 minutes; writes nothing unless --out
+ *   npm run bench -- --quick           short runs (1 s), one round, under 3 minutes; writes nothing unless --out
  *   (wrk takes whole seconds: durations are rounded)
  *   npm run bench -- --only fetch,node one or more scenarios by name
  *   --rounds N --duration S --warmup S --connections N --out FILE
@@ -49,7 +49,7 @@ const settings: Settings = {
   quick,
   duration: Math.max(1, Math.round(number('duration', values.duration, quick ? 1 : 5))),
   warmup: Math.round(number('warmup', values.warmup, quick ? 1 : 2)),
-  rounds: Math.max(1, number('rounds', values.rounds, 3)),
+  rounds: Math.max(1, number('rounds', values.rounds, quick ? 1 : 3)),
   connections: number('connections', values.connections, 50),
 }
 const chosen = choose(scenarios, values.only)
