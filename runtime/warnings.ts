@@ -24,7 +24,7 @@ const entries = {
   TROUPE_W_SIGNAL_IGNORED:
     'the master ignored a signal it gives no meaning to at that moment: a USR2 during an upgrade, or while it is starting or stopping',
   TROUPE_W_ACCESS_LOG:
-    'a worker could not write or reopen its access log (disk full, directory gone); those lines are dropped and it keeps serving',
+    'a worker could not write or reopen its access log (disk full, directory gone, the reader of stdout gone); those lines are dropped and it keeps serving. Said once per failing stretch, and again with the count lost once writing works',
   TROUPE_W_UPGRADE_FAILED:
     'a USR2 upgrade failed (the new master exited, or did not serve within upgradeTimeout): the old master keeps serving; a USR2 may try again',
   TROUPE_W_TELL_FAILED:

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { AccessLog } from '../actors/http-worker/access-log.ts'
 import { type AccessEntry, clfTime, compileAccessLogFormat } from '../actors/http-worker/access-log-format.ts'
 import { handlerSignals } from './support/handler-signals.ts'
 import { eventually } from './support/manual-clock.ts'
@@ -245,5 +246,44 @@ describe('formats', () => {
     expect(compileAccessLogFormat('%(w)s %(m)s %(U)s ?%(q)s %(s)s %(B)s %(M)sms %(D)sus %(a)s')(entry)).toBe(
       'w3 POST /cart/items ?id=3 201 0 13ms 12500us curl/8.5',
     )
+  })
+})
+
+describe('a log that cannot be written', () => {
+  it('says so once, drops lines and serves on, then says how many were lost once writing works again', () => {
+    const dir = tempDir()
+    const target = path.join(dir, 'access.log')
+    // Every write to /dev/full fails with ENOSPC: a full disk.
+    fs.symlinkSync('/dev/full', target)
+    const heard: string[] = []
+    const log = new AccessLog('w1', target, 'common', (error) => heard.push(error.message))
+    const entry: AccessEntry = {
+      startedAt: Date.now(),
+      durationMs: 1,
+      remote: '127.0.0.1',
+      method: 'GET',
+      url: '/',
+      httpVersion: '1.1',
+      status: 200,
+      bytes: 2,
+      referer: undefined,
+      userAgent: undefined,
+      worker: 'w1',
+    }
+    for (let i = 0; i < 3; i++) log.write(entry)
+    log.flush()
+    for (let i = 0; i < 2; i++) log.write(entry)
+    log.flush()
+    expect(heard).toHaveLength(1)
+    expect(heard[0]).toMatch(/ENOSPC/)
+    // Room again (logrotate's USR1 after the link is pointed elsewhere).
+    fs.rmSync(target)
+    fs.writeFileSync(target, '')
+    log.reopen()
+    log.write(entry)
+    log.flush()
+    expect(heard).toEqual([heard[0], 'writing again; 5 line(s) were lost meanwhile'])
+    expect(fs.readFileSync(target, 'utf8').split('\n').filter(Boolean)).toHaveLength(1)
+    log.close()
   })
 })

@@ -35,10 +35,17 @@ export class AccessLog {
   #entries: AccessEntry[] = []
   #scheduled = false
   #retry: NodeJS.Timeout | undefined
+  /**
+   * Lines lost since writes began failing (a full disk, a reader of stdout gone), or undefined
+   * while they succeed: a failing stretch is reported once, and once more when it ends, rather
+   * than at every flush.
+   */
+  #lost: number | undefined
 
   /**
-   * `target`: a file path, or `-` for standard output. `onError` hears a write that failed
-   * (disk full, file gone): those lines are dropped and serving goes on.
+   * `target`: a file path, or `-` for standard output. `onError` hears the first write that
+   * failed (disk full, reader gone): lines are dropped and serving goes on; it hears again,
+   * with the count lost, once a write succeeds.
    */
   constructor(worker: string, target: string, format: string, onError: (error: Error) => void) {
     this.worker = worker
@@ -84,9 +91,15 @@ export class AccessLog {
     this.#buffer = ''
     try {
       while (data.length > 0) data = data.subarray(fs.writeSync(this.#fd, data))
+      if (this.#lost !== undefined) {
+        this.#onError(new Error(`writing again; ${this.#lost} line(s) were lost meanwhile`))
+        this.#lost = undefined
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
-        this.#onError(error as Error)
+        const lines = data.toString().split('\n').length - 1
+        if (this.#lost === undefined) this.#onError(error as Error)
+        this.#lost = (this.#lost ?? 0) + lines
         return
       }
       this.#buffer = data.toString() + this.#buffer
