@@ -28,6 +28,8 @@ export interface PoolSlot extends WorkerSlot {
   up: boolean
   handed: number
   closed: number
+  /** Connections its incarnation reported accepting itself, on every address (their sum). */
+  acceptedItself: number
   /** Its incarnation's last reported `acceptedItself`, by address. */
   readonly acceptedSeen: Map<string, number>
   retiring: boolean
@@ -141,6 +143,7 @@ export class WorkerPool {
       handed: 0,
       closed: 0,
       acceptedSeen: new Map(),
+      acceptedItself: 0,
       retiring: false,
       acceptsUnix: config.placement === 'thread',
       // Both placements accept on TCP listeners themselves: a connection the master hands over
@@ -167,9 +170,7 @@ export class WorkerPool {
       // count both in `closed`; without the second, a worker busy on its own listeners would
       // look idle, negative even, and draw every connection the master hands over).
       get load() {
-        let itself = 0
-        for (const count of this.acceptedSeen.values()) itself += count
-        return this.handed + itself - this.closed
+        return this.handed + this.acceptedItself - this.closed
       },
       hand(socket, bound) {
         if (bound.kind === 'unix' && config.placement === 'thread') {
@@ -212,6 +213,7 @@ export class WorkerPool {
     slot.handed = 0
     slot.closed = 0
     slot.acceptedSeen.clear()
+    slot.acceptedItself = 0
     // A new incarnation: the descriptors of the last one closed with its thread.
     slot.sharing.clear()
     serverChannels.workerReady.publish({
@@ -251,6 +253,7 @@ export class WorkerPool {
     for (const [address, count] of Object.entries(info.acceptedItself ?? {})) {
       const seen = slot.acceptedSeen.get(address) ?? 0
       slot.acceptedSeen.set(address, count)
+      slot.acceptedItself += count - seen
       if (count > seen) this.#onAccepted?.(address, count - seen)
     }
     if (info.recycle) void this.recycle(slot, info.recycle)
